@@ -1,0 +1,85 @@
+/* Shared vocabulary of libparley: error codes and error reports, the
+ * replaceable allocator, and the logging hook. Every other module uses it. */
+#ifndef PARLEY_COMMON_H
+#define PARLEY_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define PARLEY_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PARLEY_PRINTF(fmt, args)
+#endif
+
+/** Error codes. New codes go at the end; existing values never change. */
+typedef enum parley_err {
+    PARLEY_OK = 0,
+    PARLEY_ERR_NOMEM = 1,    /* out of memory */
+    PARLEY_ERR_INVALID = 2,  /* bad argument or option */
+    PARLEY_ERR_IO = 3,       /* cannot read or write a file */
+    PARLEY_ERR_FORMAT = 4,   /* malformed input data */
+    PARLEY_ERR_UTF8 = 5,     /* text is not valid UTF-8 */
+    PARLEY_ERR_CORRUPT = 6,  /* stored file fails its integrity checks */
+    PARLEY_ERR_VERSION = 7,  /* stored file has an unsupported version */
+    PARLEY_ERR_LIMIT = 8,    /* a size limit was exceeded */
+    PARLEY_ERR_NOTFOUND = 9, /* the named thing does not exist */
+    PARLEY_ERR_EMPTY = 10,   /* no usable input */
+} parley_err;
+
+/** Names an error code ("out of memory"...). Never NULL; static storage. */
+const char *parley_strerror(parley_err code);
+
+/** A filled-in error: the code and a message a user can act on (lowercase,
+ * subject quoted, no full stop). Caller-owned, usually on the stack; zero
+ * it (or use PARLEY_ERROR_INIT) before the first call. */
+typedef struct parley_error {
+    parley_err code;
+    char msg[512];
+} parley_error;
+
+#define PARLEY_ERROR_INIT {PARLEY_OK, {0}}
+
+/** Resets `e` to no error. `e` may be NULL. */
+void parley_error_clear(parley_error *e);
+
+/** Fills `e` (may be NULL) with `code` and a formatted message; returns
+ * `code` so callers can write `return parley_error_set(e, ...)`. */
+parley_err parley_error_set(parley_error *e, parley_err code, const char *fmt, ...)
+    PARLEY_PRINTF(3, 4);
+
+/** Prefixes the message already in `e` with a formatted context, e.g. the
+ * file name, keeping the code. Returns `e->code` (PARLEY_OK if `e` NULL). */
+parley_err parley_error_prefix(parley_error *e, const char *fmt, ...) PARLEY_PRINTF(2, 3);
+
+/** Replaces the allocator used by the whole library. Any argument NULL
+ * restores the libc default for all four. Call before creating objects. */
+void parley_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
+                          void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
+
+/** Frees memory the library handed to the caller (strings, arrays). */
+void parley_free(void *p);
+
+/** Log levels, most severe first. */
+typedef enum parley_log_level {
+    PARLEY_LOG_ERROR = 0,
+    PARLEY_LOG_WARN = 1,
+    PARLEY_LOG_INFO = 2,
+    PARLEY_LOG_DEBUG = 3,
+} parley_log_level;
+
+typedef void (*parley_log_fn)(parley_log_level level, const char *msg, void *userdata);
+
+/** Routes library log lines to `fn` for levels up to `max_level`. The
+ * library never prints by itself: with no function set, nothing is logged.
+ * Messages carry ids, counts and hashes, never customer text. */
+void parley_set_log_fn(parley_log_fn fn, parley_log_level max_level, void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,286 @@
+/* The intent engine: reading labeled utterances in the formats teams
+ * already have, training a calibrated intent classifier with out-of-scope
+ * detection, the versioned model file, prediction and evaluation. */
+#ifndef PARLEY_NLU_H
+#define PARLEY_NLU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+#include "parley/text.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------
+ * Training data
+ * ------------------------------------------------------------------- */
+
+/** Training-data formats. */
+typedef enum parley_nlu_format {
+    PARLEY_NLU_FORMAT_AUTO = 0, /* from the file extension, then content */
+    PARLEY_NLU_FORMAT_FASTTEXT, /* "__label__intent text" per line */
+    PARLEY_NLU_FORMAT_CSV,      /* RFC 4180; header names the columns */
+    PARLEY_NLU_FORMAT_TSV,      /* tab-separated, no quoting */
+    PARLEY_NLU_FORMAT_JSONL,    /* {"text":..., "intent":..., "language":...} */
+    PARLEY_NLU_FORMAT_RASA,     /* Rasa nlu.yml, version 3 */
+} parley_nlu_format;
+
+/** "fasttext", "csv", "tsv", "jsonl", "rasa" or "auto". Static storage. */
+const char *parley_nlu_format_name(parley_nlu_format fmt);
+
+/** Parses a format name as above; PARLEY_ERR_INVALID lists the valid ones. */
+parley_err parley_nlu_format_parse(const char *name, parley_nlu_format *out, parley_error *err);
+
+enum parley_nlu_data_flags {
+    /* Malformed rows are skipped and counted instead of failing the read. */
+    PARLEY_NLU_DATA_SKIP_BAD = 1 << 0,
+};
+
+/** Longest utterance a reader accepts, in bytes. */
+#define PARLEY_NLU_MAX_TEXT 8192
+/** Longest label a reader accepts, in bytes. */
+#define PARLEY_NLU_MAX_LABEL 256
+
+/** One labeled utterance. All pointers are borrowed from the reader and
+ * valid until the next call on it. Strings are NUL-terminated, valid UTF-8
+ * and non-empty (language may be ""). */
+typedef struct parley_nlu_example {
+    const char *text;
+    size_t text_len;
+    const char *label;
+    size_t label_len;
+    const char *language;
+    size_t line; /* 1-based line where the row starts */
+} parley_nlu_example;
+
+/** A streaming reader over one source of labeled utterances. */
+typedef struct parley_nlu_data parley_nlu_data;
+
+/** Opens `path` in format `fmt` (AUTO guesses: .csv, .tsv, .jsonl/.json,
+ * .yml/.yaml, anything else fastText). Line formats stream in constant
+ * memory; Rasa YAML is read whole. Caller frees `*out` with
+ * parley_nlu_data_free(). */
+parley_err parley_nlu_data_open(const char *path, parley_nlu_format fmt, unsigned flags,
+                                parley_nlu_data **out, parley_error *err);
+
+/** Like parley_nlu_data_open over `len` bytes at `buf`, copied. `name` is
+ * used in error messages. AUTO guesses from `name`'s extension. */
+parley_err parley_nlu_data_open_memory(const char *name, const void *buf, size_t len,
+                                       parley_nlu_format fmt, unsigned flags,
+                                       parley_nlu_data **out, parley_error *err);
+
+/** Reads the next example into `*ex` and sets `*has` to 1, or sets `*has`
+ * to 0 at the end. A malformed row fails with PARLEY_ERR_FORMAT (or
+ * PARLEY_ERR_UTF8) and a message "FILE:LINE: what is wrong", unless the
+ * reader skips bad rows. */
+parley_err parley_nlu_data_next(parley_nlu_data *d, parley_nlu_example *ex, int *has,
+                                parley_error *err);
+
+/** Goes back to the first example. */
+parley_err parley_nlu_data_rewind(parley_nlu_data *d, parley_error *err);
+
+/** Rows skipped as malformed so far (with PARLEY_NLU_DATA_SKIP_BAD). */
+size_t parley_nlu_data_skipped(const parley_nlu_data *d);
+
+/** The message of the first skipped row, or NULL. Borrowed. */
+const char *parley_nlu_data_first_skip(const parley_nlu_data *d);
+
+/** The format being read (never AUTO). */
+parley_nlu_format parley_nlu_data_format(const parley_nlu_data *d);
+
+/** The name given at open (path or memory name). Borrowed. */
+const char *parley_nlu_data_name(const parley_nlu_data *d);
+
+/** Closes the reader. NULL does nothing. */
+void parley_nlu_data_free(parley_nlu_data *d);
+
+/* ---------------------------------------------------------------------
+ * Training
+ * ------------------------------------------------------------------- */
+
+/** What training reports while it runs. */
+typedef struct parley_nlu_progress {
+    const char *phase; /* "scan", "train", "calibrate" */
+    unsigned epoch;    /* 1-based, in "train" */
+    unsigned epochs;
+    double fraction;  /* 0..1 of the whole job */
+    double elapsed_s; /* since training started */
+    double eta_s;     /* estimate of time left, < 0 if unknown */
+    double loss;      /* running average training loss */
+    double tokens_per_s;
+} parley_nlu_progress;
+
+/** Progress callback; return non-zero to cancel training. */
+typedef int (*parley_nlu_progress_fn)(const parley_nlu_progress *p, void *userdata);
+
+typedef struct parley_nlu_train_options {
+    parley_text_features_config features;
+    unsigned norm_flags;   /* parley_text_flags; default CASEFOLD */
+    unsigned epochs;       /* default 10 */
+    double lr;             /* initial learning rate; default 0.5 */
+    double l2;             /* weight decay; default 0 */
+    unsigned threads;      /* default 1; >1 trains lock-free in parallel */
+    uint64_t seed;         /* default 1 */
+    unsigned min_count;    /* keep features seen in >= this many rows; 1 */
+    size_t max_features;   /* keep at most this many (most frequent); 0 = all */
+    size_t buffer_entries; /* memory bound for the shuffle buffer, in
+                              feature entries (8 bytes each); default 2^23 */
+    const char *oos_label; /* label meaning out of scope; NULL: "oos" or
+                              "out_of_scope" if present */
+    double oos_max_loss;   /* in-scope validation accuracy the out-of-scope
+                              threshold may cost, 0..1; default 0.0075 */
+    parley_nlu_progress_fn progress;
+    void *progress_userdata;
+    double progress_interval_s; /* default 0.2 */
+} parley_nlu_train_options;
+
+/** Fills `o` with the defaults. */
+void parley_nlu_train_options_default(parley_nlu_train_options *o);
+
+/** A trained intent model; immutable and safe to share between threads. */
+typedef struct parley_nlu_model parley_nlu_model;
+
+/** Trains on `train`; `valid` (may be NULL) calibrates confidence and
+ * picks the out-of-scope threshold (its out-of-scope rows may carry the
+ * oos label even when training has none). Both readers are rewound and
+ * read as needed. Caller frees `*out` with parley_nlu_model_free(). */
+parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *train,
+                            parley_nlu_data *valid, parley_nlu_model **out, parley_error *err);
+
+/* ---------------------------------------------------------------------
+ * Model file
+ * ------------------------------------------------------------------- */
+
+/** Writes the model to `path` atomically (temp file, fsync, rename). */
+parley_err parley_nlu_model_save(const parley_nlu_model *m, const char *path, parley_error *err);
+
+/** Maps the model file at `path` read-only, checking magic, version, sizes
+ * and checksum. A corrupt or truncated file is PARLEY_ERR_CORRUPT, a newer
+ * format PARLEY_ERR_VERSION. Caller frees with parley_nlu_model_free(). */
+parley_err parley_nlu_model_load(const char *path, parley_nlu_model **out, parley_error *err);
+
+/** Like parley_nlu_model_load from `len` bytes at `buf` (copied). */
+parley_err parley_nlu_model_load_memory(const void *buf, size_t len, parley_nlu_model **out,
+                                        parley_error *err);
+
+/** Frees or unmaps the model. NULL does nothing. */
+void parley_nlu_model_free(parley_nlu_model *m);
+
+/** Facts about a model, for `parley model info`. Strings are borrowed
+ * from the model. */
+typedef struct parley_nlu_model_info {
+    uint32_t format_version;
+    size_t n_labels;
+    size_t n_features;
+    parley_text_features_config features;
+    unsigned norm_flags;
+    float temperature;   /* confidence = softmax(scores / temperature) */
+    float oos_threshold; /* below this confidence: out of scope; 0 = off */
+    const char *oos_label;  /* decision label for out of scope */
+    int oos_trained;        /* 1 if an out-of-scope class was trained */
+    uint64_t data_fingerprint; /* XXH64 over the training rows */
+    uint64_t train_rows;
+    uint64_t created_unix;
+    size_t file_bytes;
+} parley_nlu_model_info;
+
+void parley_nlu_model_get_info(const parley_nlu_model *m, parley_nlu_model_info *info);
+
+/** Label `i` (0 <= i < n_labels). Borrowed from the model. */
+const char *parley_nlu_model_label(const parley_nlu_model *m, size_t i);
+
+/* ---------------------------------------------------------------------
+ * Prediction
+ * ------------------------------------------------------------------- */
+
+/** Per-thread scratch space for prediction; one per thread. */
+typedef struct parley_nlu_ctx parley_nlu_ctx;
+
+parley_err parley_nlu_ctx_new(parley_nlu_ctx **out);
+void parley_nlu_ctx_free(parley_nlu_ctx *c);
+
+typedef struct parley_nlu_candidate {
+    const char *intent; /* borrowed from the model */
+    float confidence;   /* calibrated probability */
+} parley_nlu_candidate;
+
+typedef struct parley_nlu_prediction {
+    const char *intent; /* the decision: a label, or the oos label */
+    float confidence;   /* calibrated probability of the top class */
+    int out_of_scope;   /* 1 if intent is the out-of-scope decision */
+    size_t n_top;
+    parley_nlu_candidate top[16]; /* best first, up to the requested k */
+} parley_nlu_prediction;
+
+/** Predicts the intent of raw UTF-8 text `s[0..n)`, with the best `k`
+ * (1..16) classes. Invalid UTF-8 is PARLEY_ERR_UTF8 naming the offset. */
+parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
+                              size_t n, size_t k, parley_nlu_prediction *out, parley_error *err);
+
+/** One entry of the weighted sparse vector a model computes for a text. */
+typedef struct parley_nlu_feature {
+    uint32_t row; /* feature index in the model, < n_features */
+    float value;  /* sublinear tf x idf, unit length per group */
+} parley_nlu_feature;
+
+/** The feature vector the model sees for raw text `s[0..n)`: `*count`
+ * entries at `*out`, borrowed from `c` until its next use. Used to export
+ * exactly the same features to other learners (benchmarks). */
+parley_err parley_nlu_features(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
+                               size_t n, const parley_nlu_feature **out, size_t *count,
+                               parley_error *err);
+
+/* ---------------------------------------------------------------------
+ * Evaluation
+ * ------------------------------------------------------------------- */
+
+typedef struct parley_nlu_label_stats {
+    const char *label; /* borrowed from the model */
+    size_t support;    /* rows with this gold label */
+    size_t predicted;  /* rows predicted as this label */
+    size_t correct;
+    double precision, recall, f1;
+} parley_nlu_label_stats;
+
+typedef struct parley_nlu_confusion {
+    const char *gold, *predicted; /* borrowed from the model */
+    size_t count;
+} parley_nlu_confusion;
+
+/** Results of parley_nlu_eval. Free with parley_nlu_report_free(), before
+ * the model its label strings point into. */
+typedef struct parley_nlu_report {
+    size_t rows;
+    size_t in_scope_rows, oos_rows;
+    double accuracy;          /* all rows, out of scope counted as a class */
+    double in_scope_accuracy; /* in-scope rows predicted exactly */
+    double oos_recall;        /* out-of-scope rows predicted out of scope */
+    double oos_precision;
+    double macro_f1;          /* over gold labels present */
+    double ece;               /* expected calibration error, 15 bins */
+    /* The same without the confidence threshold (trained class only). */
+    double in_scope_accuracy_nothreshold;
+    double oos_recall_nothreshold;
+    size_t n_labels;
+    parley_nlu_label_stats *labels;
+    size_t n_confusions;
+    parley_nlu_confusion *confusions; /* most frequent first, up to 20 */
+    size_t unknown_labels; /* rows whose gold label the model lacks */
+    char *storage_;        /* internal */
+} parley_nlu_report;
+
+/** Evaluates `m` on every row of `data`. Gold labels the model does not
+ * know count as errors (and in `unknown_labels`); rows with the oos label
+ * count as out of scope. Caller frees with parley_nlu_report_free(). */
+parley_err parley_nlu_eval(const parley_nlu_model *m, parley_nlu_data *data,
+                           parley_nlu_report **out, parley_error *err);
+
+void parley_nlu_report_free(parley_nlu_report *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

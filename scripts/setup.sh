@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every Debian package Parley needs to build, test and benchmark.
+# As root it installs what is missing; as another user it prints the
+# apt-get line to run and stops.
+set -eu
+
+PKGS="build-essential cmake pkg-config clang clang-format clang-tidy \
+libclang-rt-14-dev libutf8proc-dev libstemmer-dev libxxhash-dev \
+libcmocka-dev libjansson-dev libyaml-dev libzstd-dev \
+python3 fasttext liblinear-tools time"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "parley setup: missing Debian packages:$missing" >&2
+    echo "run as root:  apt-get install -y$missing" >&2
+    exit 1
+fi
+
+echo "parley setup: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null || apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

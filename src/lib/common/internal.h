@@ -1,0 +1,79 @@
+/* Private helpers shared by libparley modules: allocation wrappers, the
+ * level-checked log macro, a capped growable buffer and test hooks. */
+#ifndef PARLEY_COMMON_INTERNAL_H
+#define PARLEY_COMMON_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+
+/* File-local functions that unit tests reach into. */
+#ifdef PARLEY_TESTING
+#define PARLEY_STATIC
+#else
+#define PARLEY_STATIC static
+#endif
+
+/* An impossible state: a bug in libparley, never bad input. */
+#define PARLEY_BUG(msg) parley__bug(__FILE__, __LINE__, (msg))
+_Noreturn void parley__bug(const char *file, int line, const char *msg);
+
+void *parley__malloc(size_t n);
+void *parley__calloc(size_t count, size_t size);
+void *parley__realloc(void *p, size_t n);
+void parley__free(void *p);
+/* Overflow-checked count * size allocation; NULL on overflow or OOM. */
+void *parley__mallocarray(size_t count, size_t size);
+/* Copy of `n` bytes of `s` plus a NUL; caller frees with parley__free. */
+char *parley__strndup(const char *s, size_t n);
+char *parley__strdup(const char *s);
+/* Wipes `n` bytes at `p` in a way the compiler cannot drop, then frees. */
+void parley__free_secure(void *p, size_t n);
+
+extern parley_log_level parley__log_max;
+extern parley_log_fn parley__log_fn;
+void parley__log(parley_log_level level, const char *fmt, ...) PARLEY_PRINTF(2, 3);
+/* Checks the level before any formatting work is done. */
+#define PARLEY_LOG(level, ...)                                                                     \
+    do {                                                                                           \
+        if (parley__log_fn && (level) <= parley__log_max)                                          \
+            parley__log((level), __VA_ARGS__);                                                     \
+    } while (0)
+
+/* A growable byte buffer with a hard cap. On failure (cap exceeded or out
+ * of memory) it frees its contents and reports, so callers cannot keep
+ * using a half-built value. Always NUL-terminated when non-empty. */
+struct parley_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* 0 means SIZE_MAX / 2 */
+};
+#define PARLEY_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+parley_err parley__buf_add(struct parley_buf *b, const void *data, size_t n);
+parley_err parley__buf_addc(struct parley_buf *b, char c);
+void parley__buf_reset(struct parley_buf *b);   /* keeps the allocation */
+void parley__buf_release(struct parley_buf *b); /* frees */
+/* Hands the contents to the caller (free with parley__free); empties b. */
+char *parley__buf_detach(struct parley_buf *b, size_t *len);
+
+/* Reads a whole file, capped at `max` bytes. */
+parley_err parley__read_file(const char *path, size_t max, char **out, size_t *len,
+                             parley_error *err);
+
+/* Fast xorshift-based PRNG; deterministic for a given seed. */
+struct parley_rng {
+    uint64_t s;
+};
+void parley__rng_seed(struct parley_rng *r, uint64_t seed);
+uint64_t parley__rng_next(struct parley_rng *r);
+/* Uniform in [0, n). n > 0. */
+uint64_t parley__rng_below(struct parley_rng *r, uint64_t n);
+double parley__rng_unit(struct parley_rng *r); /* [0, 1) */
+
+/* Monotonic seconds, for progress and timing. */
+double parley__now(void);
+
+#endif
