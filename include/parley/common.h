@@ -42,7 +42,13 @@ typedef struct parley_error {
     char msg[512];
 } parley_error;
 
-#define PARLEY_ERROR_INIT {PARLEY_OK, {0}}
+#define PARLEY_ERROR_INIT                                                                          \
+    {                                                                                              \
+        PARLEY_OK,                                                                                 \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /** Resets `e` to no error. `e` may be NULL. */
 void parley_error_clear(parley_error *e);

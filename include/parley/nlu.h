@@ -69,8 +69,8 @@ parley_err parley_nlu_data_open(const char *path, parley_nlu_format fmt, unsigne
 /** Like parley_nlu_data_open over `len` bytes at `buf`, copied. `name` is
  * used in error messages. AUTO guesses from `name`'s extension. */
 parley_err parley_nlu_data_open_memory(const char *name, const void *buf, size_t len,
-                                       parley_nlu_format fmt, unsigned flags,
-                                       parley_nlu_data **out, parley_error *err);
+                                       parley_nlu_format fmt, unsigned flags, parley_nlu_data **out,
+                                       parley_error *err);
 
 /** Reads the next example into `*ex` and sets `*has` to 1, or sets `*has`
  * to 0 at the end. A malformed row fails with PARLEY_ERR_FORMAT (or
@@ -119,8 +119,8 @@ typedef int (*parley_nlu_progress_fn)(const parley_nlu_progress *p, void *userda
 typedef struct parley_nlu_train_options {
     parley_text_features_config features;
     unsigned norm_flags;   /* parley_text_flags; default CASEFOLD */
-    unsigned epochs;       /* default 10 */
-    double lr;             /* initial learning rate; default 0.5 */
+    unsigned epochs;       /* default 20 */
+    double lr;             /* initial learning rate; default 1.0 */
     double l2;             /* weight decay; default 0 */
     unsigned threads;      /* default 1; >1 trains lock-free in parallel */
     uint64_t seed;         /* default 1 */
@@ -132,6 +132,9 @@ typedef struct parley_nlu_train_options {
                               "out_of_scope" if present */
     double oos_max_loss;   /* in-scope validation accuracy the out-of-scope
                               threshold may cost, 0..1; default 0.0075 */
+    double holdout;        /* without validation data: fraction of training
+                              rows (0..0.5) held out to calibrate on, if
+                              there are 200 rows or more; default 0.1 */
     parley_nlu_progress_fn progress;
     void *progress_userdata;
     double progress_interval_s; /* default 0.2 */
@@ -145,8 +148,10 @@ typedef struct parley_nlu_model parley_nlu_model;
 
 /** Trains on `train`; `valid` (may be NULL) calibrates confidence and
  * picks the out-of-scope threshold (its out-of-scope rows may carry the
- * oos label even when training has none). Both readers are rewound and
- * read as needed. Caller frees `*out` with parley_nlu_model_free(). */
+ * oos label even when training has none). Without `valid`, a `holdout`
+ * share of the training rows (chosen by a hash of the row number and seed)
+ * is kept out of training and calibrates instead. Both readers are rewound
+ * and read as needed. Caller frees `*out` with parley_nlu_model_free(). */
 parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *train,
                             parley_nlu_data *valid, parley_nlu_model **out, parley_error *err);
 
@@ -177,10 +182,10 @@ typedef struct parley_nlu_model_info {
     size_t n_features;
     parley_text_features_config features;
     unsigned norm_flags;
-    float temperature;   /* confidence = softmax(scores / temperature) */
-    float oos_threshold; /* below this confidence: out of scope; 0 = off */
-    const char *oos_label;  /* decision label for out of scope */
-    int oos_trained;        /* 1 if an out-of-scope class was trained */
+    float temperature;         /* confidence = softmax(scores / temperature) */
+    float oos_threshold;       /* below this confidence: out of scope; 0 = off */
+    const char *oos_label;     /* decision label for out of scope */
+    int oos_trained;           /* 1 if an out-of-scope class was trained */
     uint64_t data_fingerprint; /* XXH64 over the training rows */
     uint64_t train_rows;
     uint64_t created_unix;
@@ -217,8 +222,8 @@ typedef struct parley_nlu_prediction {
 
 /** Predicts the intent of raw UTF-8 text `s[0..n)`, with the best `k`
  * (1..16) classes. Invalid UTF-8 is PARLEY_ERR_UTF8 naming the offset. */
-parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
-                              size_t n, size_t k, parley_nlu_prediction *out, parley_error *err);
+parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s, size_t n,
+                              size_t k, parley_nlu_prediction *out, parley_error *err);
 
 /** One entry of the weighted sparse vector a model computes for a text. */
 typedef struct parley_nlu_feature {
@@ -259,8 +264,8 @@ typedef struct parley_nlu_report {
     double in_scope_accuracy; /* in-scope rows predicted exactly */
     double oos_recall;        /* out-of-scope rows predicted out of scope */
     double oos_precision;
-    double macro_f1;          /* over gold labels present */
-    double ece;               /* expected calibration error, 15 bins */
+    double macro_f1; /* over gold labels present */
+    double ece;      /* expected calibration error, 15 bins */
     /* The same without the confidence threshold (trained class only). */
     double in_scope_accuracy_nothreshold;
     double oos_recall_nothreshold;
@@ -268,8 +273,8 @@ typedef struct parley_nlu_report {
     parley_nlu_label_stats *labels;
     size_t n_confusions;
     parley_nlu_confusion *confusions; /* most frequent first, up to 20 */
-    size_t unknown_labels; /* rows whose gold label the model lacks */
-    char *storage_;        /* internal */
+    size_t unknown_labels;            /* rows whose gold label the model lacks */
+    char *storage_;                   /* internal */
 } parley_nlu_report;
 
 /** Evaluates `m` on every row of `data`. Gold labels the model does not

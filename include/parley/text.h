@@ -61,7 +61,7 @@ typedef struct parley_token {
 void parley_text_tokenize(const char *s, size_t n, parley_token *toks, size_t max, size_t *count);
 
 /** Feature extraction settings. The defaults (parley_text_features_default)
- * are word 1-2-grams and character 1-5-grams in 2^20 buckets. */
+ * are word 1-2-grams and character 3-5-grams in 2^20 buckets. */
 typedef struct parley_text_features_config {
     unsigned word_ngrams; /* longest word n-gram, 0..3 (0: no word features) */
     unsigned char_min;    /* shortest character n-gram, 0 disables them */
@@ -82,7 +82,7 @@ enum { PARLEY_FEATURE_WORD = 0, PARLEY_FEATURE_CHAR = 1 };
 /** Hashed features of one normalized text: bucket ids (with repeats; order
  * is deterministic), split by group. Reuse one across calls. */
 typedef struct parley_text_features {
-    uint32_t *ids;    /* ids[0..n_word) are word features, then n_char char ones */
+    uint32_t *ids; /* ids[0..n_word) are word features, then n_char char ones */
     size_t n_word;
     size_t n_char;
     size_t cap;
@@ -92,7 +92,10 @@ typedef struct parley_text_features {
     size_t units_cap;
 } parley_text_features;
 
-#define PARLEY_TEXT_FEATURES_INIT {NULL, 0, 0, 0, NULL, 0, NULL, 0}
+#define PARLEY_TEXT_FEATURES_INIT                                                                  \
+    {                                                                                              \
+        NULL, 0, 0, 0, NULL, 0, NULL, 0                                                            \
+    }
 
 /** Computes the hashed features of normalized text `s[0..n)` into `out`,
  * replacing its previous content. Hashing is fixed and documented in

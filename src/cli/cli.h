@@ -28,8 +28,8 @@ void cli_error(const char *fmt, ...) PARLEY_PRINTF(1, 2);
 /* Prints usage to stderr and returns EXIT_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) PARLEY_PRINTF(2, 3);
 /* Parses a whole unsigned number within [min, max]. */
-int cli_parse_uint(const char *opt, const char *s, unsigned long long min,
-                   unsigned long long max, unsigned long long *out);
+int cli_parse_uint(const char *opt, const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out);
 int cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 /* Writes `s` as a JSON string literal (with quotes). */
 void cli_json_string(FILE *f, const char *s);

@@ -23,10 +23,10 @@ static void print_json(const parley_nlu_report *r, const parley_nlu_model_info *
            "\"in_scope_accuracy_nothreshold\":%.6f,\"oos_recall_nothreshold\":%.6f,"
            "\"macro_f1\":%.6f,\"ece\":%.6f,\"unknown_labels\":%zu,\"oos_threshold\":%.6f,"
            "\"temperature\":%.6f,\"labels\":[",
-           r->rows, r->in_scope_rows, r->oos_rows, r->accuracy, r->in_scope_accuracy,
-           r->oos_recall, r->oos_precision, r->in_scope_accuracy_nothreshold,
-           r->oos_recall_nothreshold, r->macro_f1, r->ece, r->unknown_labels,
-           (double)info->oos_threshold, (double)info->temperature);
+           r->rows, r->in_scope_rows, r->oos_rows, r->accuracy, r->in_scope_accuracy, r->oos_recall,
+           r->oos_precision, r->in_scope_accuracy_nothreshold, r->oos_recall_nothreshold,
+           r->macro_f1, r->ece, r->unknown_labels, (double)info->oos_threshold,
+           (double)info->temperature);
     for (size_t i = 0; i < r->n_labels; i++) {
         const parley_nlu_label_stats *s = &r->labels[i];
         printf("%s{\"label\":", i ? "," : "");
@@ -48,16 +48,15 @@ static void print_json(const parley_nlu_report *r, const parley_nlu_model_info *
 
 static void print_text(const parley_nlu_report *r, const parley_nlu_model_info *info)
 {
-    printf("rows                 %zu (%zu in scope, %zu out of scope)\n", r->rows,
-           r->in_scope_rows, r->oos_rows);
+    printf("rows                 %zu (%zu in scope, %zu out of scope)\n", r->rows, r->in_scope_rows,
+           r->oos_rows);
     printf("accuracy             %.2f%%\n", 100 * r->accuracy);
     printf("macro-F1             %.2f%%\n", 100 * r->macro_f1);
     if (r->oos_rows) {
         printf("in-scope accuracy    %.2f%%   (trained class only: %.2f%%)\n",
                100 * r->in_scope_accuracy, 100 * r->in_scope_accuracy_nothreshold);
         printf("out-of-scope recall  %.2f%%   (trained class only: %.2f%%, threshold %.3f)\n",
-               100 * r->oos_recall, 100 * r->oos_recall_nothreshold,
-               (double)info->oos_threshold);
+               100 * r->oos_recall, 100 * r->oos_recall_nothreshold, (double)info->oos_threshold);
     }
     printf("calibration error    %.4f (ECE, 15 bins; temperature %.3f)\n", r->ece,
            (double)info->temperature);
@@ -81,9 +80,12 @@ static void print_text(const parley_nlu_report *r, const parley_nlu_model_info *
 int cmd_eval(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
-        {"format", required_argument, NULL, 'f'}, {"skip-bad", no_argument, NULL, 'S'},
-        {"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+        {"model", required_argument, NULL, 'm'},
+        {"data", required_argument, NULL, 'd'},
+        {"format", required_argument, NULL, 'f'},
+        {"skip-bad", no_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *model_path = NULL, *data_path = NULL;

@@ -70,8 +70,8 @@ static int model_info(int argc, char **argv)
         printf("file size        %zu bytes\n", in.file_bytes);
         printf("labels           %zu\n", in.n_labels);
         printf("features         %zu (hash space 2^%u, word 1-%u-grams, char %u-%u-grams)\n",
-               in.n_features, in.features.hash_bits, in.features.word_ngrams,
-               in.features.char_min, in.features.char_max);
+               in.n_features, in.features.hash_bits, in.features.word_ngrams, in.features.char_min,
+               in.features.char_max);
         printf("normalization    NFKC%s%s\n",
                (in.norm_flags & PARLEY_TEXT_CASEFOLD) ? " + case folding" : "",
                (in.norm_flags & PARLEY_TEXT_STRIP_ACCENTS) ? " + accent folding" : "");

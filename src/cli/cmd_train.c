@@ -14,16 +14,18 @@ static const char usage[] =
     "  --data FILE          training rows (fastText, CSV, TSV, JSONL or Rasa nlu.yml)\n"
     "  --valid FILE         validation rows: calibrate confidence, pick the\n"
     "                       out-of-scope threshold (may include oos rows)\n"
+    "  --holdout P          without --valid, percent of training rows held out\n"
+    "                       to calibrate on (default 10; 0 trains on all)\n"
     "  --out MODEL          model file to write\n"
     "  --format FMT         auto|fasttext|csv|tsv|jsonl|rasa (default auto)\n"
     "  --skip-bad           skip malformed rows (counted) instead of failing\n"
-    "  --epochs N           passes over the data (default 10)\n"
-    "  --lr X               initial learning rate (default 0.5)\n"
+    "  --epochs N           passes over the data (default 20)\n"
+    "  --lr X               initial learning rate (default 1.0)\n"
     "  --l2 X               weight decay per update (default 0)\n"
     "  --threads N          training threads (default 1)\n"
     "  --seed N             random seed (default 1)\n"
     "  --word-ngrams N      longest word n-gram, 0-3 (default 2)\n"
-    "  --char-ngrams A-B    character n-gram range, 0 to disable (default 1-5)\n"
+    "  --char-ngrams A-B    character n-gram range, 0 to disable (default 3-5)\n"
     "  --hash-bits N        feature hash space 2^N, 12-24 (default 20)\n"
     "  --min-count N        keep features seen in at least N rows (default 1)\n"
     "  --max-features N     keep at most N features, most frequent first\n"
@@ -78,18 +80,30 @@ static int parse_range(const char *s, unsigned *lo, unsigned *hi)
 int cmd_train(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},      {"valid", required_argument, NULL, 'v'},
-        {"out", required_argument, NULL, 'o'},       {"format", required_argument, NULL, 'f'},
-        {"skip-bad", no_argument, NULL, 'S'},        {"epochs", required_argument, NULL, 'e'},
-        {"lr", required_argument, NULL, 'l'},        {"l2", required_argument, NULL, 'L'},
-        {"threads", required_argument, NULL, 't'},   {"seed", required_argument, NULL, 's'},
-        {"word-ngrams", required_argument, NULL, 'w'}, {"char-ngrams", required_argument, NULL, 'c'},
-        {"hash-bits", required_argument, NULL, 'b'}, {"min-count", required_argument, NULL, 'm'},
-        {"max-features", required_argument, NULL, 'M'}, {"buffer", required_argument, NULL, 'B'},
+        {"data", required_argument, NULL, 'd'},
+        {"valid", required_argument, NULL, 'v'},
+        {"out", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'f'},
+        {"skip-bad", no_argument, NULL, 'S'},
+        {"epochs", required_argument, NULL, 'e'},
+        {"lr", required_argument, NULL, 'l'},
+        {"l2", required_argument, NULL, 'L'},
+        {"threads", required_argument, NULL, 't'},
+        {"seed", required_argument, NULL, 's'},
+        {"word-ngrams", required_argument, NULL, 'w'},
+        {"char-ngrams", required_argument, NULL, 'c'},
+        {"hash-bits", required_argument, NULL, 'b'},
+        {"min-count", required_argument, NULL, 'm'},
+        {"max-features", required_argument, NULL, 'M'},
+        {"buffer", required_argument, NULL, 'B'},
         {"oos-label", required_argument, NULL, 'O'},
-        {"oos-max-loss", required_argument, NULL, 'X'}, {"no-casefold", no_argument, NULL, 'C'},
-        {"strip-accents", no_argument, NULL, 'A'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"oos-max-loss", required_argument, NULL, 'X'},
+        {"holdout", required_argument, NULL, 'H'},
+        {"no-casefold", no_argument, NULL, 'C'},
+        {"strip-accents", no_argument, NULL, 'A'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     parley_nlu_train_options o;
     const char *data = NULL, *valid = NULL, *outp = NULL;
@@ -177,6 +191,11 @@ int cmd_train(int argc, char **argv)
             break;
         case 'O':
             o.oos_label = optarg;
+            break;
+        case 'H':
+            if (cli_parse_double("--holdout", optarg, 0.0, 50.0, &o.holdout))
+                return EXIT_USAGE;
+            o.holdout /= 100.0;
             break;
         case 'X':
             if (cli_parse_double("--oos-max-loss", optarg, 0.0, 100.0, &o.oos_max_loss))

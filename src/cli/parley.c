@@ -49,8 +49,8 @@ int cli_usage_error(const char *usage_text, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-int cli_parse_uint(const char *opt, const char *s, unsigned long long min,
-                   unsigned long long max, unsigned long long *out)
+int cli_parse_uint(const char *opt, const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out)
 {
     char *end;
     unsigned long long v;

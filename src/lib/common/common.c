@@ -263,15 +263,15 @@ char *parley__buf_detach(struct parley_buf *b, size_t *len)
 parley_err parley__read_file(const char *path, size_t max, char **out, size_t *len,
                              parley_error *err)
 {
-    struct parley_buf b = PARLEY_BUF_INIT(max);
+    /* The buffer's cap counts the terminating NUL; a file of max bytes fits. */
+    struct parley_buf b = PARLEY_BUF_INIT(max < SIZE_MAX / 2 ? max + 1 : 0);
     char chunk[65536];
     parley_err rc = PARLEY_OK;
     size_t n;
     FILE *f = fopen(path, "rb");
 
     if (!f)
-        return parley_error_set(err, PARLEY_ERR_IO, "cannot open '%s': %s", path,
-                                strerror(errno));
+        return parley_error_set(err, PARLEY_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         rc = parley__buf_add(&b, chunk, n);
         if (rc != PARLEY_OK) {

@@ -51,7 +51,10 @@ struct parley_buf {
     size_t cap;
     size_t max; /* 0 means SIZE_MAX / 2 */
 };
-#define PARLEY_BUF_INIT(maxlen) {NULL, 0, 0, (maxlen)}
+#define PARLEY_BUF_INIT(maxlen)                                                                    \
+    {                                                                                              \
+        NULL, 0, 0, (maxlen)                                                                       \
+    }
 parley_err parley__buf_add(struct parley_buf *b, const void *data, size_t n);
 parley_err parley__buf_addc(struct parley_buf *b, char c);
 void parley__buf_reset(struct parley_buf *b);   /* keeps the allocation */

@@ -115,7 +115,8 @@ static float fit_threshold(struct trainer *t, const struct calib *cb, float *tmp
     return best > 1.0f ? 1.0f : best;
 }
 
-parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *valid, parley_error *err)
+parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *train,
+                                     parley_nlu_data *valid, parley_error *err)
 {
     struct nlu_vectorizer v;
     struct calib cb = {NULL, NULL, 0, 0};
@@ -136,7 +137,10 @@ parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *valid, 
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot calibrate: out of memory");
         goto out;
     }
+    if (!valid && t->use_holdout)
+        valid = train;
     if (valid) {
+        uint64_t ordinal = 0;
         if ((rc = parley_nlu_data_rewind(valid, err)) != PARLEY_OK)
             goto out;
         while (cb.n < MAX_CALIB_ROWS) {
@@ -144,6 +148,8 @@ parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *valid, 
                 goto out;
             if (!has)
                 break;
+            if (valid == train && !parley__trainer_held_out(t, ordinal++))
+                continue;
             int32_t g = parley__trainer_label(t, ex.label);
             int is_oos = (t->o->oos_label && strcmp(ex.label, t->o->oos_label) == 0) ||
                          parley__nlu_is_oos_name(ex.label);
@@ -158,7 +164,7 @@ parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *valid, 
                 continue; /* a label training never saw: nothing to calibrate */
             if (cb.n == cb.cap) {
                 size_t cap = cb.cap ? cb.cap * 2 : 1024;
-                float *sc = parley__realloc(cb.scores, cap * C * sizeof(float));
+                float *sc = parley__realloc(cb.scores, (cap * C + 16) * sizeof(float));
                 if (sc)
                     cb.scores = sc;
                 int32_t *gd = parley__realloc(cb.gold, cap * sizeof(int32_t));
@@ -175,7 +181,7 @@ parley_err parley__trainer_calibrate(struct trainer *t, parley_nlu_data *valid, 
                 parley_error_prefix(err, "%s:%zu", parley_nlu_data_name(valid), ex.line);
                 goto out;
             }
-            parley__nlu_scores(t->w, t->bias, C, e, ne, cb.scores + cb.n * C);
+            parley__nlu_scores_q8(t->q, t->qscale, t->bias, C, e, ne, cb.scores + cb.n * C);
             cb.gold[cb.n++] = g;
         }
         if (cb.n > 0) {
@@ -232,7 +238,7 @@ parley_err parley__trainer_build(struct trainer *t, parley_nlu_model **out, parl
     labels_len += strlen(t->oos_decision) + 1;
     table_off = align64(labels_off + labels_len);
     weights_off = table_off + (size_t)t->slots_n * 8 + (size_t)R * 4;
-    len = weights_off + ((size_t)R * C + C) * 4;
+    len = weights_off + (size_t)C * 4 + (size_t)R * 4 + (size_t)R * NLU_STRIDE(C);
     img = parley__calloc(1, len);
     if (!img)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot build model: out of memory");
@@ -267,8 +273,9 @@ parley_err parley__trainer_build(struct trainer *t, parley_nlu_model **out, parl
     }
     memcpy(img + table_off, t->slots, (size_t)t->slots_n * 8);
     memcpy(img + table_off + (size_t)t->slots_n * 8, t->idf, (size_t)R * 4);
-    memcpy(img + weights_off, t->w, (size_t)R * C * 4);
-    memcpy(img + weights_off + (size_t)R * C * 4, t->bias, (size_t)C * 4);
+    memcpy(img + weights_off, t->bias, (size_t)C * 4);
+    memcpy(img + weights_off + (size_t)C * 4, t->qscale, (size_t)R * 4);
+    memcpy(img + weights_off + (size_t)C * 4 + (size_t)R * 4, t->q, (size_t)R * NLU_STRIDE(C));
     wr64(img + 24, XXH64(img + 32, len - 32, 0));
     return parley__nlu_model_from_image(img, len, 0, out, err);
 }

@@ -21,12 +21,16 @@
  * Sections (64-byte aligned): labels = n+1 NUL-terminated strings, the last
  * being the out-of-scope decision label; table = slots x {u32 key, u32 row}
  * (key 0xffffffff = empty; key = group << 31 | bucket) then f32 idf[rows];
- * weights = f32 [rows][labels] then f32 bias[labels]. */
-#define NLU_MAGIC       "PARLEYNL"
-#define NLU_VERSION     1u
-#define NLU_HEADER_SIZE 128u
-#define NLU_EMPTY_KEY   0xffffffffu
-#define NLU_MAX_LABELS  65535u
+ * weights = f32 bias[labels], f32 scale[rows], then i8 q[rows][stride]
+ * with stride = labels rounded up to 16 (zero padding, for whole vector
+ * loads): weight(r, c) = scale[r] * q[r][c] (symmetric per-row
+ * quantization keeps models small and prediction memory-light). */
+#define NLU_STRIDE(labels) (((size_t)(labels) + 15) & ~(size_t)15)
+#define NLU_MAGIC          "PARLEYNL"
+#define NLU_VERSION        1u
+#define NLU_HEADER_SIZE    128u
+#define NLU_EMPTY_KEY      0xffffffffu
+#define NLU_MAX_LABELS     65535u
 
 struct nlu_slot {
     uint32_t key;
@@ -51,7 +55,8 @@ struct parley_nlu_model {
     struct nlu_featview fv;
     uint32_t n_labels;
     const char **labels; /* n_labels + 1, pointing into the image */
-    const float *weights;
+    const int8_t *q;
+    const float *scale;
     const float *bias;
     float temperature;
     float oos_threshold;
@@ -70,6 +75,7 @@ struct nlu_vectorizer {
     struct parley_text_scratch norm;
     parley_text_features feats;
     struct nlu_entry *entries;
+    uint32_t *rows_tmp; /* same capacity as entries */
     size_t entries_cap;
     uint32_t *stamp; /* per row: generation when last seen */
     uint32_t *slot;  /* per row: index into entries */
@@ -93,6 +99,13 @@ uint32_t parley__nlu_slot_start(uint32_t key, uint32_t mask);
 /* scores[c] = bias[c] + sum_e value_e * W[row_e][c]. */
 void parley__nlu_scores(const float *weights, const float *bias, uint32_t n_labels,
                         const struct nlu_entry *e, size_t n, float *scores);
+/* The same over quantized weights: W[r][c] = scale[r] * q[r][c]; `scores`
+ * has room for NLU_STRIDE(n_labels) floats. */
+void parley__nlu_scores_q8(const int8_t *q, const float *scale, const float *bias,
+                           uint32_t n_labels, const struct nlu_entry *e, size_t n, float *scores);
+/* Quantizes float rows [rows][n_labels] into q [rows][stride] and scale. */
+void parley__nlu_quantize(const float *w, uint32_t rows, uint32_t n_labels, int8_t *q,
+                          float *scale);
 /* In-place softmax of scores / temperature; returns index of the max. */
 uint32_t parley__nlu_softmax(float *p, uint32_t n, float temperature);
 

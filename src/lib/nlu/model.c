@@ -80,8 +80,8 @@ parley_err parley__nlu_model_from_image(unsigned char *img, size_t len, int mapp
     }
     if (rd64(img + 16) != len) {
         rc = parley_error_set(err, PARLEY_ERR_CORRUPT,
-                              "model file is truncated or padded: %zu bytes, header says %llu",
-                              len, (unsigned long long)rd64(img + 16));
+                              "model file is truncated or padded: %zu bytes, header says %llu", len,
+                              (unsigned long long)rd64(img + 16));
         goto out;
     }
     if (XXH64(img + 32, len - 32, 0) != rd64(img + 24)) {
@@ -94,15 +94,15 @@ parley_err parley__nlu_model_from_image(unsigned char *img, size_t len, int mapp
     labels_off = rd64(img + 104);
     table_off = rd64(img + 112);
     weights_off = rd64(img + 120);
-    if (nl < 1 || nl > NLU_MAX_LABELS || slots == 0 || (slots & (slots - 1)) != 0 ||
-        slots < rows || slots > (1u << 30)) {
+    if (nl < 1 || nl > NLU_MAX_LABELS || slots == 0 || (slots & (slots - 1)) != 0 || slots < rows ||
+        slots > (1u << 30)) {
         rc = corrupt(err, "bad label or feature counts");
         goto out;
     }
     if (labels_off < NLU_HEADER_SIZE || table_off < labels_off || weights_off < table_off ||
         table_off - labels_off < nl + 1 || (table_off & 3) || (weights_off & 3) ||
-        weights_off - table_off != slots * 8 + rows * 4 ||
-        weights_off > len || len - weights_off != (rows * nl + nl) * 4) {
+        weights_off - table_off != slots * 8 + rows * 4 || weights_off > len ||
+        len - weights_off != rows * NLU_STRIDE(nl) + nl * 4 + rows * 4) {
         rc = corrupt(err, "section bounds do not match the counts");
         goto out;
     }
@@ -161,8 +161,15 @@ parley_err parley__nlu_model_from_image(unsigned char *img, size_t len, int mapp
     m->train_rows = rd64(img + 88);
     m->created = rd64(img + 96);
     m->n_labels = (uint32_t)nl;
-    m->weights = (const float *)(const void *)(img + weights_off);
-    m->bias = m->weights + rows * nl;
+    m->bias = (const float *)(const void *)(img + weights_off);
+    m->scale = m->bias + nl;
+    m->q = (const int8_t *)(img + weights_off + nl * 4 + rows * 4);
+    for (uint64_t i = 0; i < rows; i++) {
+        if (!(m->scale[i] >= 0.0f && m->scale[i] < 1e30f)) {
+            rc = corrupt(err, "bad weight scale");
+            goto out;
+        }
+    }
     m->image = img;
     m->image_len = len;
     m->mapped = mapped;
@@ -239,15 +246,14 @@ parley_err parley_nlu_model_save(const parley_nlu_model *m, const char *path, pa
         return parley_error_set(err, PARLEY_ERR_INVALID, "model path is too long");
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return parley_error_set(err, PARLEY_ERR_IO, "cannot create '%s': %s", tmp,
-                                strerror(errno));
+        return parley_error_set(err, PARLEY_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
     while (off < m->image_len) {
         ssize_t w = write(fd, m->image + off, m->image_len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = parley_error_set(err, PARLEY_ERR_IO, "cannot write '%s': %s", tmp,
-                                  strerror(errno));
+            rc =
+                parley_error_set(err, PARLEY_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
             break;
         }
         off += (size_t)w;

@@ -29,8 +29,8 @@ void parley_nlu_ctx_free(parley_nlu_ctx *c)
     parley__free(c);
 }
 
-parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
-                              size_t n, size_t k, parley_nlu_prediction *out, parley_error *err)
+parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s, size_t n,
+                              size_t k, parley_nlu_prediction *out, parley_error *err)
 {
     const struct nlu_entry *e;
     size_t ne;
@@ -39,17 +39,17 @@ parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, cons
 
     if (k < 1 || k > 16)
         return parley_error_set(err, PARLEY_ERR_INVALID, "top k must be 1..16, not %zu", k);
-    if (m->n_labels > c->probs_cap) {
-        float *p = parley__realloc(c->probs, m->n_labels * sizeof(float));
+    if (NLU_STRIDE(m->n_labels) > c->probs_cap) {
+        float *p = parley__realloc(c->probs, NLU_STRIDE(m->n_labels) * sizeof(float));
         if (!p)
             return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot predict: out of memory");
         c->probs = p;
-        c->probs_cap = m->n_labels;
+        c->probs_cap = (uint32_t)NLU_STRIDE(m->n_labels);
     }
     rc = parley__nlu_vectorize(&c->vec, &m->fv, s, n, &e, &ne, err);
     if (rc != PARLEY_OK)
         return rc;
-    parley__nlu_scores(m->weights, m->bias, m->n_labels, e, ne, c->probs);
+    parley__nlu_scores_q8(m->q, m->scale, m->bias, m->n_labels, e, ne, c->probs);
     best = parley__nlu_softmax(c->probs, m->n_labels, m->temperature);
 
     /* Top k by partial selection: k is small. */
@@ -73,9 +73,8 @@ parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, cons
         out->n_top++;
     }
     out->confidence = c->probs[best];
-    out->out_of_scope =
-        (int32_t)best == m->oos_index || (ne == 0 && m->oos_threshold > 0.0f) ||
-        out->confidence < m->oos_threshold;
+    out->out_of_scope = (int32_t)best == m->oos_index || (ne == 0 && m->oos_threshold > 0.0f) ||
+                        out->confidence < m->oos_threshold;
     out->intent = out->out_of_scope ? m->labels[m->n_labels] : m->labels[best];
     return PARLEY_OK;
 }

@@ -19,8 +19,8 @@ void parley_nlu_train_options_default(parley_nlu_train_options *o)
     memset(o, 0, sizeof(*o));
     parley_text_features_default(&o->features);
     o->norm_flags = PARLEY_TEXT_CASEFOLD;
-    o->epochs = 10;
-    o->lr = 0.5;
+    o->epochs = 20;
+    o->lr = 1.0;
     o->l2 = 0.0;
     o->threads = 1;
     o->seed = 1;
@@ -28,6 +28,7 @@ void parley_nlu_train_options_default(parley_nlu_train_options *o)
     o->buffer_entries = (size_t)1 << 23;
     o->progress_interval_s = 0.2;
     o->oos_max_loss = 0.0075;
+    o->holdout = 0.1;
 }
 
 /* ---- labels seen while scanning: a small string set ---- */
@@ -90,6 +91,17 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Fewer training rows than this: no holdout, everything trains. */
+#define MIN_ROWS_FOR_HOLDOUT 200
+
+int parley__trainer_held_out(const struct trainer *t, uint64_t ordinal)
+{
+    if (!t->use_holdout)
+        return 0;
+    uint64_t h = parley__hash_fmix64(ordinal * 0x9E3779B97F4A7C15ULL ^ t->o->seed);
+    return (double)(h % 10000) < t->o->holdout * 10000.0;
+}
+
 int32_t parley__trainer_label(const struct trainer *t, const char *label)
 {
     int32_t lo = 0, hi = (int32_t)t->n_labels - 1;
@@ -138,9 +150,8 @@ static int report(struct progress *p, const char *phase, unsigned epoch, double 
 
 /* ---- pass 1: scan ---- */
 
-static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *ls,
-                       uint32_t *df, uint64_t *entries_upper, struct progress *pg,
-                       parley_error *err)
+static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *ls, uint32_t *df,
+                       uint64_t *entries_upper, struct progress *pg, parley_error *err)
 {
     parley_text_features feats = PARLEY_TEXT_FEATURES_INIT;
     struct parley_text_scratch sc = PARLEY_TEXT_SCRATCH_INIT;
@@ -153,11 +164,16 @@ static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *l
 
     *entries_upper = 0;
     t->rows = 0;
+    t->rows_all = 0;
     if ((rc = parley_nlu_data_rewind(d, err)) != PARLEY_OK)
         goto out;
     for (;;) {
         if ((rc = parley_nlu_data_next(d, &ex, &has, err)) != PARLEY_OK || !has)
             goto out;
+        /* Held-out rows share the vocabulary statistics (no labels are
+         * involved) but are counted apart; see parley_nlu_train. */
+        t->rows += !parley__trainer_held_out(t, t->rows_all);
+        t->rows_all++;
         if ((rc = labelset_add(ls, ex.label, ex.label_len)) != PARLEY_OK) {
             rc = parley_error_set(err, rc,
                                   rc == PARLEY_ERR_LIMIT ? "%s:%zu: more than %u distinct labels"
@@ -167,13 +183,13 @@ static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *l
         }
         fp = (fp ^ XXH64(ex.label, ex.label_len + 1, 0)) * 0x100000001b3ULL;
         fp = (fp ^ XXH64(ex.text, ex.text_len, 0)) * 0x100000001b3ULL;
-        if ((rc = parley__text_normalize_into(&sc, ex.text, ex.text_len, t->o->norm_flags,
-                                              err)) != PARLEY_OK) {
+        if ((rc = parley__text_normalize_into(&sc, ex.text, ex.text_len, t->o->norm_flags, err)) !=
+            PARLEY_OK) {
             parley_error_prefix(err, "%s:%zu", parley_nlu_data_name(d), ex.line);
             goto out;
         }
-        rc = parley_text_features_compute(&t->o->features, sc.out.data ? sc.out.data : "", sc.out.len,
-                                          &feats);
+        rc = parley_text_features_compute(&t->o->features, sc.out.data ? sc.out.data : "",
+                                          sc.out.len, &feats);
         if (rc != PARLEY_OK) {
             rc = parley_error_set(err, rc, "cannot compute features: %s", parley_strerror(rc));
             goto out;
@@ -201,8 +217,7 @@ static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *l
                 df[slot]++;
             (*entries_upper)++;
         }
-        t->rows++;
-        if ((t->rows & 1023) == 0 && report(pg, "scan", 0, 0.0, 0.0, 0.0, 0)) {
+        if ((t->rows_all & 1023) == 0 && report(pg, "scan", 0, 0.0, 0.0, 0.0, 0)) {
             rc = parley_error_set(err, PARLEY_ERR_INVALID, "training cancelled");
             goto out;
         }
@@ -269,14 +284,15 @@ static parley_err select_features(struct trainer *t, const uint32_t *df, parley_
             keep_at_cutoff--;
         }
         uint32_t group = (uint32_t)(i >> t->o->features.hash_bits);
-        uint32_t key = (group << 31) | (uint32_t)(i & (((size_t)1 << t->o->features.hash_bits) - 1));
+        uint32_t key =
+            (group << 31) | (uint32_t)(i & (((size_t)1 << t->o->features.hash_bits) - 1));
         uint32_t s = parley__nlu_slot_start(key, slots - 1);
         while (t->slots[s].key != NLU_EMPTY_KEY)
             s = (s + 1) & (slots - 1);
         t->slots[s].key = key;
         t->slots[s].row = n;
         /* Smoothed idf, as if one extra row held every feature. */
-        t->idf[n] = (float)(log((1.0 + (double)t->rows) / (1.0 + df[i])) + 1.0);
+        t->idf[n] = (float)(log((1.0 + (double)t->rows_all) / (1.0 + df[i])) + 1.0);
         n++;
     }
     t->fv.cfg = t->o->features;
@@ -350,7 +366,8 @@ static void chunk_release(struct chunk *c)
  * ends (*eof = 1). Rows with no known feature teach nothing and are
  * dropped. */
 static parley_err chunk_fill(struct trainer *t, struct nlu_vectorizer *v, parley_nlu_data *d,
-                             struct chunk *c, size_t budget, int *eof, parley_error *err)
+                             struct chunk *c, size_t budget, uint64_t *ordinal, int *eof,
+                             parley_error *err)
 {
     parley_nlu_example ex;
     const struct nlu_entry *e;
@@ -368,6 +385,8 @@ static parley_err chunk_fill(struct trainer *t, struct nlu_vectorizer *v, parley
             *eof = 1;
             return PARLEY_OK;
         }
+        if (parley__trainer_held_out(t, (*ordinal)++))
+            continue;
         if ((rc = parley__nlu_vectorize(v, &t->fv, ex.text, ex.text_len, &e, &ne, err)) !=
             PARLEY_OK)
             return parley_error_prefix(err, "%s:%zu", parley_nlu_data_name(d), ex.line);
@@ -390,10 +409,10 @@ static parley_err chunk_fill(struct trainer *t, struct nlu_vectorizer *v, parley
 struct job {
     struct trainer *t;
     const struct chunk *c;
-    size_t from, to;     /* range of c->perm */
-    uint64_t base;       /* examples seen before this chunk, all threads */
-    uint64_t total;      /* examples in the whole run */
-    unsigned stride;     /* threads */
+    size_t from, to; /* range of c->perm */
+    uint64_t base;   /* examples seen before this chunk, all threads */
+    uint64_t total;  /* examples in the whole run */
+    unsigned stride; /* threads */
     double loss;
     uint64_t done, tokens;
     struct progress *pg;
@@ -466,9 +485,9 @@ out:
     return NULL;
 }
 
-static parley_err run_chunk(struct trainer *t, struct chunk *c, struct progress *pg,
-                            unsigned epoch, uint64_t base, uint64_t total, struct parley_rng *rng,
-                            double *loss, uint64_t *tokens, parley_error *err)
+static parley_err run_chunk(struct trainer *t, struct chunk *c, struct progress *pg, unsigned epoch,
+                            uint64_t base, uint64_t total, struct parley_rng *rng, double *loss,
+                            uint64_t *tokens, parley_error *err)
 {
     unsigned nt = t->o->threads ? t->o->threads : 1;
     struct job jobs[MAX_THREADS];
@@ -528,12 +547,10 @@ static parley_err sgd(struct trainer *t, parley_nlu_data *d, struct progress *pg
     struct nlu_vectorizer v;
     struct chunk c;
     struct parley_rng rng;
-    uint64_t total = (uint64_t)t->rows * t->o->epochs, seen = 0, tokens = 0;
+    uint64_t total = (uint64_t)t->rows * t->o->epochs, seen = 0, tokens = 0, ordinal = 0;
     size_t budget = t->o->buffer_entries ? t->o->buffer_entries : ((size_t)1 << 23);
     parley_err rc = PARLEY_OK;
     int eof = 0;
-    float *avg_w = NULL;
-    unsigned avg_n = 0;
 
     memset(&c, 0, sizeof(c));
     parley__nlu_vectorizer_init(&v);
@@ -545,9 +562,10 @@ static parley_err sgd(struct trainer *t, parley_nlu_data *d, struct progress *pg
         uint64_t n_epoch = 0;
         if (!c.complete && (rc = parley_nlu_data_rewind(d, err)) != PARLEY_OK)
             goto out;
+        ordinal = 0;
         do {
             if (!c.complete) {
-                if ((rc = chunk_fill(t, &v, d, &c, budget, &eof, err)) != PARLEY_OK)
+                if ((rc = chunk_fill(t, &v, d, &c, budget, &ordinal, &eof, err)) != PARLEY_OK)
                     goto out;
                 if (epoch == 1 && eof && n_epoch == 0)
                     c.complete = 1;
@@ -564,31 +582,8 @@ static parley_err sgd(struct trainer *t, parley_nlu_data *d, struct progress *pg
         }
         report(pg, "train", epoch, 0.05 + 0.9 * ((double)seen / (double)(total ? total : 1)),
                loss / (double)n_epoch, (double)tokens, 1);
-        if (getenv("PARLEY_AVG") && epoch > t->o->epochs / 2) {
-            size_t nw = (size_t)t->fv.n_rows * t->n_labels;
-            if (!avg_w) {
-                avg_w = parley__calloc(nw + t->n_labels, sizeof(float));
-                if (!avg_w) {
-                    rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
-                    goto out;
-                }
-            }
-            for (size_t i = 0; i < nw; i++)
-                avg_w[i] += t->w[i];
-            for (size_t i = 0; i < t->n_labels; i++)
-                avg_w[nw + i] += t->bias[i];
-            avg_n++;
-        }
-    }
-    if (avg_w) {
-        size_t nw = (size_t)t->fv.n_rows * t->n_labels;
-        for (size_t i = 0; i < nw; i++)
-            t->w[i] = avg_w[i] / (float)avg_n;
-        for (size_t i = 0; i < t->n_labels; i++)
-            t->bias[i] = avg_w[nw + i] / (float)avg_n;
     }
 out:
-    parley__free(avg_w);
     chunk_release(&c);
     parley__nlu_vectorizer_release(&v);
     return rc;
@@ -606,6 +601,8 @@ static void trainer_release(struct trainer *t)
     parley__free(t->idf);
     parley__free(t->w);
     parley__free(t->bias);
+    parley__free(t->q);
+    parley__free(t->qscale);
 }
 
 parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *train,
@@ -634,10 +631,11 @@ parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *
         goto out;
     }
     if (o->epochs < 1 || o->epochs > 10000 || !(o->lr > 0.0 && o->lr <= 100.0) ||
-        !(o->l2 >= 0.0 && o->l2 < 1.0) || !(o->oos_max_loss >= 0.0 && o->oos_max_loss <= 1.0) || o->threads > MAX_THREADS) {
+        !(o->l2 >= 0.0 && o->l2 < 1.0) || !(o->holdout >= 0.0 && o->holdout <= 0.5) ||
+        !(o->oos_max_loss >= 0.0 && o->oos_max_loss <= 1.0) || o->threads > MAX_THREADS) {
         rc = parley_error_set(err, PARLEY_ERR_INVALID,
                               "epochs must be 1..10000, lr in (0, 100], l2 in [0, 1), "
-                              "oos max loss in [0, 1], threads at most %d",
+                              "oos max loss in [0, 1], holdout in [0, 0.5], threads at most %d",
                               MAX_THREADS);
         goto out;
     }
@@ -647,9 +645,16 @@ parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *
         goto out;
     }
     report(&pg, "scan", 0, 0.0, 0.0, 0.0, 1);
+    /* Without validation data, a slice of the training rows is held out
+     * to calibrate on, unless the data is too small to spare it. */
+    t.use_holdout = !valid && o->holdout > 0.0;
     if ((rc = scan(&t, train, &ls, df, &entries_upper, &pg, err)) != PARLEY_OK)
         goto out;
-    if (t.rows == 0) {
+    if (t.use_holdout && (t.rows_all < MIN_ROWS_FOR_HOLDOUT || t.rows == 0)) {
+        t.use_holdout = 0;
+        t.rows = t.rows_all;
+    }
+    if (t.rows_all == 0) {
         rc = parley_error_set(err, PARLEY_ERR_EMPTY, "'%s' has no training rows",
                               parley_nlu_data_name(train));
         goto out;
@@ -683,8 +688,16 @@ parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *
     }
     if ((rc = sgd(&t, train, &pg, entries_upper, err)) != PARLEY_OK)
         goto out;
+    /* Calibrate what prediction will compute: the quantized weights. */
+    t.q = parley__malloc((size_t)t.fv.n_rows * NLU_STRIDE(t.n_labels));
+    t.qscale = parley__mallocarray(t.fv.n_rows, sizeof(float));
+    if (!t.q || !t.qscale) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot quantize weights: out of memory");
+        goto out;
+    }
+    parley__nlu_quantize(t.w, t.fv.n_rows, t.n_labels, t.q, t.qscale);
     report(&pg, "calibrate", o->epochs, 0.96, 0.0, 0.0, 1);
-    if ((rc = parley__trainer_calibrate(&t, valid, err)) != PARLEY_OK)
+    if ((rc = parley__trainer_calibrate(&t, train, valid, err)) != PARLEY_OK)
         goto out;
     rc = parley__trainer_build(&t, out, err);
     report(&pg, "done", o->epochs, 1.0, 0.0, 0.0, 1);

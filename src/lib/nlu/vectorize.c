@@ -27,6 +27,7 @@ void parley__nlu_vectorizer_release(struct nlu_vectorizer *v)
     parley__text_scratch_release(&v->norm);
     parley_text_features_release(&v->feats);
     parley__free(v->entries);
+    parley__free(v->rows_tmp);
     parley__free(v->stamp);
     parley__free(v->slot);
     memset(v, 0, sizeof(*v));
@@ -53,9 +54,9 @@ uint32_t parley__nlu_lookup(const struct nlu_featview *fv, uint32_t key)
 
 /* 1 + ln(tf) for small counts, to keep logs out of the hot loop. */
 static const float sublinear[16] = {
-    0.0f,         1.0f,         1.69314718f,  2.09861229f, 2.38629436f, 2.60943791f,
-    2.79175947f,  2.94591015f,  3.07944154f,  3.19722458f, 3.30258509f, 3.39789527f,
-    3.48490665f,  3.56494936f,  3.63907734f,  3.70805020f,
+    0.0f,        1.0f,        1.69314718f, 2.09861229f, 2.38629436f, 2.60943791f,
+    2.79175947f, 2.94591015f, 3.07944154f, 3.19722458f, 3.30258509f, 3.39789527f,
+    3.48490665f, 3.56494936f, 3.63907734f, 3.70805020f,
 };
 
 static parley_err reserve_rows(struct nlu_vectorizer *v, uint32_t rows)
@@ -79,15 +80,36 @@ static parley_err reserve_rows(struct nlu_vectorizer *v, uint32_t rows)
 }
 
 /* Counts distinct rows of one group into entries[*n...], then weights and
- * normalizes that group. */
+ * normalizes that group. Lookups go first, in a loop of independent
+ * iterations, so the CPU overlaps their cache misses. */
 static void add_group(struct nlu_vectorizer *v, const struct nlu_featview *fv, const uint32_t *ids,
                       size_t nids, uint32_t group, size_t *n)
 {
     size_t first = *n;
     double norm = 0.0;
+    uint32_t *rows = v->rows_tmp;
 
     for (size_t i = 0; i < nids; i++) {
-        uint32_t row = parley__nlu_lookup(fv, ids[i] | (group << 31));
+        rows[i] = parley__nlu_slot_start(ids[i] | (group << 31), fv->mask);
+        __builtin_prefetch(&fv->slots[rows[i]]);
+    }
+    for (size_t i = 0; i < nids; i++) {
+        uint32_t key = ids[i] | (group << 31), at = rows[i];
+        rows[i] = UINT32_MAX;
+        for (uint32_t probes = 0; probes <= fv->mask; probes++) {
+            const struct nlu_slot *sl = &fv->slots[at];
+            if (sl->key == key) {
+                rows[i] = sl->row;
+                __builtin_prefetch(&v->stamp[sl->row]);
+                break;
+            }
+            if (sl->key == NLU_EMPTY_KEY)
+                break;
+            at = (at + 1) & fv->mask;
+        }
+    }
+    for (size_t i = 0; i < nids; i++) {
+        uint32_t row = rows[i];
         if (row == UINT32_MAX)
             continue;
         if (v->stamp[row] == v->gen) {
@@ -124,8 +146,8 @@ parley_err parley__nlu_vectorize(struct nlu_vectorizer *v, const struct nlu_feat
     rc = parley__text_normalize_into(&v->norm, s, n, fv->norm_flags, err);
     if (rc != PARLEY_OK)
         return rc;
-    rc = parley_text_features_compute(&fv->cfg, v->norm.out.data ? v->norm.out.data : "", v->norm.out.len,
-                                      &v->feats);
+    rc = parley_text_features_compute(&fv->cfg, v->norm.out.data ? v->norm.out.data : "",
+                                      v->norm.out.len, &v->feats);
     if (rc != PARLEY_OK)
         return parley_error_set(err, rc, "cannot compute features: %s", parley_strerror(rc));
     total = v->feats.n_word + v->feats.n_char;
@@ -134,6 +156,10 @@ parley_err parley__nlu_vectorize(struct nlu_vectorizer *v, const struct nlu_feat
         if (!e)
             return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot vectorize text: out of memory");
         v->entries = e;
+        uint32_t *r = parley__realloc(v->rows_tmp, total * sizeof(*r));
+        if (!r)
+            return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot vectorize text: out of memory");
+        v->rows_tmp = r;
         v->entries_cap = total;
     }
     if ((rc = reserve_rows(v, fv->n_rows)) != PARLEY_OK)
@@ -162,11 +188,88 @@ void parley__nlu_scores(const float *weights, const float *bias, uint32_t n_labe
     }
 }
 
+NLU_CLONES
+void parley__nlu_scores_q8(const int8_t *q, const float *scale, const float *bias,
+                           uint32_t n_labels, const struct nlu_entry *e, size_t n,
+                           float *restrict scores)
+{
+    const size_t stride = NLU_STRIDE(n_labels), lines = (stride + 63) / 64;
+    memcpy(scores, bias, n_labels * sizeof(float));
+    for (size_t c = n_labels; c < stride; c++)
+        scores[c] = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        /* Rows are scattered: fetch a few ahead to hide memory latency. */
+        if (i + 4 < n) {
+            const char *ahead = (const char *)(q + (size_t)e[i + 4].row * stride);
+            for (size_t l = 0; l < lines; l++)
+                __builtin_prefetch(ahead + l * 64);
+        }
+        const int8_t *restrict w = q + (size_t)e[i].row * stride;
+        float x = e[i].value * scale[e[i].row];
+        for (size_t c = 0; c < stride; c++)
+            scores[c] += x * (float)w[c];
+    }
+}
+
+void parley__nlu_quantize(const float *w, uint32_t rows, uint32_t n_labels, int8_t *q, float *scale)
+{
+    const size_t stride = NLU_STRIDE(n_labels);
+    for (uint32_t r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * n_labels;
+        int8_t *out = q + (size_t)r * stride;
+        float max = 0.0f;
+        for (uint32_t c = 0; c < n_labels; c++)
+            max = fabsf(row[c]) > max ? fabsf(row[c]) : max;
+        scale[r] = max > 0.0f ? max / 127.0f : 0.0f;
+        float inv = max > 0.0f ? 127.0f / max : 0.0f;
+        for (uint32_t c = 0; c < n_labels; c++) {
+            long v = lrintf(row[c] * inv);
+            out[c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+        for (size_t c = n_labels; c < stride; c++)
+            out[c] = 0;
+    }
+}
+
+/* e^x for finite x <= 0 (softmax inputs after subtracting the max), to
+ * about 2e-7 relative error; 0 below about -87. Written with integer masks
+ * instead of branches or libm calls so the loop over classes vectorizes. */
+static inline float exp_neg(float x)
+{
+    const float log2e = 1.44269504f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds a float to an integer */
+    union {
+        float f;
+        uint32_t u;
+        int32_t i;
+    } t, scale, res;
+    t.f = x * log2e + magic;
+    float n = t.f - magic;
+    float r = x - n * ln2_hi - n * ln2_lo;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f +
+                                                  r * (0.0416666418f + r * (0.00833345205f +
+                                                                            r * 0.00138883868f)))));
+    /* The low mantissa bits of t hold n: the exponent field of 2^n is
+     * n + 127, valid while positive; otherwise the result is 0. */
+    int32_t e = t.i - 0x4B400000 + 127;
+    uint32_t ok = (uint32_t) - (int32_t)(e > 0);
+    scale.u = ((uint32_t)e << 23) & ok;
+    res.f = p * scale.f;
+    res.u &= ok;
+    return res.f;
+}
+
+NLU_CLONES
+static void exp_all(float *restrict p, uint32_t n, float max, float inv)
+{
+    for (uint32_t c = 0; c < n; c++)
+        p[c] = exp_neg((p[c] - max) * inv);
+}
+
 uint32_t parley__nlu_softmax(float *p, uint32_t n, float temperature)
 {
     uint32_t best = 0;
-    float max = p[0], inv = 1.0f / temperature;
-    double sum = 0.0;
+    float max = p[0], inv = 1.0f / temperature, sum = 0.0f;
 
     for (uint32_t c = 1; c < n; c++) {
         if (p[c] > max) {
@@ -174,11 +277,10 @@ uint32_t parley__nlu_softmax(float *p, uint32_t n, float temperature)
             best = c;
         }
     }
-    for (uint32_t c = 0; c < n; c++) {
-        p[c] = expf((p[c] - max) * inv);
+    exp_all(p, n, max, inv);
+    for (uint32_t c = 0; c < n; c++)
         sum += p[c];
-    }
-    float is = (float)(1.0 / sum);
+    float is = 1.0f / sum;
     for (uint32_t c = 0; c < n; c++)
         p[c] *= is;
     return best;
