@@ -108,8 +108,10 @@ int cmd_featurize(int argc, char **argv)
             sorted = p;
             sorted_cap = n;
         }
-        memcpy(sorted, f, n * sizeof(*f));
-        qsort(sorted, n, sizeof(*sorted), cmp_feature);
+        if (n) {
+            memcpy(sorted, f, n * sizeof(*f));
+            qsort(sorted, n, sizeof(*sorted), cmp_feature);
+        }
         printf("%zu", label);
         for (size_t i = 0; i < n; i++)
             printf(" %u:%.6g", sorted[i].row + 1, (double)sorted[i].value);

@@ -29,24 +29,37 @@ static void usage(FILE *f)
 
 void cli_error(const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("parley: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    /* clang 14's analyzer misreads va_start here when the caller is in this file. */
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
+    fprintf(stderr, "parley: %s\n", msg);
 }
 
 int cli_usage_error(const char *usage_text, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("parley: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    /* clang 14's analyzer misreads va_start here when the caller is in this file. */
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
     va_end(ap);
+    fprintf(stderr, "parley: %s\n", msg);
     fputs(usage_text, stderr);
     return EXIT_USAGE;
+}
+
+/* Output errors (a full disk, a closed pipe) surface here, once, instead
+ * of after every printf. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output");
+        return EXIT_FAIL;
+    }
+    return rc;
 }
 
 int cli_parse_uint(const char *opt, const char *s, unsigned long long min, unsigned long long max,
@@ -135,15 +148,15 @@ int main(int argc, char **argv)
     }
     if (cli_is_help(argv[1])) {
         usage(stdout);
-        return EXIT_OK;
+        return finish(EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("parley %s\n", PARLEY_VERSION);
-        return EXIT_OK;
+        return finish(EXIT_OK);
     }
     for (const struct cli_command *c = cli_commands; c->name; c++) {
         if (strcmp(c->name, argv[1]) == 0)
-            return c->fn(argc - 1, argv + 1);
+            return finish(c->fn(argc - 1, argv + 1));
     }
     cli_error("'%s' is not a parley command", argv[1]);
     usage(stderr);

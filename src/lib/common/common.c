@@ -166,7 +166,7 @@ void parley__free_secure(void *p, size_t n)
 
 _Noreturn void parley__bug(const char *file, int line, const char *msg)
 {
-    fprintf(stderr, "BUG: %s:%d: %s\n", file, line, msg);
+    (void)fprintf(stderr, "BUG: %s:%d: %s\n", file, line, msg);
     abort();
 }
 

@@ -242,7 +242,8 @@ parley_err parley__trainer_build(struct trainer *t, parley_nlu_model **out, parl
     img = parley__calloc(1, len);
     if (!img)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot build model: out of memory");
-    memcpy(img, NLU_MAGIC, 8);
+    for (int i = 0; i < 8; i++) /* the magic has no terminating NUL */
+        img[i] = (unsigned char)NLU_MAGIC[i];
     wr32(img + 8, NLU_VERSION);
     wr32(img + 12, NLU_HEADER_SIZE);
     wr64(img + 16, len);
@@ -267,9 +268,10 @@ parley_err parley__trainer_build(struct trainer *t, parley_nlu_model **out, parl
     p = img + labels_off;
     for (uint32_t i = 0; i <= C; i++) {
         const char *s = i < C ? t->labels[i] : t->oos_decision;
-        size_t l = strlen(s) + 1;
+        size_t l = strlen(s);
         memcpy(p, s, l);
-        p += l;
+        p[l] = '\0';
+        p += l + 1;
     }
     memcpy(img + table_off, t->slots, (size_t)t->slots_n * 8);
     memcpy(img + table_off + (size_t)t->slots_n * 8, t->idf, (size_t)R * 4);

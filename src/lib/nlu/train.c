@@ -207,7 +207,8 @@ static parley_err scan(struct trainer *t, parley_nlu_data *d, struct labelset *l
         /* Count each distinct feature once per row: document frequency. */
         for (size_t i = 0; i < n; i++)
             ids[i] = feats.ids[i] | (i >= feats.n_word ? 1u << 31 : 0u);
-        qsort(ids, n, sizeof(uint32_t), cmp_u32);
+        if (n)
+            qsort(ids, n, sizeof(uint32_t), cmp_u32);
         for (size_t i = 0; i < n; i++) {
             if (i && ids[i] == ids[i - 1])
                 continue;
@@ -387,8 +388,7 @@ static parley_err chunk_fill(struct trainer *t, struct nlu_vectorizer *v, parley
         }
         if (parley__trainer_held_out(t, (*ordinal)++))
             continue;
-        if ((rc = parley__nlu_vectorize(v, &t->fv, ex.text, ex.text_len, &e, &ne, err)) !=
-            PARLEY_OK)
+        if (parley__nlu_vectorize(v, &t->fv, ex.text, ex.text_len, &e, &ne, err) != PARLEY_OK)
             return parley_error_prefix(err, "%s:%zu", parley_nlu_data_name(d), ex.line);
         if (ne == 0)
             continue;

@@ -60,8 +60,9 @@ static enum cls cls_at(const struct cursor *c, size_t i, size_t *len)
     return classify(cp);
 }
 
-/* Phone-like: optional '+', then digits and single separators (space - .
- * ( )), at least 7 digits, ending on a digit. Returns the span length. */
+/* Phone-like: optional '+', then digits and single separators (space - .),
+ * with parentheses allowed anywhere between them ("+1 (555) 123-4567"), at
+ * least 7 digits, ending on a digit. Returns the span length. */
 static size_t phone_span(const struct cursor *c, size_t i, size_t *ndigits)
 {
     size_t j = i, end = i, digits = 0;
@@ -76,7 +77,7 @@ static size_t phone_span(const struct cursor *c, size_t i, size_t *ndigits)
             j++;
             end = j;
             last_sep = 0;
-        } else if ((ch == ' ' || ch == '-' || ch == '.' || ch == '(' || ch == ')') && !last_sep) {
+        } else if (ch == '(' || ch == ')' || ((ch == ' ' || ch == '-' || ch == '.') && !last_sep)) {
             last_sep = ch != ')' && ch != '(';
             j++;
         } else {
@@ -85,6 +86,39 @@ static size_t phone_span(const struct cursor *c, size_t i, size_t *ndigits)
     }
     *ndigits = digits;
     return end - i;
+}
+
+static size_t digit_run(const struct cursor *c, size_t i)
+{
+    size_t j = i;
+    while (j < c->n && c->s[j] >= '0' && c->s[j] <= '9')
+        j++;
+    return j - i;
+}
+
+/* A date such as 2024-01-15, 15.01.2024 or 1/2/2024 starts at i: three
+ * digit groups with the same separator, the first or last of 4 digits and
+ * the others of 1 or 2. Dates are numbers, not phones. */
+static int date_at(const struct cursor *c, size_t i)
+{
+    size_t g[3], j = i;
+    unsigned char sep = 0;
+
+    for (int k = 0; k < 3; k++) {
+        g[k] = digit_run(c, j);
+        j += g[k];
+        if (g[k] == 0)
+            return 0;
+        if (k == 2)
+            break;
+        if (j >= c->n || (c->s[j] != '-' && c->s[j] != '.' && c->s[j] != '/') ||
+            (sep && c->s[j] != sep))
+            return 0;
+        sep = c->s[j++];
+    }
+    if (g[0] == 4)
+        return g[1] <= 2 && g[2] <= 2;
+    return g[0] <= 2 && g[1] <= 2 && g[2] == 4;
 }
 
 static void emit(parley_token *toks, size_t max, size_t *count, const char *text, size_t len,
@@ -111,13 +145,15 @@ void parley_text_tokenize(const char *str, size_t n, parley_token *toks, size_t 
         enum cls k = cls_at(&c, i, &len);
         size_t start = i;
 
-        if (k == C_SEP && !(c.s[i] == '+' && i + 1 < n && c.s[i + 1] >= '0' && c.s[i + 1] <= '9')) {
+        if (k == C_SEP && !((c.s[i] == '+' || c.s[i] == '(') && i + 1 < n && c.s[i + 1] >= '0' &&
+                            c.s[i + 1] <= '9')) {
             i += len;
             continue;
         }
         if (k == C_DIGIT || c.s[i] == '+' || c.s[i] == '(') {
             size_t digits = 0, span = 0;
-            if (c.s[i] == '+' || (c.s[i] >= '0' && c.s[i] <= '9'))
+            if (c.s[i] == '+' || ((c.s[i] == '(' || (c.s[i] >= '0' && c.s[i] <= '9')) &&
+                                  !date_at(&c, c.s[i] == '(' ? i + 1 : i)))
                 span = phone_span(&c, i, &digits);
             if (digits >= 7) {
                 emit(toks, max, count, "<phone>", 7, start, start + span, PARLEY_TOKEN_PHONE);
@@ -148,7 +184,7 @@ void parley_text_tokenize(const char *str, size_t n, parley_token *toks, size_t 
             }
             kk = j < n ? cls_at(&c, j, &len) : C_SEP;
             if (kk != C_LETTER && kk != C_MARK) {
-                size_t shape = digits >= 5 ? 4 : digits - 1;
+                size_t shape = digits >= 5 ? 4 : digits > 0 ? digits - 1 : 0;
                 emit(toks, max, count, num_shapes[shape], strlen(num_shapes[shape]), start, j,
                      PARLEY_TOKEN_NUMBER);
                 i = j;
