@@ -8,14 +8,17 @@ BUILD=${1:-build/asan}
 FILES=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench fuzz -name '*.[ch]')
 # shellcheck disable=SC2086
 clang-format --dry-run -Werror $FILES
-SOURCES=$(echo "$FILES" | tr ' ' '\n' | grep -E '^src/.*\.c$')
+SOURCES=$(echo "$FILES" | tr ' ' '\n' | grep -E '^(src|bench)/.*\.c$')
 if [ ! -f "$BUILD/compile_commands.json" ]; then
     echo "lint: no compile database in '$BUILD'; configure that build first" >&2
     exit 1
 fi
+# One file per clang-tidy run: clang-tidy 14 reports false "uninitialized
+# va_list" findings in every file after the first of a multi-file run.
 # shellcheck disable=SC2086
-clang-tidy -p "$BUILD" --quiet $SOURCES 2>/dev/null | grep -E 'warning:|error:' && {
+echo "$SOURCES" | xargs -P "$(nproc)" -n 1 clang-tidy -p "$BUILD" --quiet 2>/dev/null >"$BUILD/clang-tidy.log" || true
+if grep -E 'warning:|error:' "$BUILD/clang-tidy.log"; then
     echo "lint: clang-tidy found problems" >&2
     exit 1
-}
+fi
 echo "lint: clean" >&2

@@ -20,7 +20,7 @@ extern "C" {
 
 /** Training-data formats. */
 typedef enum parley_nlu_format {
-    PARLEY_NLU_FORMAT_AUTO = 0, /* from the file extension, then content */
+    PARLEY_NLU_FORMAT_AUTO = 0, /* from the file extension */
     PARLEY_NLU_FORMAT_FASTTEXT, /* "__label__intent text" per line */
     PARLEY_NLU_FORMAT_CSV,      /* RFC 4180; header names the columns */
     PARLEY_NLU_FORMAT_TSV,      /* tab-separated, no quoting */
@@ -59,9 +59,11 @@ typedef struct parley_nlu_example {
 /** A streaming reader over one source of labeled utterances. */
 typedef struct parley_nlu_data parley_nlu_data;
 
-/** Opens `path` in format `fmt` (AUTO guesses: .csv, .tsv, .jsonl/.json,
- * .yml/.yaml, anything else fastText). Line formats stream in constant
- * memory; Rasa YAML is read whole. Caller frees `*out` with
+/** Opens `path` in format `fmt` (AUTO guesses: .csv, .tsv,
+ * .jsonl/.json/.ndjson, .yml/.yaml, anything else fastText). Line formats
+ * stream in constant memory (rows up to 1 MiB); Rasa YAML is read whole
+ * (up to 64 MiB), so its document-level errors (YAML syntax with line and
+ * column, version, layout) are reported here. Caller frees `*out` with
  * parley_nlu_data_free(). */
 parley_err parley_nlu_data_open(const char *path, parley_nlu_format fmt, unsigned flags,
                                 parley_nlu_data **out, parley_error *err);
@@ -75,14 +77,16 @@ parley_err parley_nlu_data_open_memory(const char *name, const void *buf, size_t
 /** Reads the next example into `*ex` and sets `*has` to 1, or sets `*has`
  * to 0 at the end. A malformed row fails with PARLEY_ERR_FORMAT (or
  * PARLEY_ERR_UTF8) and a message "FILE:LINE: what is wrong", unless the
- * reader skips bad rows. */
+ * reader skips bad rows; either way the row is consumed and the next call
+ * goes on after it. I/O and memory errors stick until a rewind. */
 parley_err parley_nlu_data_next(parley_nlu_data *d, parley_nlu_example *ex, int *has,
                                 parley_error *err);
 
 /** Goes back to the first example. */
 parley_err parley_nlu_data_rewind(parley_nlu_data *d, parley_error *err);
 
-/** Rows skipped as malformed so far (with PARLEY_NLU_DATA_SKIP_BAD). */
+/** Rows skipped as malformed (with PARLEY_NLU_DATA_SKIP_BAD), each counted
+ * once however many times the data is rewound and re-read. */
 size_t parley_nlu_data_skipped(const parley_nlu_data *d);
 
 /** The message of the first skipped row, or NULL. Borrowed. */

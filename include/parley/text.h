@@ -21,6 +21,9 @@ enum parley_text_flags {
 
 /** Longest text the layer accepts, in bytes. Longer input is an error. */
 #define PARLEY_TEXT_MAX_BYTES (1u << 20)
+/** Longest normalized text, in bytes: compatibility forms can expand a lot
+ * (one code point to 18), so the output has its own bound. */
+#define PARLEY_TEXT_MAX_OUTPUT (4u * PARLEY_TEXT_MAX_BYTES)
 
 /** Checks that `s[0..n)` is well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing above U+10FFFF). On failure returns PARLEY_ERR_UTF8,
@@ -29,8 +32,11 @@ enum parley_text_flags {
 parley_err parley_text_validate(const char *s, size_t n, size_t *bad_offset, parley_error *err);
 
 /** Normalizes `s[0..n)` to NFKC, plus the folds in `flags`, also mapping
- * typographic punctuation variants to ASCII (’ -> ') and dropping default
- * ignorables (zero-width joiners...). On success `*out` is a new
+ * typographic punctuation variants to ASCII (’ -> ', “ -> ", – -> -) and
+ * dropping default ignorables (zero-width joiners...). Case folding maps
+ * Turkish İ to i. Accent folding drops every combining mark, which also
+ * removes Devanagari vowel signs and Japanese dakuten: use it for Latin,
+ * Greek, Cyrillic and Arabic text. On success `*out` is a new
  * NUL-terminated string the caller frees with parley_free(), `*out_len` its
  * length. Invalid UTF-8 gives PARLEY_ERR_UTF8 naming the byte offset. */
 parley_err parley_text_normalize(const char *s, size_t n, unsigned flags, char **out,
@@ -98,10 +104,11 @@ typedef struct parley_text_features {
     }
 
 /** Computes the hashed features of normalized text `s[0..n)` into `out`,
- * replacing its previous content. Hashing is fixed and documented in
- * docs/internals/text.md: 64-bit FNV-1a over a one-byte kind prefix and the
- * UTF-8 bytes, mixed by the murmur3 finalizer, low `hash_bits` bits, so
- * ids are the same on every run and machine. */
+ * replacing its previous content. `cfg` must have passed
+ * parley_text_features_check (it is not checked again here, for speed). Hashing is fixed and
+ * documented in docs/internals/text.md: 64-bit FNV-1a over a one-byte kind prefix and the UTF-8
+ * bytes, mixed by the murmur3 finalizer, low `hash_bits` bits, so ids are the same on every run and
+ * machine. */
 parley_err parley_text_features_compute(const parley_text_features_config *cfg, const char *s,
                                         size_t n, parley_text_features *out);
 

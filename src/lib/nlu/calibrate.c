@@ -79,7 +79,7 @@ static float fit_threshold(struct trainer *t, const struct calib *cb, float *tmp
 {
     uint32_t C = t->n_labels;
     struct scored *s = parley__mallocarray(cb->n ? cb->n : 1, sizeof(*s));
-    size_t n_in = 0, n_oos = 0, ok_total = 0, ok_lost = 0;
+    size_t n_in = 0, n_oos = 0, ok_lost = 0;
     double max_loss = t->o->oos_max_loss;
     float best = 0.0f;
 
@@ -95,7 +95,6 @@ static float fit_threshold(struct trainer *t, const struct calib *cb, float *tmp
         s[i].ok = !gold_oos && (int32_t)p == cb->gold[i];
         n_in += !gold_oos;
         n_oos += gold_oos;
-        ok_total += s[i].ok;
     }
     if (n_oos == 0 || n_in == 0) {
         parley__free(s);

@@ -39,7 +39,7 @@ uint64_t parley_text_hash(const void *data, size_t n)
 void parley_text_features_default(parley_text_features_config *cfg)
 {
     cfg->word_ngrams = 2;
-    cfg->char_min = 1;
+    cfg->char_min = 3;
     cfg->char_max = 5;
     cfg->hash_bits = 20;
 }
@@ -170,8 +170,8 @@ parley_err parley_text_features_compute(const parley_text_features_config *cfg, 
             }
             for (size_t i = 0; i < tok->len;) {
                 int32_t cp;
-                size_t l = parley__utf8_decode((const unsigned char *)tok->text + i,
-                                               tok->len - i, &cp);
+                size_t l =
+                    parley__utf8_decode((const unsigned char *)tok->text + i, tok->len - i, &cp);
                 uint64_t h = fnv_add(FNV_OFFSET, &PREFIX_WORD, 1);
                 units[u++] = fnv_add(h, (const unsigned char *)tok->text + i, l);
                 i += l;

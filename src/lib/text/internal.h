@@ -12,7 +12,10 @@ struct parley_text_scratch {
     size_t cps_cap;
     struct parley_buf out;
 };
-#define PARLEY_TEXT_SCRATCH_INIT {NULL, 0, PARLEY_BUF_INIT(0)}
+#define PARLEY_TEXT_SCRATCH_INIT                                                                   \
+    {                                                                                              \
+        NULL, 0, PARLEY_BUF_INIT(0)                                                                \
+    }
 
 /* Normalizes into `sc->out` (valid until the next call on `sc`). */
 parley_err parley__text_normalize_into(struct parley_text_scratch *sc, const char *s, size_t n,

@@ -84,11 +84,68 @@ static int is_ascii(const unsigned char *s, size_t n)
     return acc < 0x80;
 }
 
+/* Unicode's stream-safe limit (UAX #15): real text never has more combining
+ * marks in a row. utf8proc puts marks in canonical order with a quadratic
+ * sort, so a long run of them (Zalgo text, or an attack) would take minutes
+ * on 1 MiB; marks beyond the limit are dropped. */
+#define MAX_MARK_RUN 30
+
+static int is_mark(int32_t cp)
+{
+    const utf8proc_property_t *p = utf8proc_get_property(cp);
+    return p->combining_class != 0 || p->category == UTF8PROC_CATEGORY_MN ||
+           p->category == UTF8PROC_CATEGORY_MC || p->category == UTF8PROC_CATEGORY_ME;
+}
+
+/* If valid UTF-8 `s` has a run of more than MAX_MARK_RUN marks, sets *copy
+ * to a new copy without the excess (caller frees) and *copy_n to its
+ * length; otherwise sets *copy to NULL. */
+static parley_err drop_long_mark_runs(const char *s, size_t n, char **copy, size_t *copy_n)
+{
+    char *c = NULL;
+    size_t i = 0, k = 0, run = 0;
+
+    while (i < n) {
+        int32_t cp;
+        size_t l = parley__utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        run = cp >= 0x300 && is_mark(cp) ? run + 1 : 0;
+        if (run > MAX_MARK_RUN && !c) {
+            if (!(c = parley__malloc(n)))
+                return PARLEY_ERR_NOMEM;
+            memcpy(c, s, i);
+            k = i;
+        }
+        if (c && run <= MAX_MARK_RUN) {
+            memcpy(c + k, s + i, l);
+            k += l;
+        }
+        i += l;
+    }
+    *copy = c;
+    *copy_n = k;
+    return PARLEY_OK;
+}
+
+/* Mappings applied before utf8proc's own: Turkish capital dotted I folds
+ * to plain i (utf8proc gives i + U+0307, which never matches "istanbul"),
+ * and the double quotation marks LUMP leaves alone become '"'. */
+static utf8proc_int32_t premap(utf8proc_int32_t cp, void *data)
+{
+    unsigned flags = *(const unsigned *)data;
+    if (cp == 0x130 && (flags & PARLEY_TEXT_CASEFOLD))
+        return 'i';
+    if (cp == 0x201C || cp == 0x201D || cp == 0x201E || cp == 0x201F || cp == 0xAB || cp == 0xBB)
+        return '"';
+    return cp;
+}
+
 parley_err parley__text_normalize_into(struct parley_text_scratch *sc, const char *s, size_t n,
                                        unsigned flags, parley_error *err)
 {
-    utf8proc_option_t opts = UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
-                             UTF8PROC_IGNORE | UTF8PROC_LUMP;
+    char *capped = NULL;
+    size_t capped_n = 0;
+    utf8proc_option_t opts =
+        UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_IGNORE | UTF8PROC_LUMP;
     utf8proc_ssize_t got, bytes;
     parley_err rc;
 
@@ -111,31 +168,55 @@ parley_err parley__text_normalize_into(struct parley_text_scratch *sc, const cha
     }
     if ((rc = parley_text_validate(s, n, NULL, err)) != PARLEY_OK)
         return rc;
+    if (drop_long_mark_runs(s, n, &capped, &capped_n) != PARLEY_OK)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot normalize text: out of memory");
+    if (capped) {
+        s = capped;
+        n = capped_n;
+    }
     if (flags & PARLEY_TEXT_CASEFOLD)
         opts |= UTF8PROC_CASEFOLD;
     if (flags & PARLEY_TEXT_STRIP_ACCENTS)
         opts |= UTF8PROC_STRIPMARK;
     for (;;) {
-        got = utf8proc_decompose((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, sc->cps,
-                                 (utf8proc_ssize_t)sc->cps_cap, opts);
-        if (got < 0)
-            return parley_error_set(err, PARLEY_ERR_UTF8, "cannot normalize text: %s",
-                                    utf8proc_errmsg(got));
-        if ((size_t)got <= sc->cps_cap)
+        got = utf8proc_decompose_custom((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, sc->cps,
+                                        (utf8proc_ssize_t)sc->cps_cap, opts, premap, &flags);
+        if (got < 0) {
+            rc = parley_error_set(err, PARLEY_ERR_UTF8, "cannot normalize text: %s",
+                                  utf8proc_errmsg(got));
+            goto out;
+        }
+        /* utf8proc_reencode() writes a NUL after its UTF-8 output, which may
+         * take 4 bytes per code point, so keep room for got + 1 code points,
+         * and a real buffer even when got is 0 (text of ignorables only). */
+        if (sc->cps && (size_t)got < sc->cps_cap)
             break;
-        int32_t *p = parley__realloc(sc->cps, (size_t)got * 2 * sizeof(int32_t));
-        if (!p)
-            return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot normalize text: out of memory");
+        int32_t *p = parley__realloc(sc->cps, ((size_t)got + 1) * 2 * sizeof(int32_t));
+        if (!p) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot normalize text: out of memory");
+            goto out;
+        }
         sc->cps = p;
-        sc->cps_cap = (size_t)got * 2;
+        sc->cps_cap = ((size_t)got + 1) * 2;
     }
     bytes = utf8proc_reencode(sc->cps, got, opts);
-    if (bytes < 0)
-        return parley_error_set(err, PARLEY_ERR_UTF8, "cannot normalize text: %s",
-                                utf8proc_errmsg(bytes));
+    if (bytes > (utf8proc_ssize_t)PARLEY_TEXT_MAX_OUTPUT) {
+        /* Compatibility forms can expand 18-fold (U+FDFA); bound the work. */
+        rc = parley_error_set(err, PARLEY_ERR_LIMIT,
+                              "normalized text of %lld bytes is longer than %u", (long long)bytes,
+                              PARLEY_TEXT_MAX_OUTPUT);
+        goto out;
+    }
+    if (bytes < 0) {
+        rc = parley_error_set(err, PARLEY_ERR_UTF8, "cannot normalize text: %s",
+                              utf8proc_errmsg(bytes));
+        goto out;
+    }
     if ((rc = parley__buf_add(&sc->out, sc->cps, (size_t)bytes)) != PARLEY_OK)
-        return parley_error_set(err, rc, "cannot normalize text: out of memory");
-    return PARLEY_OK;
+        rc = parley_error_set(err, rc, "cannot normalize text: out of memory");
+out:
+    parley__free_secure(capped, capped_n);
+    return rc;
 }
 
 void parley__text_scratch_release(struct parley_text_scratch *sc)
