@@ -14,7 +14,7 @@ set -euf
 # the defaults (20 epochs, lr 1.0, word 1-2-grams, char 3-5-grams) are tuned.
 PARLEY_ARGS=${PARLEY_ARGS:-""}
 # fastText supervised, tuned setting.
-FASTTEXT_ARGS=${FASTTEXT_ARGS:-"-epoch 25 -lr 0.5 -wordNgrams 2 -minn 2 -maxn 5 -dim 100 -bucket 2000000 -thread 2"}
+FASTTEXT_ARGS=${FASTTEXT_ARGS:-"-epoch 100 -lr 1.0 -wordNgrams 2 -minn 2 -maxn 5 -dim 100 -bucket 2000000 -thread 2"}
 # liblinear solvers tried on Parley's features: 2 = L2-regularized L2-loss SVC
 # (primal), 0 = L2-regularized logistic regression (primal). The one with the
 # best validation accuracy is kept; without a validation file, the first.

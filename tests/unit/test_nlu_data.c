@@ -867,9 +867,11 @@ struct tmpdir {
 static const char *write_file(struct tmpdir *t, const char *name, const char *data, size_t len)
 {
     char *p = t->files[t->n++];
+    char full[sizeof(t->files[0])];
     FILE *f;
 
-    (void)snprintf(p, sizeof(t->files[0]), "%s/%s", t->path, name);
+    (void)snprintf(full, sizeof(full), "%s/%s", t->path, name);
+    memcpy(p, full, sizeof(full));
     f = fopen(p, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
