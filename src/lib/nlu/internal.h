@@ -114,6 +114,9 @@ uint32_t parley__nlu_softmax(float *p, uint32_t n, float temperature);
 parley_err parley__nlu_model_from_image(unsigned char *image, size_t len, int mapped,
                                         parley_nlu_model **out, parley_error *err);
 
+/* Index of `label` in `n` labels sorted by strcmp, or -1. */
+int32_t parley__nlu_find_label(const char *const *labels, uint32_t n, const char *label);
+
 /* Index of `label` in the model's sorted labels, or -1. */
 int32_t parley__nlu_label_index(const parley_nlu_model *m, const char *label);
 

@@ -293,12 +293,12 @@ const char *parley_nlu_model_label(const parley_nlu_model *m, size_t i)
     return i < m->n_labels ? m->labels[i] : NULL;
 }
 
-int32_t parley__nlu_label_index(const parley_nlu_model *m, const char *label)
+int32_t parley__nlu_find_label(const char *const *labels, uint32_t n, const char *label)
 {
-    int32_t lo = 0, hi = (int32_t)m->n_labels - 1;
+    int32_t lo = 0, hi = (int32_t)n - 1;
     while (lo <= hi) {
         int32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(m->labels[mid], label);
+        int c = strcmp(labels[mid], label);
         if (c == 0)
             return mid;
         if (c < 0)
@@ -307,4 +307,9 @@ int32_t parley__nlu_label_index(const parley_nlu_model *m, const char *label)
             hi = mid - 1;
     }
     return -1;
+}
+
+int32_t parley__nlu_label_index(const parley_nlu_model *m, const char *label)
+{
+    return parley__nlu_find_label(m->labels, m->n_labels, label);
 }

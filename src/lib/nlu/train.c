@@ -104,18 +104,7 @@ int parley__trainer_held_out(const struct trainer *t, uint64_t ordinal)
 
 int32_t parley__trainer_label(const struct trainer *t, const char *label)
 {
-    int32_t lo = 0, hi = (int32_t)t->n_labels - 1;
-    while (lo <= hi) {
-        int32_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(t->labels[mid], label);
-        if (c == 0)
-            return mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
+    return parley__nlu_find_label((const char *const *)t->labels, t->n_labels, label);
 }
 
 /* ---- progress ---- */
