@@ -123,7 +123,7 @@ typedef int (*parley_nlu_progress_fn)(const parley_nlu_progress *p, void *userda
 typedef struct parley_nlu_train_options {
     parley_text_features_config features;
     unsigned norm_flags;   /* parley_text_flags; default CASEFOLD */
-    unsigned epochs;       /* default 20 */
+    unsigned epochs;       /* default 40 */
     double lr;             /* initial learning rate; default 1.0 */
     double l2;             /* weight decay; default 0 */
     unsigned threads;      /* default 1; >1 trains lock-free in parallel */
@@ -136,6 +136,8 @@ typedef struct parley_nlu_train_options {
                               "out_of_scope" if present */
     double oos_max_loss;   /* in-scope validation accuracy the out-of-scope
                               threshold may cost, 0..1; default 0.0075 */
+    double dropout;        /* share of a row's features hidden at each SGD
+                              step, 0..0.9; default 0.6 */
     double holdout;        /* without validation data: fraction of training
                               rows (0..0.5) held out to calibrate on, if
                               there are 200 rows or more; default 0.1 */

@@ -19,9 +19,11 @@ static const char usage[] =
     "  --out MODEL          model file to write\n"
     "  --format FMT         auto|fasttext|csv|tsv|jsonl|rasa (default auto)\n"
     "  --skip-bad           skip malformed rows (counted) instead of failing\n"
-    "  --epochs N           passes over the data (default 20)\n"
+    "  --epochs N           passes over the data (default 40)\n"
     "  --lr X               initial learning rate (default 1.0)\n"
     "  --l2 X               weight decay per update (default 0)\n"
+    "  --dropout P          percent of a row's features hidden at each step\n"
+    "                       (regularization; default 60, 0 disables)\n"
     "  --threads N          training threads (default 1)\n"
     "  --seed N             random seed (default 1)\n"
     "  --word-ngrams N      longest word n-gram, 0-3 (default 2)\n"
@@ -99,6 +101,7 @@ int cmd_train(int argc, char **argv)
         {"oos-label", required_argument, NULL, 'O'},
         {"oos-max-loss", required_argument, NULL, 'X'},
         {"holdout", required_argument, NULL, 'H'},
+        {"dropout", required_argument, NULL, 'D'},
         {"no-casefold", no_argument, NULL, 'C'},
         {"strip-accents", no_argument, NULL, 'A'},
         {"quiet", no_argument, NULL, 'q'},
@@ -191,6 +194,11 @@ int cmd_train(int argc, char **argv)
             break;
         case 'O':
             o.oos_label = optarg;
+            break;
+        case 'D':
+            if (cli_parse_double("--dropout", optarg, 0.0, 90.0, &o.dropout))
+                return EXIT_USAGE;
+            o.dropout /= 100.0;
             break;
         case 'H':
             if (cli_parse_double("--holdout", optarg, 0.0, 50.0, &o.holdout))

@@ -19,7 +19,7 @@ void parley_nlu_train_options_default(parley_nlu_train_options *o)
     memset(o, 0, sizeof(*o));
     parley_text_features_default(&o->features);
     o->norm_flags = PARLEY_TEXT_CASEFOLD;
-    o->epochs = 20;
+    o->epochs = 40;
     o->lr = 1.0;
     o->l2 = 0.0;
     o->threads = 1;
@@ -29,6 +29,7 @@ void parley_nlu_train_options_default(parley_nlu_train_options *o)
     o->progress_interval_s = 0.2;
     o->oos_max_loss = 0.0075;
     o->holdout = 0.1;
+    o->dropout = 0.6;
 }
 
 /* ---- labels seen while scanning: a small string set ---- */
@@ -418,7 +419,13 @@ static void *sgd_worker(void *arg)
     uint32_t *active = parley__mallocarray(C, sizeof(uint32_t));
     const double lr0 = t->o->lr;
     const float decay = (float)t->o->l2;
+    const double keep_p = 1.0 - t->o->dropout;
+    const float boost = (float)(1.0 / keep_p);
+    struct nlu_entry *kept = NULL;
+    size_t kept_cap = 0;
+    struct parley_rng rng;
 
+    parley__rng_seed(&rng, t->o->seed ^ (j->base * 0x9E3779B97F4A7C15ULL) ^ j->epoch);
     if (!p || !active) {
         atomic_store(&j->pg->cancelled, 2);
         goto out;
@@ -434,6 +441,30 @@ static void *sgd_worker(void *arg)
 
         if (lr < lr0 * 1e-4)
             lr = (float)(lr0 * 1e-4);
+        if (keep_p < 1.0) {
+            /* Feature dropout: each step sees a random part of the row,
+             * rescaled, which regularizes like adaptive L2 and teaches the
+             * model not to lean on any single n-gram. */
+            if (ne > kept_cap) {
+                struct nlu_entry *k = parley__realloc(kept, ne * sizeof(*k));
+                if (!k) {
+                    atomic_store(&j->pg->cancelled, 2);
+                    break;
+                }
+                kept = k;
+                kept_cap = ne;
+            }
+            size_t nk = 0;
+            for (size_t f = 0; f < ne; f++) {
+                if (parley__rng_unit(&rng) < keep_p) {
+                    kept[nk].row = e[f].row;
+                    kept[nk].value = e[f].value * boost;
+                    nk++;
+                }
+            }
+            e = kept;
+            ne = nk;
+        }
         parley__nlu_scores(t->w, t->bias, C, e, ne, p);
         parley__nlu_softmax(p, C, 1.0f);
         j->loss += -log((double)p[y] + 1e-12);
@@ -471,6 +502,7 @@ static void *sgd_worker(void *arg)
 out:
     parley__free(p);
     parley__free(active);
+    parley__free(kept);
     return NULL;
 }
 
@@ -621,10 +653,12 @@ parley_err parley_nlu_train(const parley_nlu_train_options *o, parley_nlu_data *
     }
     if (o->epochs < 1 || o->epochs > 10000 || !(o->lr > 0.0 && o->lr <= 100.0) ||
         !(o->l2 >= 0.0 && o->l2 < 1.0) || !(o->holdout >= 0.0 && o->holdout <= 0.5) ||
+        !(o->dropout >= 0.0 && o->dropout <= 0.9) ||
         !(o->oos_max_loss >= 0.0 && o->oos_max_loss <= 1.0) || o->threads > MAX_THREADS) {
         rc = parley_error_set(err, PARLEY_ERR_INVALID,
                               "epochs must be 1..10000, lr in (0, 100], l2 in [0, 1), "
-                              "oos max loss in [0, 1], holdout in [0, 0.5], threads at most %d",
+                              "oos max loss in [0, 1], holdout in [0, 0.5], dropout in [0, 0.9], "
+                              "threads at most %d",
                               MAX_THREADS);
         goto out;
     }
