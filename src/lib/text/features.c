@@ -88,6 +88,14 @@ static uint64_t combine(uint64_t g, uint64_t u)
     return parley__hash_fmix64(g ^ (u + 0x9E3779B97F4A7C15ULL + (g << 6) + (g >> 2)));
 }
 
+static int is_ascii_word(const char *w, size_t n)
+{
+    unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= (unsigned char)w[i];
+    return acc < 0x80;
+}
+
 /* Character n-grams of "<" token ">" for n in [min, max], skipping the
  * lone boundary markers, which carry no information. */
 static parley_err char_ngrams(parley_text_features *f, const parley_text_features_config *cfg,
@@ -96,7 +104,32 @@ static parley_err char_ngrams(parley_text_features *f, const parley_text_feature
     size_t off[MAX_WORD_CPS + 3];
     unsigned char buf[MAX_WORD_CPS * 4 + 2];
     size_t ncp = 0, blen = 0, i = 0, need;
+    const uint64_t h0 = fnv_add(FNV_OFFSET, &PREFIX_CHAR, 1);
     parley_err rc;
+
+    if (wlen <= MAX_WORD_CPS && is_ascii_word(w, wlen)) {
+        /* One byte per code point: the same hashes, without offsets. */
+        ncp = wlen + 2;
+        buf[0] = '<';
+        memcpy(buf + 1, w, wlen);
+        buf[wlen + 1] = '>';
+        need = f->n_word + f->n_char + ncp * (cfg->char_max - cfg->char_min + 1);
+        if ((rc = reserve(f, need)) != PARLEY_OK)
+            return rc;
+        uint32_t *out = f->ids + f->n_word + f->n_char;
+        size_t k = 0;
+        for (size_t s = 0; s < ncp; s++) {
+            uint64_t h = h0;
+            for (size_t n = 1; n <= cfg->char_max && s + n <= ncp; n++) {
+                h = (h ^ buf[s + n - 1]) * FNV_PRIME;
+                if (n < cfg->char_min || (n == 1 && (s == 0 || s == ncp - 1)))
+                    continue;
+                out[k++] = (uint32_t)(parley__hash_fmix64(h) & mask);
+            }
+        }
+        f->n_char += k;
+        return PARLEY_OK;
+    }
 
     buf[blen] = '<';
     off[ncp++] = blen++;
@@ -116,7 +149,7 @@ static parley_err char_ngrams(parley_text_features *f, const parley_text_feature
     if ((rc = reserve(f, need)) != PARLEY_OK)
         return rc;
     for (size_t s = 0; s < ncp; s++) {
-        uint64_t h = fnv_add(FNV_OFFSET, &PREFIX_CHAR, 1);
+        uint64_t h = h0;
         for (size_t n = 1; n <= cfg->char_max && s + n <= ncp; n++) {
             h = fnv_add(h, buf + off[s + n - 1], off[s + n] - off[s + n - 1]);
             if (n < cfg->char_min || (n == 1 && (s == 0 || s == ncp - 1)))

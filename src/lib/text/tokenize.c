@@ -53,9 +53,16 @@ struct cursor {
     size_t n;
 };
 
-static enum cls cls_at(const struct cursor *c, size_t i, size_t *len)
+static inline enum cls cls_at(const struct cursor *c, size_t i, size_t *len)
 {
     int32_t cp;
+    unsigned char b = c->s[i];
+    if (b < 0x80) { /* the common case, without decoding */
+        *len = 1;
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ? C_LETTER
+               : b >= '0' && b <= '9'                           ? C_DIGIT
+                                                                : C_SEP;
+    }
     *len = parley__utf8_decode(c->s + i, c->n - i, &cp);
     return classify(cp);
 }
