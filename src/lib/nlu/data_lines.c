@@ -396,9 +396,15 @@ parley_err parley__nlu_data_jsonl_next(parley_nlu_data *d, parley_nlu_example *e
         return parley__nlu_data_bad(d, PARLEY_ERR_FORMAT, line, err,
                                     "JSON nested deeper than %d levels", MAX_JSON_DEPTH);
     root = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
-    if (!root)
+    if (!root) {
+        /* jansson quotes the input ("... near 'text'"): training rows may
+         * hold personal data, so the quote is cut from the message. */
+        char *near = strstr(je.text, " near ");
+        if (near)
+            *near = '\0';
         return parley__nlu_data_bad(d, PARLEY_ERR_FORMAT, line, err,
                                     "invalid JSON at column %d: %s", je.column, je.text);
+    }
     if (!json_is_object(root)) {
         rc = parley__nlu_data_bad(d, PARLEY_ERR_FORMAT, line, err, "expected a JSON object");
         goto out;

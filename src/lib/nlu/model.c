@@ -151,7 +151,7 @@ parley_err parley__nlu_model_from_image(unsigned char *img, size_t len, int mapp
     m->temperature = rdf(img + 64);
     m->oos_threshold = rdf(img + 68);
     m->oos_index = (int32_t)rd32(img + 72);
-    if (!(m->temperature > 0.0f && m->temperature < 1e6f) ||
+    if (!(m->temperature >= 1e-3f && m->temperature <= 1e3f) ||
         !(m->oos_threshold >= 0.0f && m->oos_threshold <= 1.0f) || m->oos_index < -1 ||
         m->oos_index >= (int32_t)nl) {
         rc = corrupt(err, "bad calibration values");
@@ -165,8 +165,16 @@ parley_err parley__nlu_model_from_image(unsigned char *img, size_t len, int mapp
     m->scale = m->bias + nl;
     m->q = (const int8_t *)(img + weights_off + nl * 4 + rows * 4);
     for (uint64_t i = 0; i < rows; i++) {
-        if (!(m->scale[i] >= 0.0f && m->scale[i] < 1e30f)) {
-            rc = corrupt(err, "bad weight scale");
+        /* Bounds far above any trained value keep every score finite. */
+        if (!(m->scale[i] >= 0.0f && m->scale[i] < 1e6f) ||
+            !(m->fv.idf[i] >= 1e-3f && m->fv.idf[i] < 1e3f)) {
+            rc = corrupt(err, "bad weight scale or idf");
+            goto out;
+        }
+    }
+    for (uint64_t c = 0; c < nl; c++) {
+        if (!(m->bias[c] > -1e6f && m->bias[c] < 1e6f)) {
+            rc = corrupt(err, "bad bias");
             goto out;
         }
     }

@@ -63,7 +63,7 @@ parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, cons
             int taken = 0;
             for (size_t t = 0; t < out->n_top; t++)
                 taken |= out->top[t].intent == m->labels[j];
-            if (!taken && c->probs[j] > v) {
+            if (!taken && (arg == UINT32_MAX || c->probs[j] > v)) {
                 v = c->probs[j];
                 arg = j;
             }

@@ -129,7 +129,7 @@ static void add_group(struct nlu_vectorizer *v, const struct nlu_featview *fv, c
         v->entries[i].value = w;
         norm += (double)w * w;
     }
-    if (norm > 0.0) {
+    if (norm > 1e-12) { /* a tiny norm would blow the values up to inf */
         float inv = (float)(1.0 / sqrt(norm));
         for (size_t i = first; i < *n; i++)
             v->entries[i].value *= inv;
@@ -169,7 +169,9 @@ parley_err parley__nlu_vectorize(struct nlu_vectorizer *v, const struct nlu_feat
         v->gen = 1;
     }
     add_group(v, fv, v->feats.ids, v->feats.n_word, PARLEY_FEATURE_WORD, &got);
-    add_group(v, fv, v->feats.ids + v->feats.n_word, v->feats.n_char, PARLEY_FEATURE_CHAR, &got);
+    if (v->feats.n_char) /* ids is NULL before the first non-empty text */
+        add_group(v, fv, v->feats.ids + v->feats.n_word, v->feats.n_char, PARLEY_FEATURE_CHAR,
+                  &got);
     *out = v->entries;
     *count = got;
     return PARLEY_OK;
@@ -231,8 +233,8 @@ void parley__nlu_quantize(const float *w, uint32_t rows, uint32_t n_labels, int8
     }
 }
 
-/* e^x for finite x <= 0 (softmax inputs after subtracting the max), to
- * about 2e-7 relative error; 0 below about -87. Written with integer masks
+/* e^x for x <= 0 (softmax inputs after subtracting the max), to about
+ * 2e-7 relative error; 0 below about -87. Written with integer masks
  * instead of branches or libm calls so the loop over classes vectorizes. */
 static inline float exp_neg(float x)
 {
@@ -243,6 +245,15 @@ static inline float exp_neg(float x)
         uint32_t u;
         int32_t i;
     } t, scale, res;
+    /* Below -100 the result is 0 anyway; clamping keeps n in range. For
+     * x <= 0 a larger magnitude is a larger bit pattern, so an unsigned
+     * min clamps (and vectorizes, where a float compare would not). */
+    union {
+        float f;
+        uint32_t u;
+    } in = {x}, lim = {-100.0f};
+    in.u = in.u < lim.u ? in.u : lim.u;
+    x = in.f;
     t.f = x * log2e + magic;
     float n = t.f - magic;
     float r = x - n * ln2_hi - n * ln2_lo;
@@ -251,7 +262,7 @@ static inline float exp_neg(float x)
                                                                             r * 0.00138883868f)))));
     /* The low mantissa bits of t hold n: the exponent field of 2^n is
      * n + 127, valid while positive; otherwise the result is 0. */
-    int32_t e = t.i - 0x4B400000 + 127;
+    int32_t e = (int32_t)(t.u - 0x4B400000u) + 127;
     uint32_t ok = (uint32_t) - (int32_t)(e > 0);
     scale.u = ((uint32_t)e << 23) & ok;
     res.f = p * scale.f;
