@@ -271,7 +271,9 @@ typedef struct parley_nlu_report {
     double oos_recall;        /* out-of-scope rows predicted out of scope */
     double oos_precision;
     double macro_f1; /* over gold labels present */
-    double ece;      /* expected calibration error, 15 bins */
+    double ece;      /* expected calibration error of the top class
+                        probability, 15 bins, over rows whose gold label is
+                        a class of the model */
     /* The same without the confidence threshold (trained class only). */
     double in_scope_accuracy_nothreshold;
     double oos_recall_nothreshold;

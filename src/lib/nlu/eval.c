@@ -31,8 +31,8 @@ parley_err parley_nlu_eval(const parley_nlu_model *m, parley_nlu_data *data,
     size_t *gold_n = NULL, *pred_n = NULL, *correct = NULL, *conf = NULL;
     size_t bin_n[ECE_BINS] = {0};
     double bin_conf[ECE_BINS] = {0}, bin_acc[ECE_BINS] = {0};
-    size_t in_ok = 0, in_ok_nt = 0, oos_ok = 0, oos_ok_nt = 0, all_ok = 0, pred_oos = 0,
-           pred_oos_ok = 0;
+    size_t ece_rows = 0, in_ok = 0, in_ok_nt = 0, oos_ok = 0, oos_ok_nt = 0, all_ok = 0,
+           pred_oos = 0, pred_oos_ok = 0;
     parley_nlu_report *r = NULL;
     parley_nlu_ctx *ctx = NULL;
     parley_nlu_prediction pr;
@@ -95,14 +95,20 @@ parley_err parley_nlu_eval(const parley_nlu_model *m, parley_nlu_data *data,
                 conf[(size_t)gold * K + pred]++;
         }
         pred_n[pred]++;
-        int bin = (int)(pr.confidence * ECE_BINS);
-        if (bin >= ECE_BINS)
-            bin = ECE_BINS - 1;
-        if (bin < 0)
-            bin = 0;
-        bin_n[bin]++;
-        bin_conf[bin] += pr.confidence;
-        bin_acc[bin] += ok;
+        /* Calibration is of the classifier's top class probability, on
+         * rows whose gold label is one of its classes: the threshold
+         * decision is a separate matter. */
+        if (gold < C) {
+            int bin = (int)(pr.top[0].confidence * ECE_BINS);
+            if (bin >= ECE_BINS)
+                bin = ECE_BINS - 1;
+            if (bin < 0)
+                bin = 0;
+            bin_n[bin]++;
+            bin_conf[bin] += pr.top[0].confidence;
+            bin_acc[bin] += pred_nt == gold;
+            ece_rows++;
+        }
     }
     if (r->rows == 0) {
         rc = parley_error_set(err, PARLEY_ERR_EMPTY, "'%s' has no rows to evaluate",
@@ -118,7 +124,7 @@ parley_err parley_nlu_eval(const parley_nlu_model *m, parley_nlu_data *data,
     r->oos_precision = pred_oos ? (double)pred_oos_ok / (double)pred_oos : 0.0;
     for (int b = 0; b < ECE_BINS; b++) {
         if (bin_n[b])
-            r->ece += fabs(bin_acc[b] - bin_conf[b]) / (double)r->rows;
+            r->ece += fabs(bin_acc[b] - bin_conf[b]) / (double)ece_rows;
     }
 
     /* Per-label stats over labels that occur as gold or prediction. */
