@@ -1,0 +1,178 @@
+/* telco-sim: the persisted events feed and its best-effort delivery to
+ * --events-url by a background thread (never on a request's path). */
+#include "telco.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static pthread_t thread;
+static int running;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int kicked, stopping;
+static char *url;
+static long long delivered;
+
+int telco_event_emit(const char *type, json_t *data)
+{
+    json_t *doc = json_is_object(data) ? data : json_object();
+    if (data && doc != data)
+        json_decref(data);
+    char at[32];
+    telco_now_iso(at, sizeof(at));
+    json_object_set_new(doc, "type", json_string(type));
+    json_object_set_new(doc, "at", json_string(at));
+    char *text = json_dumps(doc, TELCO_JSON);
+    json_decref(doc);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (text && sqlite3_prepare_v2(telco_db, "INSERT INTO events(doc) VALUES(?)", -1, &st, NULL) ==
+                    SQLITE_OK) {
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    free(text);
+    return rc;
+}
+
+void telco_usage_events(const char *line_id, double before, double after)
+{
+    static const int marks[] = {80, 90, 100};
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        double t = marks[i] / 100.0;
+        if (before < t && after >= t) {
+            char type[16];
+            (void)snprintf(type, sizeof(type), "usage_%d", marks[i]);
+            (void)telco_event_emit(
+                type, json_pack("{s:s, s:f}", "line_id", line_id, "percent_used", after * 100.0));
+        }
+    }
+}
+
+void telco_events_kick(void)
+{
+    pthread_mutex_lock(&mu);
+    kicked = 1;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+static void post_one(CURL *c, const char *body)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_reset(c);
+    (void)curl_easy_setopt(c, CURLOPT_URL, url);
+    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        (void)fprintf(stderr, "telco-sim: event delivery to %s failed: %s\n", url,
+                      curl_easy_strerror(rc));
+    curl_slist_free_all(h);
+}
+
+static void *deliver(void *arg)
+{
+    (void)arg;
+    CURL *c = curl_easy_init();
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        if (!kicked && !stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&cv, &mu, &ts);
+        }
+        int stop = stopping;
+        kicked = 0;
+        pthread_mutex_unlock(&mu);
+        json_t *batch = json_array();
+        telco_lock();
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(telco_db,
+                               "SELECT seq,doc FROM events WHERE seq>? ORDER BY seq LIMIT 100", -1,
+                               &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, delivered);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                json_t *doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+                if (doc) {
+                    json_object_set_new(doc, "seq", json_integer(sqlite3_column_int64(st, 0)));
+                    json_array_append_new(batch, doc);
+                }
+                delivered = sqlite3_column_int64(st, 0);
+            }
+        }
+        sqlite3_finalize(st);
+        telco_unlock();
+        size_t i;
+        json_t *ev;
+        json_array_foreach(batch, i, ev)
+        {
+            char *body = json_dumps(ev, TELCO_JSON);
+            if (body && c)
+                post_one(c, body);
+            free(body);
+        }
+        int more = json_array_size(batch) == 100;
+        json_decref(batch);
+        if (more)
+            telco_events_kick();
+        else if (stop)
+            break;
+    }
+    if (c)
+        curl_easy_cleanup(c);
+    return NULL;
+}
+
+int telco_events_start(const char *events_url)
+{
+    if (!events_url)
+        return 0;
+    url = strdup(events_url);
+    telco_lock();
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(telco_db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        delivered = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    telco_unlock();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+        pthread_create(&thread, NULL, deliver, NULL) != 0) {
+        (void)fprintf(stderr, "telco-sim: cannot start the events thread\n");
+        return -1;
+    }
+    running = 1;
+    return 0;
+}
+
+void telco_events_stop(void)
+{
+    if (!running)
+        return;
+    pthread_mutex_lock(&mu);
+    stopping = 1;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+    pthread_join(thread, NULL);
+    running = 0;
+    curl_global_cleanup();
+    free(url);
+    url = NULL;
+}
