@@ -122,6 +122,16 @@ parley_err parley_connect_call(parley_connector *c, const char *op,
                                const parley_connect_param *params, size_t nparams,
                                parley_connect_result **out, parley_error *err);
 
+/** Like parley_connect_call, but a write carries the caller's idempotency
+ * `key` (8 to 32 of A-Z a-z 0-9 - _; NULL: a fresh random one). Re-issuing
+ * a call that ended TIMEOUT or UNAVAILABLE with the same key is how a
+ * caller makes sure a write lands exactly once: the backend deduplicates.
+ * A bad key is PARLEY_ERR_INVALID. Ignored for reads. */
+parley_err parley_connect_call_keyed(parley_connector *c, const char *op,
+                                     const parley_connect_param *params, size_t nparams,
+                                     const char *key, parley_connect_result **out,
+                                     parley_error *err);
+
 /** Frees a result. NULL does nothing. */
 void parley_connect_result_free(parley_connect_result *r);
 
@@ -148,7 +158,8 @@ double parley_connect_result_latency_ms(const parley_connect_result *r);
 const char *parley_connect_result_backend_code(const parley_connect_result *r);
 const char *parley_connect_result_backend_message(const parley_connect_result *r);
 
-/** The Idempotency-Key sent with a write (32 hex digits), or NULL for
+/** The Idempotency-Key sent with a write (32 hex digits, or the caller's
+ * key from parley_connect_call_keyed), or NULL for
  * reads. Borrowed; valid while `r` lives. */
 const char *parley_connect_result_idempotency_key(const parley_connect_result *r);
 

@@ -392,6 +392,29 @@ parley_err parley_connect_call(parley_connector *c, const char *opname,
                                const parley_connect_param *params, size_t nparams,
                                parley_connect_result **out, parley_error *err)
 {
+    return parley_connect_call_keyed(c, opname, params, nparams, NULL, out, err);
+}
+
+/* A caller's key: 8 to 32 characters of [A-Za-z0-9_-]. */
+static int valid_key(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 8 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = k[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+parley_err parley_connect_call_keyed(parley_connector *c, const char *opname,
+                                     const parley_connect_param *params, size_t nparams,
+                                     const char *key, parley_connect_result **out,
+                                     parley_error *err)
+{
     const struct connect_op *op;
     parley_connect_result *r = NULL;
     char *path = NULL, *body = NULL, *url = NULL;
@@ -403,6 +426,11 @@ parley_err parley_connect_call(parley_connector *c, const char *opname,
 
     if (!c || !opname || !out)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot call: bad argument");
+    if (key && !valid_key(key))
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot call '%.64s': an idempotency key must be 8 to 32 of "
+                                "A-Z a-z 0-9 - _",
+                                opname);
     op = parley__connect_find_op(c->def, opname);
     if (!op)
         return parley_error_set(err, PARLEY_ERR_NOTFOUND,
@@ -426,7 +454,10 @@ parley_err parley_connect_call(parley_connector *c, const char *opname,
     }
     memcpy(url, c->def->base_url, strlen(c->def->base_url));
     memcpy(url + strlen(c->def->base_url), path, strlen(path) + 1);
-    if (op->write) {
+    if (op->write && key) {
+        memcpy(r->idem_key, key, strlen(key) + 1);
+        r->has_key = 1;
+    } else if (op->write) {
         if (connect_idempotency_key(r->idem_key) != 0) {
             (void)parley__connect_result_fail(r, PARLEY_CONNECT_BAD_REQUEST,
                                               "no random bytes for an idempotency key");
