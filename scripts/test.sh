@@ -22,7 +22,10 @@ echo "== tests (sanitized)" >&2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build/asan --output-on-failure -j"$JOBS"
 
-echo "== fuzz targets (clang + libFuzzer, ${PARLEY_FUZZ_SECONDS:-10}s each)" >&2
+# A fixed seed and run count keep this step reproducible (the same code
+# gives the same verdict); fuzz longer with PARLEY_FUZZ_RUNS=-1 and
+# PARLEY_FUZZ_SECONDS=N.
+echo "== fuzz targets (clang + libFuzzer, ${PARLEY_FUZZ_RUNS:-20000} runs each, seed 1)" >&2
 cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DPARLEY_FUZZ=ON -DBUILD_TESTING=OFF \
     -DCMAKE_BUILD_TYPE=Debug -DPARLEY_SANITIZE=address,undefined >/dev/null
 cmake --build build/fuzz -j"$JOBS"
@@ -30,8 +33,8 @@ for f in build/fuzz/fuzz/fuzz_*; do
     name=$(basename "$f")
     corpus="fuzz/corpus/${name#fuzz_}"
     scratch=$(mktemp -d)
-    "$f" -max_total_time="${PARLEY_FUZZ_SECONDS:-10}" -print_final_stats=0 \
-        "$scratch" "$corpus" >"$scratch.log" 2>&1 || {
+    "$f" -seed=1 -runs="${PARLEY_FUZZ_RUNS:-20000}" -max_total_time="${PARLEY_FUZZ_SECONDS:-60}" \
+        -artifact_prefix="$scratch/" "$scratch" "$corpus" >"$scratch.log" 2>&1 || {
         tail -40 "$scratch.log" >&2
         echo "fuzz target $name failed" >&2
         exit 1

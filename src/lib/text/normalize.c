@@ -126,6 +126,30 @@ static parley_err drop_long_mark_runs(const char *s, size_t n, char **copy, size
     return PARLEY_OK;
 }
 
+/* The output keeps at most this many marks in a row, fewer than the input
+ * limit: composition can shorten a run (Z + U+0323 -> U+1E92), so cutting
+ * the input alone would cut a second normalization differently. With the
+ * output cut below the input limit, normalizing twice changes nothing. */
+#define MAX_OUT_MARK_RUN 20
+
+/* Drops, in place, marks beyond MAX_OUT_MARK_RUN in a row; returns the
+ * new length. Trailing marks only go, so NFC order and composition hold. */
+static size_t trim_mark_runs(char *s, size_t n)
+{
+    size_t i = 0, k = 0, run = 0;
+    while (i < n) {
+        int32_t cp;
+        size_t l = parley__utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        run = cp >= 0x300 && is_mark(cp) ? run + 1 : 0;
+        if (run <= MAX_OUT_MARK_RUN) {
+            memmove(s + k, s + i, l);
+            k += l;
+        }
+        i += l;
+    }
+    return k;
+}
+
 /* Mappings applied before utf8proc's own: Turkish capital dotted I folds
  * to plain i (utf8proc gives i + U+0307, which never matches "istanbul"),
  * and the double quotation marks LUMP leaves alone become '"'. */
@@ -212,6 +236,7 @@ parley_err parley__text_normalize_into(struct parley_text_scratch *sc, const cha
                               utf8proc_errmsg(bytes));
         goto out;
     }
+    bytes = (utf8proc_ssize_t)trim_mark_runs((char *)sc->cps, (size_t)bytes);
     if ((rc = parley__buf_add(&sc->out, sc->cps, (size_t)bytes)) != PARLEY_OK)
         rc = parley_error_set(err, rc, "cannot normalize text: out of memory");
 out:
