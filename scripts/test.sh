@@ -43,7 +43,7 @@ for f in build/fuzz/fuzz/fuzz_*; do
 done
 
 echo "== optimized build tests" >&2
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DPARLEY_WERROR=ON >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DPARLEY_WERROR=ON -DPARLEY_TESTING=ON >/dev/null
 cmake --build build/release -j"$JOBS"
 ctest --test-dir build/release --output-on-failure -j"$JOBS"
 echo "all tests passed" >&2

@@ -35,7 +35,7 @@ static const char *env_or(const char *name, const char *fallback)
 static int start_sim(void **state)
 {
     (void)state;
-    char bin[1024], seed[1024], line[256];
+    char bin[2048], seed[2048], line[256];
     int fds[2];
     const char *build = env_or("PARLEY_BUILD_DIR", ".");
     const char *src = env_or("PARLEY_SOURCE_DIR", ".");
