@@ -8,7 +8,7 @@ BUILD=${1:-build/asan}
 FILES=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests bench fuzz -name '*.[ch]')
 # shellcheck disable=SC2086
 clang-format --dry-run -Werror $FILES
-SOURCES=$(echo "$FILES" | tr ' ' '\n' | grep -E '^(src|bench)/.*\.c$')
+SOURCES=$(echo "$FILES" | tr ' ' '\n' | grep -E '^(src|bench|tools)/.*\.c$')
 if [ ! -f "$BUILD/compile_commands.json" ]; then
     echo "lint: no compile database in '$BUILD'; configure that build first" >&2
     exit 1
