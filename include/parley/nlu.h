@@ -231,6 +231,26 @@ typedef struct parley_nlu_prediction {
 parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s, size_t n,
                               size_t k, parley_nlu_prediction *out, parley_error *err);
 
+/** Predicts which of the `n_allowed` labels at `allowed` raw UTF-8 text
+ * `s[0..n)` belongs to: the model's calibrated distribution conditioned on
+ * the allowed set (softmax of scores / temperature over those labels only),
+ * so the allowed probabilities sum to 1. Built for language identification
+ * ("which of the bot's four languages is this"); works on any model.
+ *
+ * `out->intent` is the best allowed label and `out->confidence` its
+ * probability; `out->top` lists the allowed labels best first, up to 16
+ * (n_top = min(n_allowed, 16)). The out-of-scope threshold is not applied
+ * (conditioned probabilities are not comparable with it): out_of_scope is
+ * 1 only when the trained out-of-scope class is allowed and wins. Strings
+ * in `*out` are borrowed from the model; `allowed` is only read during the
+ * call. The labels must be distinct labels of the model: an empty or NULL
+ * set, a NULL entry or a repeat is PARLEY_ERR_INVALID, and so are unknown
+ * labels, naming them. Invalid UTF-8 is PARLEY_ERR_UTF8. `*out` is left
+ * unchanged on failure. */
+parley_err parley_nlu_predict_among(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
+                                    size_t n, const char *const *allowed, size_t n_allowed,
+                                    parley_nlu_prediction *out, parley_error *err);
+
 /** One entry of the weighted sparse vector a model computes for a text. */
 typedef struct parley_nlu_feature {
     uint32_t row; /* feature index in the model, < n_features */

@@ -1,5 +1,7 @@
 /* Prediction: text to calibrated intent probabilities, the top k classes
- * and the out-of-scope decision (trained class or confidence threshold). */
+ * and the out-of-scope decision (trained class or confidence threshold);
+ * and prediction among a subset of the labels (language identification:
+ * "which of the bot's languages is this"). */
 #include <string.h>
 
 #include "nlu/internal.h"
@@ -8,6 +10,12 @@ struct parley_nlu_ctx {
     struct nlu_vectorizer vec;
     float *probs;
     uint32_t probs_cap;
+    /* parley_nlu_predict_among: label indices, their probabilities and a
+     * seen flag per model label, each with room for among_cap entries. */
+    uint32_t *among;
+    float *among_p;
+    unsigned char *seen;
+    uint32_t among_cap;
 };
 
 parley_err parley_nlu_ctx_new(parley_nlu_ctx **out)
@@ -26,6 +34,9 @@ void parley_nlu_ctx_free(parley_nlu_ctx *c)
         return;
     parley__nlu_vectorizer_release(&c->vec);
     parley__free(c->probs);
+    parley__free(c->among);
+    parley__free(c->among_p);
+    parley__free(c->seen);
     parley__free(c);
 }
 
@@ -76,6 +87,132 @@ parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, cons
     out->out_of_scope = (int32_t)best == m->oos_index || (ne == 0 && m->oos_threshold > 0.0f) ||
                         out->confidence < m->oos_threshold;
     out->intent = out->out_of_scope ? m->labels[m->n_labels] : m->labels[best];
+    return PARLEY_OK;
+}
+
+/* Grows the among buffers (and probs) to the model's label count. */
+static parley_err among_reserve(parley_nlu_ctx *c, uint32_t n_labels)
+{
+    size_t need = NLU_STRIDE(n_labels);
+    if (need > c->probs_cap) {
+        float *p = parley__realloc(c->probs, need * sizeof(float));
+        if (!p)
+            return PARLEY_ERR_NOMEM;
+        c->probs = p;
+        c->probs_cap = (uint32_t)need;
+    }
+    if (need <= c->among_cap)
+        return PARLEY_OK;
+    uint32_t *a = parley__realloc(c->among, need * sizeof(uint32_t));
+    if (!a)
+        return PARLEY_ERR_NOMEM;
+    c->among = a;
+    float *ap = parley__realloc(c->among_p, need * sizeof(float));
+    if (!ap)
+        return PARLEY_ERR_NOMEM;
+    c->among_p = ap;
+    unsigned char *seen = parley__realloc(c->seen, need);
+    if (!seen)
+        return PARLEY_ERR_NOMEM;
+    c->seen = seen;
+    c->among_cap = (uint32_t)need;
+    return PARLEY_OK;
+}
+
+/* Resolves `allowed` to label indices in c->among. Every unknown label is
+ * named in the error (up to what the message holds). */
+static parley_err among_resolve(const parley_nlu_model *m, parley_nlu_ctx *c,
+                                const char *const *allowed, size_t n_allowed, parley_error *err)
+{
+    char unknown[384];
+    size_t used = 0, n_unknown = 0, n_shown = 0;
+
+    memset(c->seen, 0, m->n_labels);
+    unknown[0] = '\0';
+    for (size_t i = 0; i < n_allowed; i++) {
+        if (!allowed[i])
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot predict among labels: allowed label %zu is NULL", i);
+        int32_t idx = parley__nlu_label_index(m, allowed[i]);
+        if (idx < 0) {
+            size_t len = strlen(allowed[i]);
+            n_unknown++;
+            if (used + len + 5 < sizeof(unknown)) {
+                memcpy(unknown + used, n_shown ? ", '" : "'", n_shown ? 3 : 1);
+                used += n_shown ? 3 : 1;
+                memcpy(unknown + used, allowed[i], len);
+                used += len;
+                unknown[used++] = '\'';
+                unknown[used] = '\0';
+                n_shown++;
+            }
+            continue;
+        }
+        if (c->seen[idx])
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot predict among labels: '%s' is allowed twice",
+                                    allowed[i]);
+        c->seen[idx] = 1;
+        if (n_unknown == 0)
+            c->among[i] = (uint32_t)idx; /* i < n_labels: all before are distinct */
+    }
+    if (n_unknown == n_shown && n_unknown > 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot predict among labels: the model has no label %s", unknown);
+    if (n_unknown > 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot predict among labels: the model has no label %s and %zu "
+                                "more",
+                                unknown, n_unknown - n_shown);
+    return PARLEY_OK;
+}
+
+parley_err parley_nlu_predict_among(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s,
+                                    size_t n, const char *const *allowed, size_t n_allowed,
+                                    parley_nlu_prediction *out, parley_error *err)
+{
+    const struct nlu_entry *e;
+    size_t ne, k;
+    uint32_t best;
+    parley_err rc;
+
+    if (!allowed || n_allowed == 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot predict among labels: no allowed labels given");
+    /* Room for n_labels is enough: among_resolve stores index i only while
+     * labels 0..i are known and distinct, so i < n_labels. */
+    if (among_reserve(c, m->n_labels) != PARLEY_OK)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot predict: out of memory");
+    rc = among_resolve(m, c, allowed, n_allowed, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = parley__nlu_vectorize(&c->vec, &m->fv, s, n, &e, &ne, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    parley__nlu_scores_q8(m->q, m->scale, m->bias, m->n_labels, e, ne, c->probs);
+    for (size_t i = 0; i < n_allowed; i++)
+        c->among_p[i] = c->probs[c->among[i]];
+    /* The model's calibrated distribution conditioned on the allowed set:
+     * the same temperature, normalized over the allowed scores only. */
+    best = parley__nlu_softmax(c->among_p, (uint32_t)n_allowed, m->temperature);
+    out->confidence = c->among_p[best];
+    out->out_of_scope = (int32_t)c->among[best] == m->oos_index;
+    out->intent = out->out_of_scope ? m->labels[m->n_labels] : m->labels[c->among[best]];
+
+    /* All allowed labels, best first, up to 16; a taken one is marked -1
+     * (probabilities are >= 0). */
+    k = n_allowed < 16 ? n_allowed : 16;
+    out->n_top = 0;
+    for (size_t t = 0; t < k; t++) {
+        size_t arg = 0;
+        for (size_t j = 1; j < n_allowed; j++)
+            if (c->among_p[j] > c->among_p[arg])
+                arg = j;
+        out->top[t].intent = m->labels[c->among[arg]];
+        out->top[t].confidence = c->among_p[arg];
+        c->among_p[arg] = -1.0f;
+        out->n_top++;
+    }
     return PARLEY_OK;
 }
 
