@@ -313,6 +313,86 @@ parley_err parley_nlu_eval(const parley_nlu_model *m, parley_nlu_data *data,
 
 void parley_nlu_report_free(parley_nlu_report *r);
 
+/* ---------------------------------------------------------------------
+ * Entities (docs/internals/entities.md)
+ * ------------------------------------------------------------------- */
+
+/** What an extracted entity is. */
+typedef enum parley_entity_kind {
+    PARLEY_ENTITY_PHONE = 0,       /* value: "+15551232002" or "5551232002" */
+    PARLEY_ENTITY_DATA_AMOUNT = 1, /* value: megabytes as an integer, "1536" */
+    PARLEY_ENTITY_MONEY = 2,       /* value: "65.00 USD", "20.00 EUR" */
+    PARLEY_ENTITY_DATE = 3,        /* value: "1985-03-07", or "--03-07" without year */
+    PARLEY_ENTITY_YESNO = 4,       /* value: "yes" or "no" */
+    PARLEY_ENTITY_PLAN = 5,        /* value: the plan id, or its name if no id */
+    PARLEY_ENTITY_CITY = 6,        /* value: the city's canonical name */
+} parley_entity_kind;
+
+/** "phone", "data_amount", "money", "date", "yesno", "plan", "city", or
+ * "unknown". Static storage. */
+const char *parley_entity_kind_name(parley_entity_kind kind);
+
+/** One entity found in a text. Plain value, no pointers. */
+typedef struct parley_entity {
+    parley_entity_kind kind;
+    size_t start, end; /* byte span [start, end) in the input text */
+    char value[64];    /* normalized value, NUL-terminated (see the kinds) */
+    double number;     /* data: megabytes; money: amount; date: yyyymmdd
+                          (year 0 if absent); yes/no: 1 or 0; plan and city:
+                          edit distance of the match; phone: 0 */
+} parley_entity;
+
+/** Names of the plans and cities of one bot, matched in text after case
+ * and accent folding: cities exactly, plans fuzzily (see
+ * parley_entity_lexicon_add_plan). Read-only once built: safe to share
+ * between threads while nobody adds to it. */
+typedef struct parley_entity_lexicon parley_entity_lexicon;
+
+/** Longest plan or city name, id included, in bytes. */
+#define PARLEY_ENTITY_NAME_MAX 63
+/** Most plans a lexicon holds. */
+#define PARLEY_ENTITY_MAX_PLANS 256
+/** Most cities a lexicon holds. */
+#define PARLEY_ENTITY_MAX_CITIES 20000
+/** Longest text parley_nlu_entities accepts, in bytes. */
+#define PARLEY_ENTITY_MAX_TEXT 8192
+
+/** Creates an empty lexicon. Caller frees `*out` with
+ * parley_entity_lexicon_free(). */
+parley_err parley_entity_lexicon_new(parley_entity_lexicon **out, parley_error *err);
+
+/** Adds plan `name` (UTF-8, copied), reported as `id` (copied; NULL: the
+ * name). Matched with case and accents folded and a small edit distance
+ * (0 up to 4 letters, 1 up to 8, else 2), as the full name ("premum plan"),
+ * the name without generic words such as "plan" or "forfait" ("premium"),
+ * or the distinctive first word of that when no other plan shares it
+ * ("unlimited" for "Unlimited Plus"). PARLEY_ERR_INVALID for an empty or
+ * too long name, PARLEY_ERR_UTF8, PARLEY_ERR_LIMIT past the cap. */
+parley_err parley_entity_lexicon_add_plan(parley_entity_lexicon *lex, const char *id,
+                                          const char *name, parley_error *err);
+
+/** Adds city `name` (UTF-8, copied), matched exactly after case and accent
+ * folding and reported by this name. Errors as for add_plan. */
+parley_err parley_entity_lexicon_add_city(parley_entity_lexicon *lex, const char *name,
+                                          parley_error *err);
+
+/** Frees the lexicon. NULL does nothing. */
+void parley_entity_lexicon_free(parley_entity_lexicon *lex);
+
+/** Extracts entities from raw UTF-8 text `text[0..n)` (at most
+ * PARLEY_ENTITY_MAX_TEXT bytes, else PARLEY_ERR_LIMIT): phone numbers, data
+ * amounts, sums of money, dates, one yes/no answer, and with `lex` (may be
+ * NULL) plans and cities. `lang` is "en", "fr", "es", "de" or NULL for any;
+ * it decides ambiguous numeric dates (03/07/1985 is March 7 in "en" only)
+ * and a few words. Entities never overlap and come in text order; at most
+ * `max` are written to `out` (which may be NULL when `max` is 0) and the
+ * number found, which may exceed `max`, to `*count`. Invalid UTF-8 is
+ * PARLEY_ERR_UTF8 naming the offset; a bad `lang` is PARLEY_ERR_INVALID.
+ * On failure `out` and `*count` are left unchanged. */
+parley_err parley_nlu_entities(const char *text, size_t n, const char *lang,
+                               const parley_entity_lexicon *lex, parley_entity *out, size_t max,
+                               size_t *count, parley_error *err);
+
 #ifdef __cplusplus
 }
 #endif

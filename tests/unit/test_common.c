@@ -101,11 +101,12 @@ static void test_strerror_names_every_code(void **state)
         {PARLEY_ERR_LIMIT, "size limit exceeded"},
         {PARLEY_ERR_NOTFOUND, "not found"},
         {PARLEY_ERR_EMPTY, "no usable input"},
+        {PARLEY_ERR_CONFLICT, "conflicting update"},
     };
     size_t n = sizeof(names) / sizeof(names[0]);
 
     /* The table covers every code, numbered 0..n-1 with no gap. */
-    assert_int_equal(n, (size_t)PARLEY_ERR_EMPTY + 1);
+    assert_int_equal(n, (size_t)PARLEY_ERR_CONFLICT + 1);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(names[i].code, (parley_err)i);
         assert_string_equal(parley_strerror(names[i].code), names[i].name);
@@ -117,7 +118,7 @@ static void test_strerror_names_every_code(void **state)
 static void test_strerror_unknown_code(void **state)
 {
     (void)state;
-    assert_string_equal(parley_strerror((parley_err)(PARLEY_ERR_EMPTY + 1)), "unknown error");
+    assert_string_equal(parley_strerror((parley_err)(PARLEY_ERR_CONFLICT + 1)), "unknown error");
     assert_string_equal(parley_strerror((parley_err)12345), "unknown error");
     assert_string_equal(parley_strerror((parley_err)-1), "unknown error");
 }

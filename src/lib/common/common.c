@@ -42,6 +42,8 @@ const char *parley_strerror(parley_err code)
         return "not found";
     case PARLEY_ERR_EMPTY:
         return "no usable input";
+    case PARLEY_ERR_CONFLICT:
+        return "conflicting update";
     }
     return "unknown error";
 }

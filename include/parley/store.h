@@ -1,0 +1,162 @@
+/* Persistence of conversations: their state (a JSON document owned by the
+ * dialog layer, versioned for optimistic concurrency) and their redacted
+ * transcript (turns). One interface over several backends, chosen by the
+ * URL given to parley_store_open(): SQLite (WAL) now, PostgreSQL later.
+ *
+ * Privacy contract: the store never receives clear personal data. Callers
+ * pass turn text and state that have already been redacted; the store keeps
+ * what it is given and logs only ids and counts.
+ *
+ * Thread safety: a parley_store handle is not thread-safe. Use one handle
+ * per thread (or guard a shared handle with a mutex). Any number of handles,
+ * in any number of threads or processes, may use the same database file:
+ * SQLite's WAL mode and a busy timeout serialise the writers. Do not carry
+ * an open handle across fork(); open a new one in the child. */
+#ifndef PARLEY_STORE_H
+#define PARLEY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open store. Opaque; create with parley_store_open(). */
+typedef struct parley_store parley_store;
+
+/** Length of a conversation id: 128 random bits as lowercase hex. */
+#define PARLEY_STORE_ID_LEN 32
+/** Size of a buffer that holds an id and its NUL. */
+#define PARLEY_STORE_ID_SIZE (PARLEY_STORE_ID_LEN + 1)
+/** Longest id accepted on input (ids made elsewhere may be imported). */
+#define PARLEY_STORE_MAX_ID 64
+/** Largest state document accepted, in bytes. */
+#define PARLEY_STORE_MAX_STATE (1024 * 1024)
+/** Largest turn text or metadata accepted, in bytes. */
+#define PARLEY_STORE_MAX_TEXT (64 * 1024)
+/** Longest channel or language tag accepted, in bytes. */
+#define PARLEY_STORE_MAX_TAG 64
+
+/** Schema version this build writes; a database migrated by a newer build
+ * (higher version) is refused with PARLEY_ERR_VERSION. */
+#define PARLEY_STORE_SCHEMA_VERSION 2
+
+/** Opens (creating if needed) the store named by `url` and brings its
+ * schema up to date, one numbered migration per transaction; reopening an
+ * up-to-date store changes nothing. `url` is "sqlite:PATH", or a plain
+ * PATH, or ":memory:" (a private in-memory database). "postgres://..." and
+ * "postgresql://..." fail with PARLEY_ERR_INVALID until that backend is
+ * built. Fails with PARLEY_ERR_IO (cannot open or write the file),
+ * PARLEY_ERR_CORRUPT (not a database, or damaged), PARLEY_ERR_VERSION
+ * (schema newer than this build), PARLEY_ERR_NOMEM. On success the caller
+ * frees `*out` with parley_store_close(); on failure `*out` is unchanged. */
+parley_err parley_store_open(const char *url, parley_store **out, parley_error *err);
+
+/** Closes the store and frees the handle. Everything acknowledged is
+ * already durable; closing adds nothing to that. NULL does nothing. */
+void parley_store_close(parley_store *store);
+
+/** The message of the last failed call on `store` ("" if none). Borrowed;
+ * valid until the next call on `store`. Never NULL. */
+const char *parley_store_errmsg(const parley_store *store);
+
+/** The backend's name ("sqlite"). Static storage. */
+const char *parley_store_backend(const parley_store *store);
+
+/** The schema version of the open database. */
+int parley_store_schema_version(const parley_store *store);
+
+/** A loaded conversation. Caller-owned; release its strings with
+ * parley_store_conversation_release(). */
+typedef struct parley_store_conversation {
+    char id[PARLEY_STORE_MAX_ID + 1];
+    int64_t created; /* Unix time, milliseconds */
+    int64_t updated; /* Unix time, milliseconds */
+    char *channel;   /* e.g. "web", "whatsapp"; owned */
+    char *language;  /* BCP 47 tag, e.g. "en"; owned */
+    char *state;     /* JSON text; owned */
+    int64_t version; /* 1 at creation, +1 on every save */
+} parley_store_conversation;
+
+/** Frees the strings in `conv` and zeroes it. NULL does nothing. */
+void parley_store_conversation_release(parley_store_conversation *conv);
+
+/** Creates a conversation with a fresh random id (written to `id_out` with
+ * its NUL), version 1 and `state` (JSON text; NULL means "{}"). `channel`
+ * and `language` are short tags (NULL means ""). Fails with
+ * PARLEY_ERR_INVALID, PARLEY_ERR_LIMIT, PARLEY_ERR_IO, PARLEY_ERR_NOMEM. */
+parley_err parley_store_conversation_create(parley_store *store, const char *channel,
+                                            const char *language, const char *state,
+                                            char id_out[PARLEY_STORE_ID_SIZE], parley_error *err);
+
+/** Loads conversation `id` into `*out` (caller releases it with
+ * parley_store_conversation_release()). PARLEY_ERR_NOTFOUND if there is no
+ * such conversation; `*out` is unchanged on failure. */
+parley_err parley_store_conversation_load(parley_store *store, const char *id,
+                                          parley_store_conversation *out, parley_error *err);
+
+/** Replaces the state of `id` if its version is still `expected_version`;
+ * the version becomes expected_version + 1. PARLEY_ERR_CONFLICT if someone
+ * saved in between (reload and retry), PARLEY_ERR_NOTFOUND if `id` does
+ * not exist. */
+parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
+                                   const char *new_state, parley_error *err);
+
+/** Who spoke a turn. New values go at the end. */
+typedef enum parley_store_role {
+    PARLEY_ROLE_CUSTOMER = 0,
+    PARLEY_ROLE_BOT = 1,
+    PARLEY_ROLE_AGENT = 2,
+    PARLEY_ROLE_SYSTEM = 3,
+} parley_store_role;
+
+/** Names a role ("customer"...); NULL for an unknown value. */
+const char *parley_store_role_name(parley_store_role role);
+
+/** One turn of a transcript. On input the store copies what it needs; on
+ * output (parley_store_turns_list) every pointer is borrowed and valid only
+ * during the callback. */
+typedef struct parley_store_turn {
+    int64_t seq;            /* 1, 2, ... per conversation; set by the store */
+    parley_store_role role; /* who spoke */
+    const char *text;       /* REDACTED text; never clear personal data */
+    const char *intent;     /* NULL if none */
+    double confidence;      /* of `intent`, 0..1 */
+    int64_t created;        /* Unix ms; set by the store (input ignored) */
+    const char *metadata;   /* JSON text, or NULL */
+} parley_store_turn;
+
+/** In one transaction: saves `new_state` as parley_store_state_save() does
+ * and appends `turn` (its seq and created are assigned; `*seq_out`, if not
+ * NULL, receives the seq). Either both happen or neither does. When this
+ * returns PARLEY_OK the turn survives a crash of the process or of the
+ * machine (WAL, synchronous=FULL). Fails like parley_store_state_save(),
+ * plus PARLEY_ERR_INVALID (bad role, NULL text) and PARLEY_ERR_LIMIT. */
+parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
+                                    const char *new_state, const parley_store_turn *turn,
+                                    int64_t *seq_out, parley_error *err);
+
+/** Called for each turn in order of seq. Return 0 to go on, anything else
+ * to stop early (parley_store_turns_list then returns PARLEY_OK). */
+typedef int (*parley_store_turn_fn)(const parley_store_turn *turn, void *userdata);
+
+/** Calls `fn` for every turn of `id`, oldest first. PARLEY_ERR_NOTFOUND if
+ * the conversation does not exist (an existing one may have no turns).
+ * Do not call other functions on `store` from inside `fn`. */
+parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
+                                   void *userdata, parley_error *err);
+
+/** Erases conversation `id` and all its turns (right to erasure).
+ * PARLEY_ERR_NOTFOUND if it does not exist. */
+parley_err parley_store_conversation_delete(parley_store *store, const char *id, parley_error *err);
+
+/** Counts the stored conversations into `*out`. */
+parley_err parley_store_conversation_count(parley_store *store, size_t *out, parley_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,45 @@
+/* Private to src/lib/store: the backend table every store implements and
+ * the handle header every backend's handle starts with. store.c checks
+ * arguments and keeps the last error; backends only do storage. */
+#ifndef PARLEY_STORE_INTERNAL_H
+#define PARLEY_STORE_INTERNAL_H
+
+#include "common/internal.h"
+#include "parley/store.h"
+
+/* The operations of one backend. Arguments have been checked by store.c
+ * (ids non-empty and within PARLEY_STORE_MAX_ID, sizes within the caps,
+ * state non-NULL). Each fills `err` on failure. */
+struct parley_store_ops {
+    const char *name;
+    void (*close)(parley_store *s);
+    parley_err (*create)(parley_store *s, const char *id, const char *channel, const char *language,
+                         const char *state, int64_t now, parley_error *err);
+    parley_err (*load)(parley_store *s, const char *id, parley_store_conversation *out,
+                       parley_error *err);
+    /* Saves the state and, when `turn` is not NULL, appends it, atomically. */
+    parley_err (*commit)(parley_store *s, const char *id, int64_t expected_version,
+                         const char *state, const parley_store_turn *turn, int64_t now,
+                         int64_t *seq_out, parley_error *err);
+    parley_err (*turns)(parley_store *s, const char *id, parley_store_turn_fn fn, void *userdata,
+                        parley_error *err);
+    parley_err (*erase)(parley_store *s, const char *id, parley_error *err);
+    parley_err (*count)(parley_store *s, size_t *out, parley_error *err);
+};
+
+/* The first member of every backend's handle. */
+struct parley_store {
+    const struct parley_store_ops *ops;
+    int schema_version;
+    char errmsg[sizeof(((parley_error *)0)->msg)];
+};
+
+/* Opens the SQLite store at `path` (":memory:" allowed); `url` is for
+ * messages. On success `*out` is a handle that ops->close frees. */
+parley_err parley__store_sqlite_open(const char *path, const char *url, parley_store **out,
+                                     parley_error *err);
+
+/* Fills `buf` with `n` random bytes from the kernel. */
+parley_err parley__store_random(void *buf, size_t n, parley_error *err);
+
+#endif

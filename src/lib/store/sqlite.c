@@ -1,0 +1,560 @@
+/* The SQLite backend: one database file in WAL mode, synchronous=FULL so an
+ * acknowledged commit survives a crash, a busy timeout so several handles
+ * (threads or processes) can share the file, foreign keys so erasing a
+ * conversation erases its turns, and secure_delete so erased rows are
+ * overwritten. The schema is brought up to date at open by numbered
+ * migrations, each in its own transaction and recorded in parley_schema.
+ * Statements are prepared once per handle and reused. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+/* Migration N is migrations[N - 1]. Only ever append; never edit one that
+ * has shipped. PARLEY_STORE_SCHEMA_VERSION must equal the count. */
+static const char *const migrations[] = {
+    /* 1: conversations and their transcripts */
+    "CREATE TABLE conversations ("
+    " id TEXT PRIMARY KEY,"
+    " created INTEGER NOT NULL,"
+    " updated INTEGER NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " language TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " version INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE turns ("
+    " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('customer', 'bot', 'agent', 'system')),"
+    " text TEXT NOT NULL,"
+    " intent TEXT,"
+    " confidence REAL,"
+    " created INTEGER NOT NULL,"
+    " metadata TEXT,"
+    " PRIMARY KEY (conversation_id, seq)"
+    ") WITHOUT ROWID;",
+    /* 2: retention sweeps find idle conversations by last update */
+    "CREATE INDEX conversations_updated ON conversations(updated);",
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
+               "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_CREATE,
+    ST_LOAD,
+    ST_UPDATE,
+    ST_EXISTS,
+    ST_INSERT_TURN,
+    ST_TURNS,
+    ST_DELETE,
+    ST_COUNT,
+    ST__COUNT
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_CREATE] = "INSERT INTO conversations (id, created, updated, channel, language, state, "
+                  "version) VALUES (?1, ?2, ?2, ?3, ?4, ?5, 1)",
+    [ST_LOAD] = "SELECT created, updated, channel, language, state, version FROM conversations "
+                "WHERE id = ?1",
+    [ST_UPDATE] = "UPDATE conversations SET state = ?1, updated = ?2, version = version + 1 "
+                  "WHERE id = ?3 AND version = ?4",
+    [ST_EXISTS] = "SELECT 1 FROM conversations WHERE id = ?1",
+    [ST_INSERT_TURN] = "INSERT INTO turns (conversation_id, seq, role, text, intent, confidence, "
+                       "created, metadata) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+                       "turns WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+    [ST_TURNS] = "SELECT seq, role, text, intent, confidence, created, metadata FROM turns "
+                 "WHERE conversation_id = ?1 ORDER BY seq",
+    [ST_DELETE] = "DELETE FROM conversations WHERE id = ?1",
+    [ST_COUNT] = "SELECT COUNT(*) FROM conversations",
+};
+
+struct sqlite_store {
+    parley_store base; /* first: a parley_store * points here */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[ST__COUNT];
+};
+
+static parley_err code_of(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return PARLEY_ERR_NOMEM;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return PARLEY_ERR_CORRUPT;
+    case SQLITE_TOOBIG:
+        return PARLEY_ERR_LIMIT;
+    default:
+        return PARLEY_ERR_IO;
+    }
+}
+
+/* Reports SQLite failure `rc`, preferring the connection's detailed
+ * message when it describes this very failure. */
+static parley_err fail(sqlite3 *db, int rc, parley_error *err)
+{
+    const char *msg = sqlite3_errstr(rc);
+    if (db && sqlite3_extended_errcode(db) == rc)
+        msg = sqlite3_errmsg(db);
+    return parley_error_set(err, code_of(rc), "%s", msg);
+}
+
+/* The cached statement `id`, prepared on first use; NULL after reporting. */
+static sqlite3_stmt *stmt_get(struct sqlite_store *q, enum stmt_id id, parley_error *err)
+{
+    if (!q->stmt[id]) {
+        int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                    &q->stmt[id], NULL);
+        if (rc != SQLITE_OK) {
+            (void)fail(q->db, rc, err);
+            return NULL;
+        }
+    }
+    return q->stmt[id];
+}
+
+/* Readies a statement for its next use. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st) {
+        (void)sqlite3_reset(st);
+        (void)sqlite3_clear_bindings(st);
+    }
+}
+
+/* Runs a statement that returns no rows. */
+static parley_err run(struct sqlite_store *q, enum stmt_id id, parley_error *err)
+{
+    sqlite3_stmt *st = stmt_get(q, id, err);
+    if (!st)
+        return err->code;
+    int rc = sqlite3_step(st);
+    parley_err e = rc == SQLITE_DONE ? PARLEY_OK : fail(q->db, rc, err);
+    stmt_done(st);
+    return e;
+}
+
+/* Undoes an open transaction after a failure; harmless when none is open
+ * (SQLite may already have rolled back by itself). */
+static void rollback(struct sqlite_store *q)
+{
+    if (!sqlite3_get_autocommit(q->db)) {
+        parley_error ignored = PARLEY_ERROR_INIT;
+        if (run(q, ST_ROLLBACK, &ignored) != PARLEY_OK)
+            PARLEY_LOG(PARLEY_LOG_WARN, "store: rollback failed: %s", ignored.msg);
+    }
+}
+
+static parley_err exec(sqlite3 *db, const char *sql, parley_error *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? PARLEY_OK : fail(db, rc, err);
+}
+
+/* Runs `sql`, which yields one integer, into `*out`. */
+static parley_err query_int(sqlite3 *db, const char *sql, int64_t *out, parley_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    parley_err e = rc == SQLITE_OK ? PARLEY_OK : fail(db, rc, err);
+    (void)sqlite3_finalize(st);
+    return e;
+}
+
+static parley_err migrate(struct sqlite_store *q, parley_error *err)
+{
+    parley_err rc;
+    int64_t version = 0;
+    const int64_t latest = PARLEY_STORE_SCHEMA_VERSION;
+
+    rc = exec(q->db,
+              "CREATE TABLE IF NOT EXISTS parley_schema (version INTEGER PRIMARY KEY,"
+              " applied INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 "
+              "AS INTEGER)))",
+              err);
+    /* One transaction per migration; the version is re-read inside it so
+     * two processes opening a new database at once do not both migrate. */
+    while (rc == PARLEY_OK) {
+        if ((rc = run(q, ST_BEGIN, err)) != PARLEY_OK ||
+            (rc = query_int(q->db, "SELECT COALESCE(MAX(version), 0) FROM parley_schema", &version,
+                            err)) != PARLEY_OK)
+            break;
+        if (version > latest) {
+            rc = parley_error_set(err, PARLEY_ERR_VERSION,
+                                  "database schema version %lld is newer than this build "
+                                  "supports (%lld); upgrade parley",
+                                  (long long)version, (long long)latest);
+            break;
+        }
+        if (version == latest) {
+            rc = run(q, ST_COMMIT, err);
+            break;
+        }
+        char insert[96];
+        (void)snprintf(insert, sizeof(insert), "INSERT INTO parley_schema (version) VALUES (%lld)",
+                       (long long)version + 1);
+        if ((rc = exec(q->db, migrations[version], err)) != PARLEY_OK ||
+            (rc = exec(q->db, insert, err)) != PARLEY_OK ||
+            (rc = run(q, ST_COMMIT, err)) != PARLEY_OK) {
+            parley_error_prefix(err, "migration %lld", (long long)version + 1);
+            break;
+        }
+        PARLEY_LOG(PARLEY_LOG_INFO, "store: applied schema migration %lld", (long long)version + 1);
+    }
+    if (rc != PARLEY_OK)
+        rollback(q);
+    else
+        q->base.schema_version = (int)version;
+    return rc;
+}
+
+static void sq_close(parley_store *s)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    for (int i = 0; i < ST__COUNT; i++)
+        (void)sqlite3_finalize(q->stmt[i]);
+    if (sqlite3_close(q->db) != SQLITE_OK)
+        PARLEY_BUG("store: statements left open at close");
+    parley__free(q);
+}
+
+static parley_err sq_create(parley_store *s, const char *id, const char *channel,
+                            const char *language, const char *state, int64_t now, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = stmt_get(q, ST_CREATE, err);
+    parley_err rc;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 2, now);
+    (void)sqlite3_bind_text(st, 3, channel, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 4, language, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 5, state, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    rc = r == SQLITE_DONE ? PARLEY_OK : fail(q->db, r, err);
+    stmt_done(st);
+    return rc;
+}
+
+/* A copy of text column `col`, or NULL after reporting. */
+static char *column_dup(sqlite3_stmt *st, int col, parley_error *err)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    char *copy = t ? parley__strndup((const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
+    if (!copy)
+        (void)parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+    return copy;
+}
+
+static parley_err sq_load(parley_store *s, const char *id, parley_store_conversation *out,
+                          parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    parley_store_conversation c;
+    sqlite3_stmt *st = stmt_get(q, ST_LOAD, err);
+    parley_err rc = PARLEY_OK;
+
+    memset(&c, 0, sizeof(c));
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_DONE) {
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
+        goto out;
+    }
+    if (r != SQLITE_ROW) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    (void)snprintf(c.id, sizeof(c.id), "%s", id);
+    c.created = sqlite3_column_int64(st, 0);
+    c.updated = sqlite3_column_int64(st, 1);
+    c.version = sqlite3_column_int64(st, 5);
+    if (!(c.channel = column_dup(st, 2, err)) || !(c.language = column_dup(st, 3, err)) ||
+        !(c.state = column_dup(st, 4, err))) {
+        rc = err->code;
+        goto out;
+    }
+    *out = c;
+out:
+    stmt_done(st);
+    if (rc != PARLEY_OK)
+        parley_store_conversation_release(&c);
+    return rc;
+}
+
+static parley_err insert_turn(struct sqlite_store *q, const char *id, const parley_store_turn *t,
+                              int64_t now, int64_t *seq_out, parley_error *err)
+{
+    sqlite3_stmt *st = stmt_get(q, ST_INSERT_TURN, err);
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, parley_store_role_name(t->role), -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 3, t->text, -1, SQLITE_STATIC);
+    if (t->intent) {
+        (void)sqlite3_bind_text(st, 4, t->intent, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_double(st, 5, t->confidence);
+    }
+    (void)sqlite3_bind_int64(st, 6, now);
+    if (t->metadata)
+        (void)sqlite3_bind_text(st, 7, t->metadata, -1, SQLITE_STATIC);
+    parley_err rc = PARLEY_OK;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        if (seq_out)
+            *seq_out = sqlite3_column_int64(st, 0);
+        r = sqlite3_step(st);
+    }
+    if (r != SQLITE_DONE)
+        rc = fail(q->db, r, err);
+    stmt_done(st);
+    return rc;
+}
+
+/* After an update matched no row: tells a stale version from a missing id. */
+static parley_err why_unchanged(struct sqlite_store *q, const char *id, parley_error *err)
+{
+    sqlite3_stmt *st = stmt_get(q, ST_EXISTS, err);
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    parley_err rc;
+    if (r == SQLITE_ROW)
+        rc = parley_error_set(err, PARLEY_ERR_CONFLICT,
+                              "it was changed since it was loaded; reload and retry");
+    else if (r == SQLITE_DONE)
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
+    else
+        rc = fail(q->db, r, err);
+    stmt_done(st);
+    return rc;
+}
+
+static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_version,
+                            const char *state, const parley_store_turn *turn, int64_t now,
+                            int64_t *seq_out, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = NULL;
+    parley_err rc;
+    int64_t seq = 0;
+
+    if ((rc = run(q, ST_BEGIN, err)) != PARLEY_OK)
+        goto out;
+    if (!(st = stmt_get(q, ST_UPDATE, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 2, now);
+    (void)sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 4, expected_version);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    if (sqlite3_changes(q->db) == 0) {
+        rc = why_unchanged(q, id, err);
+        goto out;
+    }
+    if (turn && (rc = insert_turn(q, id, turn, now, &seq, err)) != PARLEY_OK)
+        goto out;
+    if ((rc = run(q, ST_COMMIT, err)) != PARLEY_OK)
+        goto out;
+    if (seq_out && turn)
+        *seq_out = seq;
+out:
+    stmt_done(st);
+    if (rc != PARLEY_OK)
+        rollback(q);
+    return rc;
+}
+
+static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn fn, void *userdata,
+                           parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = NULL;
+    parley_err rc;
+    int r;
+
+    /* A read transaction, so the turns belong to the conversation seen. */
+    if ((rc = exec(q->db, "BEGIN", err)) != PARLEY_OK)
+        goto out;
+    if (!(st = stmt_get(q, ST_EXISTS, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    stmt_done(st);
+    if (r == SQLITE_DONE) {
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
+        goto out;
+    }
+    if (r != SQLITE_ROW) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    if (!(st = stmt_get(q, ST_TURNS, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        parley_store_turn t;
+        const char *role = (const char *)sqlite3_column_text(st, 1);
+        memset(&t, 0, sizeof(t));
+        t.seq = sqlite3_column_int64(st, 0);
+        t.role = PARLEY_ROLE_SYSTEM;
+        for (int i = PARLEY_ROLE_CUSTOMER; i <= PARLEY_ROLE_SYSTEM; i++)
+            if (role && strcmp(role, parley_store_role_name((parley_store_role)i)) == 0)
+                t.role = (parley_store_role)i;
+        t.text = (const char *)sqlite3_column_text(st, 2);
+        t.intent = (const char *)sqlite3_column_text(st, 3);
+        t.confidence = sqlite3_column_double(st, 4);
+        t.created = sqlite3_column_int64(st, 5);
+        t.metadata = (const char *)sqlite3_column_text(st, 6);
+        if (!role || !t.text) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (fn(&t, userdata) != 0) {
+            r = SQLITE_DONE;
+            break;
+        }
+    }
+    if (r != SQLITE_DONE) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    stmt_done(st);
+    st = NULL;
+    rc = run(q, ST_COMMIT, err);
+out:
+    stmt_done(st);
+    if (rc != PARLEY_OK)
+        rollback(q);
+    return rc;
+}
+
+static parley_err sq_erase(parley_store *s, const char *id, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = stmt_get(q, ST_DELETE, err);
+    parley_err rc = PARLEY_OK;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE)
+        rc = fail(q->db, r, err);
+    else if (sqlite3_changes(q->db) == 0)
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
+    stmt_done(st);
+    if (rc == PARLEY_OK)
+        PARLEY_LOG(PARLEY_LOG_INFO, "store: erased conversation %.64s", id);
+    return rc;
+}
+
+static parley_err sq_count(parley_store *s, size_t *out, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = stmt_get(q, ST_COUNT, err);
+    parley_err rc = PARLEY_OK;
+
+    if (!st)
+        return err->code;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW)
+        *out = (size_t)sqlite3_column_int64(st, 0);
+    else
+        rc = fail(q->db, r, err);
+    stmt_done(st);
+    return rc;
+}
+
+static const struct parley_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .close = sq_close,
+    .create = sq_create,
+    .load = sq_load,
+    .commit = sq_commit,
+    .turns = sq_turns,
+    .erase = sq_erase,
+    .count = sq_count,
+};
+
+parley_err parley__store_sqlite_open(const char *path, const char *url, parley_store **out,
+                                     parley_error *err)
+{
+    struct sqlite_store *q = parley__calloc(1, sizeof(*q));
+    parley_err rc = PARLEY_OK;
+    int64_t ignored;
+
+    if (!q)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot open store '%s': out of memory",
+                                url);
+    q->base.ops = &sqlite_ops;
+    int r = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (r != SQLITE_OK) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    (void)sqlite3_extended_result_codes(q->db, 1);
+    (void)sqlite3_busy_timeout(q->db, 5000);
+    /* Reading the header first tells a corrupt or foreign file apart. */
+    if ((rc = query_int(q->db, "PRAGMA schema_version", &ignored, err)) != PARLEY_OK)
+        goto out;
+    sqlite3_stmt *st = NULL;
+    r = sqlite3_prepare_v2(q->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mode = (const char *)sqlite3_column_text(st, 0);
+        if (!mode || (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0))
+            rc = parley_error_set(err, PARLEY_ERR_IO, "cannot switch to WAL journal mode (got %s)",
+                                  mode ? mode : "nothing");
+        r = SQLITE_OK;
+    }
+    (void)sqlite3_finalize(st);
+    if (rc != PARLEY_OK)
+        goto out;
+    if (r != SQLITE_OK) {
+        rc = fail(q->db, r, err);
+        goto out;
+    }
+    if ((rc = exec(q->db,
+                   "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                   " PRAGMA secure_delete = ON",
+                   err)) != PARLEY_OK ||
+        (rc = migrate(q, err)) != PARLEY_OK)
+        goto out;
+    *out = &q->base;
+out:
+    if (rc != PARLEY_OK) {
+        if (q->db)
+            sq_close(&q->base);
+        else
+            parley__free(q);
+        parley_error_prefix(err, "cannot open store '%s'", url);
+    }
+    return rc;
+}

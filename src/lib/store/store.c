@@ -1,0 +1,277 @@
+/* The backend-independent half of the store: picks a backend from the URL,
+ * checks arguments and size caps once for every backend, makes conversation
+ * ids from kernel randomness and keeps each handle's last error message. */
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "store/internal.h"
+
+static const char *const role_names[] = {"customer", "bot", "agent", "system"};
+
+const char *parley_store_role_name(parley_store_role role)
+{
+    if ((unsigned)role >= sizeof(role_names) / sizeof(role_names[0]))
+        return NULL;
+    return role_names[role];
+}
+
+parley_err parley__store_random(void *buf, size_t n, parley_error *err)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return parley_error_set(err, PARLEY_ERR_IO, "cannot get random bytes: %s",
+                                    strerror(errno));
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return PARLEY_OK;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the outcome of a call in the handle and the caller's report. */
+static parley_err finish(parley_store *s, parley_err rc, const parley_error *local,
+                         parley_error *err)
+{
+    if (rc == PARLEY_OK) {
+        s->errmsg[0] = '\0';
+        return PARLEY_OK;
+    }
+    memcpy(s->errmsg, local->msg, sizeof(s->errmsg));
+    s->errmsg[sizeof(s->errmsg) - 1] = '\0';
+    if (err)
+        *err = *local;
+    return rc;
+}
+
+static parley_err check_id(const char *id, parley_error *err)
+{
+    if (!id || !id[0])
+        return parley_error_set(err, PARLEY_ERR_INVALID, "conversation id is empty");
+    if (strnlen(id, PARLEY_STORE_MAX_ID + 1) > PARLEY_STORE_MAX_ID)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "conversation id is longer than %d bytes",
+                                PARLEY_STORE_MAX_ID);
+    return PARLEY_OK;
+}
+
+static parley_err check_len(const char *what, const char *s, size_t max, parley_error *err)
+{
+    if (s && strnlen(s, max + 1) > max)
+        return parley_error_set(err, PARLEY_ERR_LIMIT, "%s is longer than %zu bytes", what, max);
+    return PARLEY_OK;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+parley_err parley_store_open(const char *url, parley_store **out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+
+    if (!url || !out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot open store: no url given");
+    if (has_prefix(url, "postgres://") || has_prefix(url, "postgresql://"))
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot open store: the postgresql backend is not built");
+    const char *path = has_prefix(url, "sqlite:") ? url + strlen("sqlite:") : url;
+    if (!path[0])
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot open store '%s': empty path", url);
+    parley_err rc = parley__store_sqlite_open(path, url, out, &local);
+    if (rc != PARLEY_OK && err)
+        *err = local;
+    return rc;
+}
+
+void parley_store_close(parley_store *store)
+{
+    if (store)
+        store->ops->close(store);
+}
+
+const char *parley_store_errmsg(const parley_store *store)
+{
+    return store ? store->errmsg : "no store";
+}
+
+const char *parley_store_backend(const parley_store *store)
+{
+    return store ? store->ops->name : "";
+}
+
+int parley_store_schema_version(const parley_store *store)
+{
+    return store ? store->schema_version : 0;
+}
+
+void parley_store_conversation_release(parley_store_conversation *conv)
+{
+    if (!conv)
+        return;
+    parley__free(conv->channel);
+    parley__free(conv->language);
+    if (conv->state)
+        parley__free_secure(conv->state, strlen(conv->state));
+    memset(conv, 0, sizeof(*conv));
+}
+
+parley_err parley_store_conversation_create(parley_store *store, const char *channel,
+                                            const char *language, const char *state,
+                                            char id_out[PARLEY_STORE_ID_SIZE], parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    unsigned char raw[PARLEY_STORE_ID_LEN / 2];
+    char id[PARLEY_STORE_ID_SIZE];
+    static const char hex[] = "0123456789abcdef";
+
+    if (!store || !id_out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot create conversation: no %s",
+                                store ? "id buffer" : "store");
+    if ((rc = check_len("channel", channel, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
+        (rc = check_len("language", language, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
+        (rc = check_len("state", state, PARLEY_STORE_MAX_STATE, &local)) != PARLEY_OK ||
+        (rc = parley__store_random(raw, sizeof(raw), &local)) != PARLEY_OK)
+        goto out;
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        id[2 * i] = hex[raw[i] >> 4];
+        id[2 * i + 1] = hex[raw[i] & 15];
+    }
+    id[PARLEY_STORE_ID_LEN] = '\0';
+    rc = store->ops->create(store, id, channel ? channel : "", language ? language : "",
+                            state ? state : "{}", now_ms(), &local);
+    if (rc == PARLEY_OK)
+        memcpy(id_out, id, sizeof(id));
+out:
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot create conversation");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_conversation_load(parley_store *store, const char *id,
+                                          parley_store_conversation *out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store || !out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot load conversation: no %s",
+                                store ? "output" : "store");
+    if ((rc = check_id(id, &local)) == PARLEY_OK)
+        rc = store->ops->load(store, id, out, &local);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot load conversation '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+static parley_err commit(parley_store *store, const char *what, const char *id,
+                         int64_t expected_version, const char *new_state,
+                         const parley_store_turn *turn, int64_t *seq_out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot %s: no store", what);
+    if ((rc = check_id(id, &local)) != PARLEY_OK)
+        goto out;
+    if (!new_state) {
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "no state given");
+        goto out;
+    }
+    if ((rc = check_len("state", new_state, PARLEY_STORE_MAX_STATE, &local)) != PARLEY_OK)
+        goto out;
+    if (turn) {
+        if (!parley_store_role_name(turn->role) || !turn->text) {
+            rc = parley_error_set(&local, PARLEY_ERR_INVALID, "turn has %s",
+                                  turn->text ? "an unknown role" : "no text");
+            goto out;
+        }
+        if ((rc = check_len("turn text", turn->text, PARLEY_STORE_MAX_TEXT, &local)) != PARLEY_OK ||
+            (rc = check_len("turn intent", turn->intent, PARLEY_STORE_MAX_TAG * 4, &local)) !=
+                PARLEY_OK ||
+            (rc = check_len("turn metadata", turn->metadata, PARLEY_STORE_MAX_TEXT, &local)) !=
+                PARLEY_OK)
+            goto out;
+    }
+    rc =
+        store->ops->commit(store, id, expected_version, new_state, turn, now_ms(), seq_out, &local);
+out:
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot %s '%.64s'", what, id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
+                                   const char *new_state, parley_error *err)
+{
+    return commit(store, "save conversation", id, expected_version, new_state, NULL, NULL, err);
+}
+
+parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
+                                    const char *new_state, const parley_store_turn *turn,
+                                    int64_t *seq_out, parley_error *err)
+{
+    if (!turn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot commit turn: no turn given");
+    return commit(store, "commit turn to conversation", id, expected_version, new_state, turn,
+                  seq_out, err);
+}
+
+parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
+                                   void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list turns: no %s",
+                                store ? "callback" : "store");
+    if ((rc = check_id(id, &local)) == PARLEY_OK)
+        rc = store->ops->turns(store, id, fn, userdata, &local);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list turns of '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_conversation_delete(parley_store *store, const char *id, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot delete conversation: no store");
+    if ((rc = check_id(id, &local)) == PARLEY_OK)
+        rc = store->ops->erase(store, id, &local);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot delete conversation '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_conversation_count(parley_store *store, size_t *out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store || !out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count conversations: no %s",
+                                store ? "output" : "store");
+    rc = store->ops->count(store, out, &local);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot count conversations");
+    return finish(store, rc, &local, err);
+}
