@@ -20,6 +20,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_featurize(int argc, char **argv);
+int cmd_bot(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

@@ -16,6 +16,7 @@ const struct cli_command cli_commands[] = {
     {"predict", cmd_predict, "predict intents of utterances, one JSON object per line"},
     {"model", cmd_model, "inspect a model file (model info M)"},
     {"featurize", cmd_featurize, "write a model's features of labeled data in libsvm format"},
+    {"bot", cmd_bot, "check a bot definition folder (bot check DIR)"},
     {NULL, NULL, NULL},
 };
 

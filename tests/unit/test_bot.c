@@ -1,0 +1,221 @@
+/* Unit tests for src/lib/bot: the carrier's bot.yml loads clean with its
+ * accessors filled, and each broken fixture under tests/fixtures/bots is
+ * rejected with the expected problem at the expected FILE:LINE:COLUMN,
+ * every problem reported rather than the first only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "parley/bot.h"
+
+static void path_of(char *out, size_t size, const char *rel)
+{
+    const char *src = getenv("PARLEY_SOURCE_DIR");
+    if (!src)
+        fail_msg("PARLEY_SOURCE_DIR is not set");
+    (void)snprintf(out, size, "%s/%s", src, rel);
+}
+
+static void test_carrier_is_clean(void **state)
+{
+    char dir[1024];
+    parley_bot *bot = NULL;
+    parley_bot_report *rep = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    int has_refuel = 0;
+    (void)state;
+    path_of(dir, sizeof(dir), "bots/carrier");
+    if (parley_bot_load(dir, &bot, &rep, &e) != PARLEY_OK) {
+        for (size_t i = 0; i < parley_bot_report_count(rep); i++) {
+            const parley_bot_problem *p = parley_bot_report_problem(rep, i);
+            print_error("%s:%lu:%lu: %s\n", p->file, p->line, p->column, p->message);
+        }
+        fail_msg("carrier bot does not load: %s", e.msg);
+    }
+    assert_non_null(rep);
+    assert_int_equal(parley_bot_report_count(rep), 0);
+    assert_string_equal(parley_bot_name(bot), "carrier");
+    assert_int_equal(parley_bot_language_count(bot), 4);
+    assert_string_equal(parley_bot_language(bot, 1), "fr");
+    assert_null(parley_bot_language(bot, 4));
+    assert_non_null(parley_bot_nlu_file(bot, "de"));
+    assert_null(parley_bot_nlu_file(bot, "it"));
+    assert_int_equal(parley_bot_intent_count(bot), 23);
+    assert_string_equal(parley_bot_intent(bot, 0), "greet");
+    assert_true(parley_bot_confidence(bot) > 0 && parley_bot_confidence(bot) < 1);
+    assert_true(parley_bot_flow_count(bot) >= 3);
+    for (size_t i = 0; i < parley_bot_flow_count(bot); i++)
+        if (strcmp(parley_bot_flow_intent(bot, i), "refuel_data") == 0) {
+            has_refuel = 1;
+            assert_true(parley_bot_flow_step_count(bot, i) >= 6);
+        }
+    assert_true(has_refuel);
+    parley_bot_free(bot);
+    parley_bot_report_free(rep);
+}
+
+/* Loads fixture `name`, expects failure, and finds a problem whose file
+ * ends in `file`, at `line`:`col`, whose message contains `text`. Returns
+ * the number of problems. */
+static size_t expect_problem(const char *name, const char *file, unsigned long line,
+                             unsigned long col, const char *text)
+{
+    char rel[256], dir[1024];
+    parley_bot *bot = NULL;
+    parley_bot_report *rep = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    size_t n, found = 0;
+    (void)snprintf(rel, sizeof(rel), "tests/fixtures/bots/%s", name);
+    path_of(dir, sizeof(dir), rel);
+    assert_int_equal(parley_bot_load(dir, &bot, &rep, &e), PARLEY_ERR_FORMAT);
+    assert_null(bot);
+    assert_non_null(rep);
+    assert_non_null(strstr(e.msg, "problem"));
+    n = parley_bot_report_count(rep);
+    for (size_t i = 0; i < n; i++) {
+        const parley_bot_problem *p = parley_bot_report_problem(rep, i);
+        size_t fl = strlen(p->file), wl = strlen(file);
+        if (fl >= wl && strcmp(p->file + fl - wl, file) == 0 && p->line == line &&
+            p->column == col && strstr(p->message, text))
+            found = 1;
+    }
+    if (!found) {
+        for (size_t i = 0; i < n; i++) {
+            const parley_bot_problem *p = parley_bot_report_problem(rep, i);
+            print_error("%s:%lu:%lu: %s\n", p->file, p->line, p->column, p->message);
+        }
+        fail_msg("%s: no problem %s:%lu:%lu containing '%s'", name, file, line, col, text);
+    }
+    assert_null(parley_bot_report_problem(rep, n));
+    parley_bot_report_free(rep);
+    return n;
+}
+
+static void test_ok_fixture(void **state)
+{
+    char dir[1024];
+    parley_bot *bot = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    (void)state;
+    path_of(dir, sizeof(dir), "tests/fixtures/bots/ok/"); /* trailing slash is fine */
+    assert_int_equal(parley_bot_load(dir, &bot, NULL, &e), PARLEY_OK);
+    assert_string_equal(parley_bot_flow_name(bot, 0), "refuel");
+    assert_int_equal(parley_bot_flow_step_count(bot, 0), 7);
+    assert_string_equal(parley_bot_nlu_file(bot, "en") + strlen(dir), "nlu/en.yml");
+    parley_bot_free(bot);
+}
+
+static void test_unknown_intent(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        expect_problem("unknown_intent", "bot.yml", 16, 13, "serves unknown intent 'refuel'"), 1);
+}
+
+static void test_unknown_step(void **state)
+{
+    (void)state;
+    (void)expect_problem("unknown_step", "bot.yml", 21, 55, "unknown step 'aply'");
+}
+
+static void test_missing_language(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("missing_language", "bot.yml", 27, 3,
+                                    "response 'quote' has no text in 'fr'"),
+                     1);
+}
+
+static void test_bad_placeholder(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("bad_placeholder", "bot.yml", 28, 14, "placeholder '{charge}'"),
+                     1);
+}
+
+static void test_unknown_operation(void **state)
+{
+    (void)state;
+    (void)expect_problem("unknown_operation", "bot.yml", 13, 23,
+                         "connector 'sim' has no operation 'refuel_dat'");
+}
+
+static void test_unreachable(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("unreachable", "bot.yml", 23, 9,
+                                    "step 'done' in flow 'refuel' is unreachable"),
+                     1);
+}
+
+static void test_no_nlu_file(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        expect_problem("no_nlu_file", "bot.yml", 4, 17, "language 'fr' has no nlu file"), 1);
+}
+
+static void test_yaml_error(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("yaml_error", "bot.yml", 5, 8, "invalid yaml"), 1);
+}
+
+static void test_unknown_keys_all_reported(void **state)
+{
+    (void)state;
+    (void)expect_problem("unknown_key", "bot.yml", 7, 1, "unknown key 'intens'");
+    /* The second one, deep in a step, is in the same report. */
+    assert_true(expect_problem("unknown_key", "bot.yml", 24, 31, "unknown key 'sayy'") >= 2);
+    /* Examples of intents bot.yml does not declare are flagged in the nlu file. */
+    (void)expect_problem("unknown_key", "nlu/en.yml", 5, 1, "intent 'greet' has examples");
+}
+
+static void test_duplicate_step(void **state)
+{
+    (void)state;
+    (void)expect_problem("duplicate_step", "bot.yml", 23, 14, "duplicate step id 'apply'");
+}
+
+static void test_missing_dir(void **state)
+{
+    parley_bot *bot = NULL;
+    parley_bot_report *rep = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    (void)state;
+    assert_int_equal(parley_bot_load("/nonexistent/bot", &bot, &rep, &e), PARLEY_ERR_IO);
+    assert_null(bot);
+    assert_int_equal(parley_bot_report_count(rep), 1);
+    assert_non_null(strstr(e.msg, "/nonexistent/bot"));
+    parley_bot_report_free(rep);
+    assert_int_equal(parley_bot_load(NULL, &bot, NULL, &e), PARLEY_ERR_INVALID);
+    parley_bot_free(NULL);
+    parley_bot_report_free(NULL);
+    assert_null(parley_bot_name(NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_carrier_is_clean),
+        cmocka_unit_test(test_ok_fixture),
+        cmocka_unit_test(test_unknown_intent),
+        cmocka_unit_test(test_unknown_step),
+        cmocka_unit_test(test_missing_language),
+        cmocka_unit_test(test_bad_placeholder),
+        cmocka_unit_test(test_unknown_operation),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_no_nlu_file),
+        cmocka_unit_test(test_yaml_error),
+        cmocka_unit_test(test_unknown_keys_all_reported),
+        cmocka_unit_test(test_duplicate_step),
+        cmocka_unit_test(test_missing_dir),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
