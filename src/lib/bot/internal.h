@@ -1,10 +1,14 @@
 /* Private declarations of the bot module: the loaded bot and the problem
- * report shared by load.c and report.c. */
+ * report shared by load.c and report.c, and the loader's state and helpers
+ * shared by load.c, tree.c, sections.c and flows.c. */
 #ifndef PARLEY_BOT_INTERNAL_H
 #define PARLEY_BOT_INTERNAL_H
 
+#include <yaml.h>
+
 #include "common/internal.h"
 #include "parley/bot.h"
+#include "parley/connect.h"
 
 struct parley_bot_report {
     parley_bot_problem *problems; /* strings owned */
@@ -41,5 +45,155 @@ struct parley_bot {
     size_t nflows;
     double confidence, margin;
 };
+
+/* ---- the loader (load.c, tree.c, sections.c, flows.c) ---------------- */
+
+#define MAX_LANGS      16
+#define MAX_INTENTS    512
+#define MAX_SLOTS      128
+#define MAX_CONNECTORS 8
+#define MAX_ACTIONS    256
+#define MAX_FLOWS      256
+#define MAX_STEPS      128
+#define MAX_EDGES      (MAX_STEPS * 8)
+#define MAX_PROVIDED   512
+#define MAX_RESPONSES  2048
+
+struct named {
+    const char *name;
+    yaml_node_t *node; /* where it is declared (the key) */
+    yaml_node_t *value;
+};
+
+struct lang {
+    const char *code;
+    yaml_node_t *node;
+    const char *nlu_rel;
+    yaml_node_t *nlu_node;
+    char *nlu_path;
+};
+
+struct slot {
+    const char *name;
+    yaml_node_t *node;
+};
+
+struct connector {
+    parley_connect_def *def; /* NULL when it failed to load */
+    char *path;
+    yaml_document_t doc; /* for parameter and fact names */
+    int doc_ok;
+};
+
+struct action {
+    const char *name;
+    yaml_node_t *node;
+    struct connector *conn; /* NULL: unresolved */
+    yaml_node_t *op;        /* the operation's mapping in conn->doc */
+};
+
+struct response {
+    const char *key;
+    yaml_node_t *node;
+    yaml_node_t *value;
+    int used;
+};
+
+struct ctx {
+    const char *dir;
+    char *path; /* dir/bot.yml */
+    yaml_document_t *doc;
+    parley_bot_report *rep;
+    int nomem;
+
+    const char *name;
+    double confidence, margin;
+    struct lang langs[MAX_LANGS];
+    size_t nlangs;
+    struct named intents[MAX_INTENTS];
+    size_t nintents;
+    struct slot slots[MAX_SLOTS];
+    size_t nslots;
+    struct connector conns[MAX_CONNECTORS];
+    size_t nconns;
+    struct action actions[MAX_ACTIONS];
+    size_t nactions;
+    struct named flows[MAX_FLOWS];
+    size_t nflows;
+    const char *flow_intent[MAX_FLOWS];
+    size_t flow_steps[MAX_FLOWS];
+    struct response responses[MAX_RESPONSES];
+    size_t nresponses;
+    /* Every fact any action or verify_identity can provide, and every slot:
+     * what a response no flow uses may name. */
+    const char *global[MAX_PROVIDED];
+    size_t nglobal;
+};
+
+#define FOR_PAIRS(node, p)                                                                         \
+    for (yaml_node_pair_t *p = (node)->data.mapping.pairs.start;                                   \
+         p < (node)->data.mapping.pairs.top; p++)
+#define FOR_ITEMS(node, it)                                                                        \
+    for (yaml_node_item_t *it = (node)->data.sequence.items.start;                                 \
+         it < (node)->data.sequence.items.top; it++)
+
+/* Facts the verify_identity step provides once the customer is verified. */
+extern const char *const parley__bot_identity_facts[];
+
+/* A problem at node `n` of bot.yml. */
+void parley__bot_problem(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+    PARLEY_PRINTF(3, 4);
+void parley__bot_problem_at(struct ctx *c, const char *file, unsigned long line, unsigned long col,
+                            const char *fmt, ...) PARLEY_PRINTF(5, 6);
+/* Turns a library message "FILE:LINE[:COLUMN]: what" about `file` into a
+ * problem with that position; other messages become whole-file problems. */
+void parley__bot_problem_from_message(struct ctx *c, const char *file, const char *msg);
+yaml_node_t *parley__bot_node_at(yaml_document_t *doc, int id);
+const char *parley__bot_sval(const yaml_node_t *n);
+/* The scalar text of `n`, or NULL after reporting that `what` must be one. */
+const char *parley__bot_scalar(struct ctx *c, const yaml_node_t *n, const char *what);
+int parley__bot_is_kind(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t, const char *what);
+int parley__bot_in_list(const char *s, const char *const *list);
+void parley__bot_join(char *out, size_t size, const char *const *list);
+/* Reports keys of mapping `m` not in `keys` and duplicate keys; fills
+ * vals[i] with the value of keys[i] (first occurrence) or NULL. */
+void parley__bot_read_keys(struct ctx *c, yaml_node_t *m, const char *const *keys,
+                           yaml_node_t **vals, const char *where);
+/* Reports a duplicate key within mapping `m` (for name-keyed tables). */
+int parley__bot_dup_key(struct ctx *c, yaml_node_t *m, yaml_node_pair_t *upto, const char *name,
+                        yaml_node_t *k, const char *what);
+int parley__bot_read_number(struct ctx *c, yaml_node_t *n, const char *what, double min, double max,
+                            double *out);
+int parley__bot_valid_name(const char *s);
+char *parley__bot_join_path(struct ctx *c, const char *rel);
+struct lang *parley__bot_find_lang(struct ctx *c, const char *code);
+long parley__bot_find_intent(struct ctx *c, const char *name);
+struct slot *parley__bot_find_slot(struct ctx *c, const char *name);
+struct action *parley__bot_find_action(struct ctx *c, const char *name);
+struct response *parley__bot_find_response(struct ctx *c, const char *key);
+/* The value of `key` in mapping `m` of document `doc`, or NULL. */
+yaml_node_t *parley__bot_map_get(yaml_document_t *doc, yaml_node_t *m, const char *key);
+/* The operation mapping `op` in connector `conn`'s YAML, or NULL. */
+yaml_node_t *parley__bot_conn_op(struct connector *conn, const char *op);
+/* Calls fn(name) for each fact name of operation `op` of `conn`. */
+void parley__bot_op_facts(struct connector *conn, yaml_node_t *op, const char **names, size_t *n,
+                          size_t cap);
+void parley__bot_provide(const char **names, size_t *n, size_t cap, const char *name);
+int parley__bot_provided(const char *const *names, size_t n, const char *name, size_t len);
+void parley__bot_read_languages(struct ctx *c, yaml_node_t *n);
+void parley__bot_read_nlu(struct ctx *c, yaml_node_t *n);
+void parley__bot_read_intents(struct ctx *c, yaml_node_t *n);
+/* Reads each language's NLU file: every example's intent must be declared,
+ * and every declared intent must have examples in every language. */
+void parley__bot_check_nlu_files(struct ctx *c);
+void parley__bot_read_slots(struct ctx *c, yaml_node_t *n);
+void parley__bot_read_connectors(struct ctx *c, yaml_node_t *n);
+void parley__bot_read_actions(struct ctx *c, yaml_node_t *n);
+void parley__bot_read_responses(struct ctx *c, yaml_node_t *n);
+/* Checks the {placeholders} of every text of response `r` against the
+ * `n` names at `names`; `flow` names the flow for the message, or NULL. */
+void parley__bot_check_placeholders(struct ctx *c, struct response *r, const char *const *names,
+                                    size_t n, const char *flow);
+void parley__bot_read_flows(struct ctx *c, yaml_node_t *n);
 
 #endif

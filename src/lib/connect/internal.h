@@ -1,9 +1,12 @@
 /* Private declarations of the connect module: the in-memory form of a
- * connector definition, template expansion and response validation. */
+ * connector definition, template expansion and response validation, and
+ * the definition loader's state and helpers shared by the def*.c files. */
 #ifndef PARLEY_CONNECT_INTERNAL_H
 #define PARLEY_CONNECT_INTERNAL_H
 
 #include <stddef.h>
+
+#include <yaml.h>
 
 #include "common/internal.h"
 #include "parley/connect.h"
@@ -145,5 +148,49 @@ parley_connect_code parley__connect_result_fail(parley_connect_result *r, parley
  * when memory ran out (then r holds a message-less MALFORMED). */
 parley_err parley__connect_parse_response(const struct connect_op *op, long status,
                                           const void *body, size_t len, parley_connect_result *r);
+
+/* ---- the definition loader (def.c, def_yaml.c, def_check.c, def_parse.c) */
+
+struct loader {
+    const char *file;
+    yaml_document_t *doc;
+    char first[400];
+    unsigned problems;
+    int nomem;
+};
+
+#define FOR_PAIRS(node, p)                                                                         \
+    for (yaml_node_pair_t *p = (node)->data.mapping.pairs.start;                                   \
+         p < (node)->data.mapping.pairs.top; p++)
+
+/* Counts a problem at node `n`; keeps the first as FILE:LINE:COLUMN: what. */
+void parley__connect_problem(struct loader *ld, const yaml_node_t *n, const char *fmt, ...)
+    PARLEY_PRINTF(3, 4);
+char *parley__connect_dup_or_flag(struct loader *ld, const char *s);
+yaml_node_t *parley__connect_node_at(struct loader *ld, int id);
+/* The scalar text of `n`, or NULL after reporting that `what` must be one. */
+const char *parley__connect_scalar(struct loader *ld, const yaml_node_t *n, const char *what);
+int parley__connect_is_mapping(struct loader *ld, const yaml_node_t *n, const char *what);
+int parley__connect_parse_long(struct loader *ld, const yaml_node_t *n, const char *key, long min,
+                               long max, long *out);
+int parley__connect_parse_bool(struct loader *ld, const yaml_node_t *n, const char *key, int *out);
+int parley__connect_valid_ident(const char *s, size_t max);
+/* Looks `key` up in `keys` (NULL-terminated); reports an unknown key with
+ * the expected ones, or a duplicate (tracked in *seen). -1 when bad. */
+int parley__connect_key_index(struct loader *ld, const yaml_node_t *kn, const char *const *keys,
+                              const char *where, unsigned *seen);
+int parley__connect_check_base_url(const char *u);
+void parley__connect_free_segs(struct connect_seg *segs, size_t n);
+int parley__connect_parse_type(const char *s, int for_param, parley_connect_type *out);
+void parley__connect_parse_fact(struct loader *ld, yaml_node_t *n, struct connect_op *op);
+const struct connect_param_def *parley__connect_find_param(const struct connect_op *op,
+                                                           const char *name, size_t len);
+/* Checks the path and body templates against the declared parameters. */
+void parley__connect_check_templates(struct loader *ld, struct connect_op *op,
+                                     const yaml_node_t *path_node, const yaml_node_t *body_node);
+/* Fills the body with sample values and checks it is JSON. */
+void parley__connect_check_body_json(struct loader *ld, const struct connect_op *op,
+                                     const yaml_node_t *bn);
+void parley__connect_parse_root(struct loader *ld, yaml_node_t *root, parley_connect_def *d);
 
 #endif
