@@ -47,6 +47,14 @@ const char *parley_connect_def_name(const parley_connect_def *def);
 size_t parley_connect_def_op_count(const parley_connect_def *def);
 const char *parley_connect_def_op_name(const parley_connect_def *def, size_t i);
 
+/** Parameters and facts of operation `op`: counts (0 for an unknown
+ * operation) and names (borrowed; valid while `def` lives; NULL when out
+ * of range). Bot definitions check their mappings against these. */
+size_t parley_connect_def_param_count(const parley_connect_def *def, const char *op);
+const char *parley_connect_def_param_name(const parley_connect_def *def, const char *op, size_t i);
+size_t parley_connect_def_fact_count(const parley_connect_def *def, const char *op);
+const char *parley_connect_def_fact_name(const parley_connect_def *def, const char *op, size_t i);
+
 /* ---------------------------------------------------------------------
  * Calls
  * ------------------------------------------------------------------- */

@@ -81,15 +81,13 @@ struct slot {
 struct connector {
     parley_connect_def *def; /* NULL when it failed to load */
     char *path;
-    yaml_document_t doc; /* for parameter and fact names */
-    int doc_ok;
 };
 
 struct action {
     const char *name;
     yaml_node_t *node;
     struct connector *conn; /* NULL: unresolved */
-    yaml_node_t *op;        /* the operation's mapping in conn->doc */
+    const char *op;         /* operation name, valid in conn->def */
 };
 
 struct response {
@@ -173,11 +171,9 @@ struct action *parley__bot_find_action(struct ctx *c, const char *name);
 struct response *parley__bot_find_response(struct ctx *c, const char *key);
 /* The value of `key` in mapping `m` of document `doc`, or NULL. */
 yaml_node_t *parley__bot_map_get(yaml_document_t *doc, yaml_node_t *m, const char *key);
-/* The operation mapping `op` in connector `conn`'s YAML, or NULL. */
-yaml_node_t *parley__bot_conn_op(struct connector *conn, const char *op);
 /* Calls fn(name) for each fact name of operation `op` of `conn`. */
-void parley__bot_op_facts(struct connector *conn, yaml_node_t *op, const char **names, size_t *n,
-                          size_t cap);
+void parley__bot_op_facts(const struct connector *conn, const char *op, const char **names,
+                          size_t *n, size_t cap);
 void parley__bot_provide(const char **names, size_t *n, size_t cap, const char *name);
 int parley__bot_provided(const char *const *names, size_t n, const char *name, size_t len);
 void parley__bot_read_languages(struct ctx *c, yaml_node_t *n);

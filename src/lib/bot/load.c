@@ -204,8 +204,6 @@ out:
         for (size_t i = 0; i < c->nconns; i++) {
             parley_connect_def_free(c->conns[i].def);
             parley__free(c->conns[i].path);
-            if (c->conns[i].doc_ok)
-                yaml_document_delete(&c->conns[i].doc);
         }
         parley__free(c->path);
         parley__free(c);

@@ -296,8 +296,6 @@ void parley__bot_read_connectors(struct ctx *c, yaml_node_t *n)
         const char *rel = parley__bot_scalar(c, cn, "a connector file");
         struct connector *conn;
         parley_error e = PARLEY_ERROR_INIT;
-        char *buf = NULL;
-        size_t len = 0;
         if (!rel)
             continue;
         if (c->nconns == MAX_CONNECTORS) {
@@ -322,19 +320,6 @@ void parley__bot_read_connectors(struct ctx *c, yaml_node_t *n)
                                           parley_connect_def_name(conn->def)) == 0)
                 parley__bot_problem(c, cn, "duplicate connector name '%s'",
                                     parley_connect_def_name(conn->def));
-        /* The definition is valid, so this second read only fails for
-         * memory; it gives the operations' parameter and fact names. */
-        if (parley__read_file(conn->path, PARLEY_CONNECT_MAX_DEF, &buf, &len, &e) == PARLEY_OK) {
-            yaml_parser_t parser;
-            if (yaml_parser_initialize(&parser)) {
-                yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-                conn->doc_ok = yaml_parser_load(&parser, &conn->doc) != 0;
-                yaml_parser_delete(&parser);
-            }
-            parley__free(buf);
-        }
-        if (!conn->doc_ok)
-            c->nomem = 1;
     }
 }
 
@@ -351,10 +336,21 @@ static int fact_known(struct ctx *c, const char *name)
     return parley__bot_provided(c->global, c->nglobal, name, strlen(name));
 }
 
+/* Is `name` a parameter of operation `op` of `def`? */
+static int has_param(const parley_connect_def *def, const char *op, const char *name)
+{
+    size_t np = parley_connect_def_param_count(def, op);
+    for (size_t i = 0; i < np; i++)
+        if (strcmp(parley_connect_def_param_name(def, op, i), name) == 0)
+            return 1;
+    return 0;
+}
+
 static void check_action_params(struct ctx *c, struct action *a, const char *opname,
                                 yaml_node_t *params)
 {
-    yaml_node_t *decl = parley__bot_map_get(&a->conn->doc, a->op, "params");
+    const parley_connect_def *def = a->conn->def;
+    size_t np = parley_connect_def_param_count(def, opname);
     if (params && parley__bot_is_kind(c, params, YAML_MAPPING_NODE, "'params'")) {
         FOR_PAIRS(params, p)
         {
@@ -363,7 +359,7 @@ static void check_action_params(struct ctx *c, struct action *a, const char *opn
             const char *pn = parley__bot_scalar(c, k, "a parameter name"), *src;
             if (!pn)
                 continue;
-            if (!parley__bot_map_get(&a->conn->doc, decl, pn))
+            if (!has_param(def, opname, pn))
                 parley__bot_problem(c, k, "operation '%s' has no parameter '%s'", opname, pn);
             src = parley__bot_scalar(c, v, "a parameter value");
             if (!src)
@@ -379,22 +375,15 @@ static void check_action_params(struct ctx *c, struct action *a, const char *opn
                     src + 5);
         }
     }
-    if (decl && decl->type == YAML_MAPPING_NODE) {
-        FOR_PAIRS(decl, p)
-        {
-            const char *pn = parley__bot_sval(parley__bot_node_at(&a->conn->doc, p->key));
-            int mapped = 0;
-            if (!pn)
-                continue;
-            if (params && params->type == YAML_MAPPING_NODE)
-                mapped = parley__bot_map_get(c->doc, params, pn) != NULL;
-            if (!mapped)
-                parley__bot_problem(
-                    c, a->node,
-                    "action '%s' does not map parameter '%s' of operation '%s' (expected "
-                    "'params: {%s: slot.NAME | fact.NAME | value}')",
-                    a->name, pn, opname, pn);
-        }
+    for (size_t i = 0; i < np; i++) {
+        const char *pn = parley_connect_def_param_name(def, opname, i);
+        int mapped = params && params->type == YAML_MAPPING_NODE &&
+                     parley__bot_map_get(c->doc, params, pn) != NULL;
+        if (!mapped)
+            parley__bot_problem(c, a->node,
+                                "action '%s' does not map parameter '%s' of operation '%s' "
+                                "(expected 'params: {%s: slot.NAME | fact.NAME | value}')",
+                                a->name, pn, opname, pn);
     }
 }
 
@@ -407,15 +396,10 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
     for (size_t i = 0; i < c->nslots; i++)
         parley__bot_provide(c->global, &c->nglobal, MAX_PROVIDED, c->slots[i].name);
     for (size_t i = 0; i < c->nconns; i++) {
-        yaml_node_t *ops;
-        if (!c->conns[i].def || !c->conns[i].doc_ok)
-            continue;
-        ops = parley__bot_map_get(&c->conns[i].doc, yaml_document_get_root_node(&c->conns[i].doc),
-                                  "operations");
-        if (ops && ops->type == YAML_MAPPING_NODE)
-            FOR_PAIRS(ops, p)
-        parley__bot_op_facts(&c->conns[i], parley__bot_node_at(&c->conns[i].doc, p->value),
-                             c->global, &c->nglobal, MAX_PROVIDED);
+        const parley_connect_def *def = c->conns[i].def;
+        for (size_t o = 0; def && o < parley_connect_def_op_count(def); o++)
+            parley__bot_op_facts(&c->conns[i], parley_connect_def_op_name(def, o), c->global,
+                                 &c->nglobal, MAX_PROVIDED);
     }
     if (!n)
         return;
@@ -486,11 +470,7 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
             a->conn = NULL;
             continue;
         }
-        a->op = parley__bot_conn_op(a->conn, opname);
-        if (!a->op) {
-            a->conn = NULL;
-            continue;
-        }
+        a->op = opname;
         check_action_params(c, a, opname, f[2]);
     }
 }

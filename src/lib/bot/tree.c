@@ -272,35 +272,13 @@ yaml_node_t *parley__bot_map_get(yaml_document_t *doc, yaml_node_t *m, const cha
     return NULL;
 }
 
-/* The operation mapping `op` in connector `conn`'s YAML, or NULL. */
-yaml_node_t *parley__bot_conn_op(struct connector *conn, const char *op)
+/* Adds the fact names of operation `op` of `conn` to names[0..*n), once. */
+void parley__bot_op_facts(const struct connector *conn, const char *op, const char **names,
+                          size_t *n, size_t cap)
 {
-    if (!conn->doc_ok)
-        return NULL;
-    return parley__bot_map_get(
-        &conn->doc,
-        parley__bot_map_get(&conn->doc, yaml_document_get_root_node(&conn->doc), "operations"), op);
-}
-
-/* Calls fn(name) for each fact name of operation `op` of `conn`. */
-void parley__bot_op_facts(struct connector *conn, yaml_node_t *op, const char **names, size_t *n,
-                          size_t cap)
-{
-    yaml_node_t *facts = parley__bot_map_get(&conn->doc, op, "facts");
-    if (!facts || facts->type != YAML_SEQUENCE_NODE)
-        return;
-    FOR_ITEMS(facts, it)
-    {
-        const char *name = parley__bot_sval(
-            parley__bot_map_get(&conn->doc, parley__bot_node_at(&conn->doc, *it), "name"));
-        int dup = 0;
-        if (!name)
-            continue;
-        for (size_t i = 0; i < *n; i++)
-            dup |= strcmp(names[i], name) == 0;
-        if (!dup && *n < cap)
-            names[(*n)++] = name;
-    }
+    size_t nf = parley_connect_def_fact_count(conn->def, op);
+    for (size_t f = 0; f < nf; f++)
+        parley__bot_provide(names, n, cap, parley_connect_def_fact_name(conn->def, op, f));
 }
 
 void parley__bot_provide(const char **names, size_t *n, size_t cap, const char *name)

@@ -146,6 +146,30 @@ const char *parley_connect_def_op_name(const parley_connect_def *def, size_t i)
     return def && i < def->nops ? def->ops[i].name : NULL;
 }
 
+size_t parley_connect_def_param_count(const parley_connect_def *def, const char *op)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o ? o->nparams : 0;
+}
+
+const char *parley_connect_def_param_name(const parley_connect_def *def, const char *op, size_t i)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o && i < o->nparams ? o->params[i].name : NULL;
+}
+
+size_t parley_connect_def_fact_count(const parley_connect_def *def, const char *op)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o ? o->nfields : 0;
+}
+
+const char *parley_connect_def_fact_name(const parley_connect_def *def, const char *op, size_t i)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o && i < o->nfields ? o->fields[i].name : NULL;
+}
+
 const struct connect_op *parley__connect_find_op(const parley_connect_def *def, const char *name)
 {
     for (size_t i = 0; i < def->nops; i++)
