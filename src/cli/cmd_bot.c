@@ -27,14 +27,15 @@ static const char usage_text[] =
     "is clean, 1 when it has problems, 2 for usage errors.\n"
     "See docs/bot-definition.md for the format.\n";
 
-static int bot_check(const char *dir)
+/* Loads the bot; when it does not load, prints every problem as
+ * FILE:LINE:COLUMN: message (with `hint` after the count) and returns NULL. */
+static parley_bot *load_checked(const char *dir, const char *hint)
 {
     parley_bot *bot = NULL;
     parley_bot_report *rep = NULL;
     parley_error e = PARLEY_ERROR_INIT;
     parley_err rc = parley_bot_load(dir, &bot, &rep, &e);
     size_t n = parley_bot_report_count(rep), total = parley_bot_report_total(rep);
-    size_t steps = 0;
 
     for (size_t i = 0; i < n; i++) {
         const parley_bot_problem *p = parley_bot_report_problem(rep, i);
@@ -47,43 +48,29 @@ static int bot_check(const char *dir)
         fprintf(stderr, "... and %zu more problems\n", total - n);
     if (rc != PARLEY_OK) {
         if (total)
-            cli_error("bot '%s' has %zu problem%s", dir, total, total == 1 ? "" : "s");
-        else
-            cli_error("%s", e.msg);
-        parley_bot_report_free(rep);
-        return EXIT_FAIL;
-    }
-    for (size_t i = 0; i < parley_bot_flow_count(bot); i++)
-        steps += parley_bot_flow_step_count(bot, i);
-    printf("bot '%s' is valid: %zu languages, %zu intents, %zu flows, %zu steps\n",
-           parley_bot_name(bot), parley_bot_language_count(bot), parley_bot_intent_count(bot),
-           parley_bot_flow_count(bot), steps);
-    parley_bot_free(bot);
-    parley_bot_report_free(rep);
-    return EXIT_OK;
-}
-
-/* Loads the bot, printing its problems; NULL if it does not load. */
-static parley_bot *load_checked(const char *dir)
-{
-    parley_bot *bot = NULL;
-    parley_bot_report *rep = NULL;
-    parley_error e = PARLEY_ERROR_INIT;
-    if (parley_bot_load(dir, &bot, &rep, &e) != PARLEY_OK) {
-        size_t total = parley_bot_report_total(rep);
-        for (size_t i = 0; i < parley_bot_report_count(rep); i++) {
-            const parley_bot_problem *p = parley_bot_report_problem(rep, i);
-            fprintf(stderr, "%s:%lu:%lu: %s\n", p->file, p->line, p->column, p->message);
-        }
-        if (total)
-            cli_error("bot '%s' has %zu problem%s; fix them first ('parley bot check')", dir, total,
-                      total == 1 ? "" : "s");
+            cli_error("bot '%s' has %zu problem%s%s", dir, total, total == 1 ? "" : "s", hint);
         else
             cli_error("%s", e.msg);
         bot = NULL;
     }
     parley_bot_report_free(rep);
     return bot;
+}
+
+static int bot_check(const char *dir)
+{
+    parley_bot *bot = load_checked(dir, "");
+    size_t steps = 0;
+
+    if (!bot)
+        return EXIT_FAIL;
+    for (size_t i = 0; i < parley_bot_flow_count(bot); i++)
+        steps += parley_bot_flow_step_count(bot, i);
+    printf("bot '%s' is valid: %zu languages, %zu intents, %zu flows, %zu steps\n",
+           parley_bot_name(bot), parley_bot_language_count(bot), parley_bot_intent_count(bot),
+           parley_bot_flow_count(bot), steps);
+    parley_bot_free(bot);
+    return EXIT_OK;
 }
 
 static int train_one(const parley_nlu_train_options *o, const char *data, const char *out,
@@ -190,7 +177,7 @@ static int bot_train(int argc, char **argv)
     }
     if (strlen(outdir) > 2048)
         return cli_usage_error(usage_text, "output folder name too long");
-    if (!(bot = load_checked(dir)))
+    if (!(bot = load_checked(dir, "; fix them first ('parley bot check')")))
         return EXIT_FAIL;
     if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
         cli_error("cannot create '%s': %s", outdir, strerror(errno));
