@@ -2,23 +2,8 @@
 # parley bot check: the carrier bot is clean (exit 0, one-line summary),
 # broken fixtures fail (exit 1) with FILE:LINE:COLUMN messages, -h works.
 set -u
-P=${PARLEY:?PARLEY must point at the parley binary}
 S=${PARLEY_SOURCE_DIR:?PARLEY_SOURCE_DIR must point at the source tree}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-expect_code() { # expected-code description command...
-    want=$1
-    what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || fail "$what: exit $got, wanted $want ($(head -c 300 "$T/err"))"
-}
+. "${PARLEY_SOURCE_DIR:?}/tests/lib/clitest.sh"
 
 expect_code 0 "bot -h" "$P" bot -h
 grep -q "usage: parley bot check DIR" "$T/out" || fail "bot -h prints no usage"
@@ -41,5 +26,4 @@ grep -q "yaml_error/bot.yml:5:8: invalid yaml" "$T/err" || fail "yaml error mess
 expect_code 1 "missing folder" "$P" bot check "$T/nothing"
 grep -q "bot.yml" "$T/err" || fail "missing folder message names bot.yml"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "bot_check: ok"
+finish "bot_check: ok"

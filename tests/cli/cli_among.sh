@@ -3,14 +3,7 @@
 # (language identification for a bot's languages), its confidences summing
 # to 1 over the subset, and clear errors for unknown or malformed label lists.
 set -u
-P=${PARLEY:?PARLEY must point at the parley binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "${PARLEY_SOURCE_DIR:?}/tests/lib/clitest.sh"
 
 cat >"$T/train.txt" <<'DATA'
 __label__fra je voudrais payer ma facture
@@ -56,5 +49,4 @@ for bad in "" "fra,,spa" "fra,"; do
 done
 "$P" predict -h | grep -q -- "--among" || fail "predict -h does not document --among"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "ok"
+finish "among: ok"

@@ -3,22 +3,7 @@
 # train/eval/predict/model info/featurize on a tiny data set, bit-identical
 # retraining, and clear errors for bad data and corrupt models.
 set -u
-P=${PARLEY:?PARLEY must point at the parley binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
-expect_code() { # expected-code description command...
-    want=$1
-    what=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    [ "$got" -eq "$want" ] || fail "$what: exit $got, wanted $want ($(head -c 300 "$T/err"))"
-}
+. "${PARLEY_SOURCE_DIR:?}/tests/lib/clitest.sh"
 
 for c in train eval predict model featurize; do
     expect_code 0 "$c -h" "$P" "$c" -h
@@ -100,8 +85,4 @@ grep -q "checksum" "$T/err" || fail "corrupt model message: $(cat "$T/err")"
 printf 'hello' >"$T/text.model"
 expect_code 1 "not a model" "$P" eval --model "$T/text.model" --data "$T/test.txt"
 
-if [ "$fails" -ne 0 ]; then
-    echo "$fails CLI check(s) failed" >&2
-    exit 1
-fi
-echo "CLI checks passed"
+finish "CLI checks passed"
