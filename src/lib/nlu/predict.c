@@ -40,6 +40,30 @@ void parley_nlu_ctx_free(parley_nlu_ctx *c)
     parley__free(c);
 }
 
+/* Fills out->top with the best min(k, n) of probabilities p[0..n) (label
+ * of entry j: map[j], or j without a map), best first, by repeated
+ * selection (k is small). Consumes p: taken entries are set to -1, below
+ * any probability, so NaN-free input always yields a valid label. */
+static void take_top(const parley_nlu_model *m, float *p, const uint32_t *map, size_t n, size_t k,
+                     parley_nlu_prediction *out)
+{
+    if (k > n)
+        k = n;
+    if (k > 16)
+        k = 16;
+    out->n_top = 0;
+    for (size_t t = 0; t < k; t++) {
+        size_t arg = 0;
+        for (size_t j = 1; j < n; j++)
+            if (p[j] > p[arg] || !(p[arg] == p[arg]))
+                arg = j;
+        out->top[t].intent = m->labels[map ? map[arg] : arg];
+        out->top[t].confidence = p[arg];
+        p[arg] = -1.0f;
+        out->n_top++;
+    }
+}
+
 parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, const char *s, size_t n,
                               size_t k, parley_nlu_prediction *out, parley_error *err)
 {
@@ -63,30 +87,11 @@ parley_err parley_nlu_predict(const parley_nlu_model *m, parley_nlu_ctx *c, cons
     parley__nlu_scores_q8(m->q, m->scale, m->bias, m->n_labels, e, ne, c->probs);
     best = parley__nlu_softmax(c->probs, m->n_labels, m->temperature);
 
-    /* Top k by partial selection: k is small. */
-    if (k > m->n_labels)
-        k = m->n_labels;
-    out->n_top = 0;
-    for (size_t i = 0; i < k; i++) {
-        uint32_t arg = UINT32_MAX;
-        float v = -1.0f;
-        for (uint32_t j = 0; j < m->n_labels; j++) {
-            int taken = 0;
-            for (size_t t = 0; t < out->n_top; t++)
-                taken |= out->top[t].intent == m->labels[j];
-            if (!taken && (arg == UINT32_MAX || c->probs[j] > v)) {
-                v = c->probs[j];
-                arg = j;
-            }
-        }
-        out->top[out->n_top].intent = m->labels[arg];
-        out->top[out->n_top].confidence = v;
-        out->n_top++;
-    }
     out->confidence = c->probs[best];
     out->out_of_scope = (int32_t)best == m->oos_index || (ne == 0 && m->oos_threshold > 0.0f) ||
                         out->confidence < m->oos_threshold;
     out->intent = out->out_of_scope ? m->labels[m->n_labels] : m->labels[best];
+    take_top(m, c->probs, NULL, m->n_labels, k, out);
     return PARLEY_OK;
 }
 
@@ -172,7 +177,7 @@ parley_err parley_nlu_predict_among(const parley_nlu_model *m, parley_nlu_ctx *c
                                     parley_nlu_prediction *out, parley_error *err)
 {
     const struct nlu_entry *e;
-    size_t ne, k;
+    size_t ne;
     uint32_t best;
     parley_err rc;
 
@@ -199,20 +204,7 @@ parley_err parley_nlu_predict_among(const parley_nlu_model *m, parley_nlu_ctx *c
     out->out_of_scope = (int32_t)c->among[best] == m->oos_index;
     out->intent = out->out_of_scope ? m->labels[m->n_labels] : m->labels[c->among[best]];
 
-    /* All allowed labels, best first, up to 16; a taken one is marked -1
-     * (probabilities are >= 0). */
-    k = n_allowed < 16 ? n_allowed : 16;
-    out->n_top = 0;
-    for (size_t t = 0; t < k; t++) {
-        size_t arg = 0;
-        for (size_t j = 1; j < n_allowed; j++)
-            if (c->among_p[j] > c->among_p[arg])
-                arg = j;
-        out->top[t].intent = m->labels[c->among[arg]];
-        out->top[t].confidence = c->among_p[arg];
-        c->among_p[arg] = -1.0f;
-        out->n_top++;
-    }
+    take_top(m, c->among_p, c->among, n_allowed, 16, out);
     return PARLEY_OK;
 }
 
