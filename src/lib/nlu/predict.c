@@ -43,7 +43,7 @@ void parley_nlu_ctx_free(parley_nlu_ctx *c)
 /* Fills out->top with the best min(k, n) of probabilities p[0..n) (label
  * of entry j: map[j], or j without a map), best first, by repeated
  * selection (k is small). Consumes p: taken entries are set to -1, below
- * any probability, so NaN-free input always yields a valid label. */
+ * any probability. `arg` always indexes p, so even NaNs yield a label. */
 static void take_top(const parley_nlu_model *m, float *p, const uint32_t *map, size_t n, size_t k,
                      parley_nlu_prediction *out)
 {
@@ -55,7 +55,7 @@ static void take_top(const parley_nlu_model *m, float *p, const uint32_t *map, s
     for (size_t t = 0; t < k; t++) {
         size_t arg = 0;
         for (size_t j = 1; j < n; j++)
-            if (p[j] > p[arg] || !(p[arg] == p[arg]))
+            if (p[j] > p[arg])
                 arg = j;
         out->top[t].intent = m->labels[map ? map[arg] : arg];
         out->top[t].confidence = p[arg];
