@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "parley/common.h"
+#include "parley/connect.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +95,128 @@ const char *parley_bot_flow_intent(const parley_bot *bot, size_t i);
 
 /** Number of steps of flow `i` (0 when out of range). */
 size_t parley_bot_flow_step_count(const parley_bot *bot, size_t i);
+
+/* ---- the runtime model (what the conversation engine executes) ------- */
+
+/** Step types (docs/bot-definition.md). */
+typedef enum parley_bot_step_type {
+    PARLEY_STEP_ASK = 0,
+    PARLEY_STEP_VERIFY = 1,
+    PARLEY_STEP_CALL = 2,
+    PARLEY_STEP_BRANCH = 3,
+    PARLEY_STEP_CONFIRM = 4,
+    PARLEY_STEP_SAY = 5,
+    PARLEY_STEP_HANDOFF = 6,
+    PARLEY_STEP_END = 7,
+    PARLEY_STEP_PICK = 8,
+} parley_bot_step_type;
+
+/** Comparisons of branch cases. */
+typedef enum parley_bot_cmp {
+    PARLEY_CMP_EQUALS = 0,
+    PARLEY_CMP_NOT_EQUALS = 1,
+    PARLEY_CMP_BELOW = 2,
+    PARLEY_CMP_ABOVE = 3,
+    PARLEY_CMP_CONTAINS = 4,
+} parley_bot_cmp;
+
+/** One case of a branch step. `value` is a literal or "slot.NAME" /
+ * "fact.NAME"; `go` the index of the step it leads to. */
+typedef struct parley_bot_case {
+    const char *subject;
+    int subject_is_slot;
+    parley_bot_cmp cmp;
+    const char *value;
+    long go;
+} parley_bot_case;
+
+/** One step. Step references are indices into the flow's steps; -1 means
+ * "the flow ends". Unused fields are NULL / -1. */
+typedef struct parley_bot_step {
+    const char *id;
+    parley_bot_step_type type;
+    const char *slot;             /* ask */
+    const char *prompt;           /* ask */
+    const char *reprompt;         /* ask (NULL: prompt again) */
+    const char *response;         /* confirm, say, handoff, end (NULL: none) */
+    const char *action;           /* call */
+    long next;                    /* ask, verify, call, say, pick: where it goes on */
+    long on_error;                /* verify, call: -1 = hand off (verify) / next */
+    long yes, no;                 /* confirm */
+    const parley_bot_case *cases; /* branch */
+    size_t n_cases;
+    long otherwise;                /* branch: no case holds */
+    const char *from, *where, *as; /* pick */
+    const char *equals;            /* pick: literal or slot./fact. */
+    long none;                     /* pick: nothing matches */
+} parley_bot_step;
+
+/** A flow with its steps. */
+typedef struct parley_bot_flow {
+    const char *name;
+    const char *intent;
+    const char *description; /* "" when absent */
+    const parley_bot_step *steps;
+    size_t n_steps;
+} parley_bot_flow;
+
+/** Flow `i` with its steps, or NULL. Borrowed. */
+const parley_bot_flow *parley_bot_flow_at(const parley_bot *bot, size_t i);
+
+/** The flow serving `intent`, or NULL. Borrowed. */
+const parley_bot_flow *parley_bot_flow_for(const parley_bot *bot, const char *intent);
+
+/** A declared slot. */
+typedef struct parley_bot_slot {
+    const char *name;
+    const char *entity; /* "phone", "data_amount", ... */
+    int unit_gb;        /* data_amount values (and bounds) in GB, else MB */
+    int has_min, has_max;
+    double min, max;
+} parley_bot_slot;
+
+size_t parley_bot_slot_count(const parley_bot *bot);
+const parley_bot_slot *parley_bot_slot_at(const parley_bot *bot, size_t i);
+/** The slot named `name`, or NULL. Borrowed. */
+const parley_bot_slot *parley_bot_find_slot(const parley_bot *bot, const char *name);
+
+/** One parameter of an action: `value` is "slot.NAME", "fact.NAME" or a
+ * literal. */
+typedef struct parley_bot_param {
+    const char *name;
+    const char *value;
+} parley_bot_param;
+
+/** An action: a connector operation and where its parameters come from. */
+typedef struct parley_bot_action {
+    const char *name;
+    size_t connector; /* index, see parley_bot_connector() */
+    const char *operation;
+    const parley_bot_param *params;
+    size_t n_params;
+} parley_bot_action;
+
+/** The action named `name`, or NULL. Borrowed. */
+const parley_bot_action *parley_bot_find_action(const parley_bot *bot, const char *name);
+
+/** Connector definitions the bot loaded, in declaration order. Borrowed:
+ * valid while `bot` lives. */
+size_t parley_bot_connector_count(const parley_bot *bot);
+const parley_connect_def *parley_bot_connector(const parley_bot *bot, size_t i);
+
+/** The identity operations (docs/bot-definition.md "Identity"), NULL
+ * when the bot has no identity section. `send_code` may be NULL. */
+typedef struct parley_bot_identity {
+    size_t connector;
+    const char *by_phone, *line, *send_code;
+} parley_bot_identity;
+const parley_bot_identity *parley_bot_identity_ops(const parley_bot *bot);
+
+/** The text of response `key` in `lang`, or NULL. Borrowed. */
+const char *parley_bot_response(const parley_bot *bot, const char *key, const char *lang);
+
+/** The folder the bot was loaded from (as given). Borrowed. */
+const char *parley_bot_dir(const parley_bot *bot);
 
 #ifdef __cplusplus
 }

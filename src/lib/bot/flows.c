@@ -8,14 +8,26 @@
 
 #include "bot/internal.h"
 
-enum step_type { ST_ASK, ST_VERIFY, ST_CALL, ST_BRANCH, ST_CONFIRM, ST_SAY, ST_HANDOFF, ST_END };
-
-static const char *const step_types[] = {
-    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", NULL,
+enum step_type {
+    ST_ASK,
+    ST_VERIFY,
+    ST_CALL,
+    ST_BRANCH,
+    ST_CONFIRM,
+    ST_SAY,
+    ST_HANDOFF,
+    ST_END,
+    ST_PICK
 };
 
+static const char *const step_types[] = {
+    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", "pick", NULL,
+};
+
+#define MAX_STEP_KEYS 7
+
 /* Keys each step type accepts besides id and type. */
-static const char *const step_keys[][6] = {
+static const char *const step_keys[][MAX_STEP_KEYS] = {
     [ST_ASK] = {"slot", "prompt", "reprompt", "next", NULL},
     [ST_VERIFY] = {"next", "on_error", NULL},
     [ST_CALL] = {"action", "next", "on_error", NULL},
@@ -24,6 +36,7 @@ static const char *const step_keys[][6] = {
     [ST_SAY] = {"response", "next", NULL},
     [ST_HANDOFF] = {"response", NULL},
     [ST_END] = {"response", NULL},
+    [ST_PICK] = {"from", "where", "equals", "as", "next", "none", NULL},
 };
 
 /* ---- flows ------------------------------------------------------------ */
@@ -32,7 +45,7 @@ struct step {
     const char *id;
     yaml_node_t *node;
     int type; /* -1: unknown */
-    yaml_node_t *f[6];
+    yaml_node_t *f[MAX_STEP_KEYS];
 };
 
 struct edge {
@@ -129,8 +142,8 @@ static void read_step(struct ctx *c, struct flow_state *fs, yaml_node_t *sn)
         return;
     }
     {
-        const char *keys[10];
-        yaml_node_t *vals[10];
+        const char *keys[MAX_STEP_KEYS + 3];
+        yaml_node_t *vals[MAX_STEP_KEYS + 3];
         size_t nk = 0;
         for (int i = 0; base[i]; i++)
             keys[nk++] = base[i];
@@ -138,7 +151,7 @@ static void read_step(struct ctx *c, struct flow_state *fs, yaml_node_t *sn)
             keys[nk++] = step_keys[st->type][i];
         keys[nk] = NULL;
         parley__bot_read_keys(c, sn, keys, vals, "a step of this type");
-        for (size_t i = 2; i < nk && i - 2 < 6; i++)
+        for (size_t i = 2; i < nk && i - 2 < MAX_STEP_KEYS; i++)
             st->f[i - 2] = vals[i];
     }
     if (st->type == ST_ASK && st->f[0]) {
@@ -162,6 +175,43 @@ static void read_step(struct ctx *c, struct flow_state *fs, yaml_node_t *sn)
                                 "unknown action '%s' (expected one declared under 'actions')", an);
         else if (a && a->conn)
             parley__bot_op_facts(a->conn, a->op, fs->names, &fs->nnames, MAX_PROVIDED);
+        parley__bot_provide(fs->names, &fs->nnames, MAX_PROVIDED, "error_code");
+    } else if (st->type == ST_PICK && st->f[3]) {
+        const char *as = parley__bot_scalar(c, st->f[3], "'as'");
+        if (as && !parley__bot_valid_name(as))
+            parley__bot_problem(c, st->f[3],
+                                "'as' must be a name of letters, digits and '_' (got '%s')", as);
+        else if (as) {
+            parley__bot_provide(fs->names, &fs->nnames, MAX_PROVIDED, as);
+            parley__bot_provide(c->global, &c->nglobal, MAX_PROVIDED, as);
+        }
+    }
+}
+
+/* A fact or slot a step reads must be one the flow provides somewhere. */
+static void need_provided(struct ctx *c, const struct flow_state *fs, yaml_node_t *n,
+                          const char *kind, const char *what)
+{
+    const char *name = parley__bot_scalar(c, n, what);
+    if (name && !parley__bot_provided(fs->names, fs->nnames, name, strlen(name)))
+        parley__bot_problem(c, n,
+                            "%s '%s' is not provided in this flow (expected a slot it asks or a "
+                            "fact of a step it runs)",
+                            kind, name);
+}
+
+/* A value is a literal, or slot.NAME / fact.NAME the flow provides. */
+static void check_value(struct ctx *c, const struct flow_state *fs, yaml_node_t *n)
+{
+    const char *v = parley__bot_scalar(c, n, "a value");
+    if (!v)
+        return;
+    if (strncmp(v, "slot.", 5) == 0 || strncmp(v, "fact.", 5) == 0) {
+        if (!parley__bot_provided(fs->names, fs->nnames, v + 5, strlen(v + 5)))
+            parley__bot_problem(c, n,
+                                "%s '%s' is not provided in this flow (expected a slot it asks or "
+                                "a fact of a step it runs)",
+                                v[0] == 's' ? "slot" : "fact", v + 5);
     }
 }
 
@@ -198,15 +248,16 @@ static void link_step(struct ctx *c, struct flow_state *fs, size_t i)
             add_edge(c, fs, i, st->f[2], "'on_error'");
         break;
     case ST_BRANCH: {
-        static const char *const ckeys[] = {"slot",  "fact", "equals", "below",
-                                            "above", "goto", NULL};
+        static const char *const ckeys[] = {"slot", "fact",       "equals",   "below", "above",
+                                            "goto", "not_equals", "contains", NULL};
         yaml_node_t *cases = st->f[0];
         require(c, st, 0, "cases");
         if (cases && parley__bot_is_kind(c, cases, YAML_SEQUENCE_NODE, "'cases'")) {
             FOR_ITEMS(cases, it)
             {
-                yaml_node_t *cn = parley__bot_node_at(c->doc, *it), *v[7];
+                yaml_node_t *cn = parley__bot_node_at(c->doc, *it), *v[9], *value = NULL;
                 const char *subject;
+                int nops = 0;
                 if (!parley__bot_is_kind(c, cn, YAML_MAPPING_NODE, "a case"))
                     continue;
                 parley__bot_read_keys(c, cn, ckeys, v, "a branch case");
@@ -221,9 +272,17 @@ static void link_step(struct ctx *c, struct flow_state *fs, size_t i)
                         "fact of a step it runs)",
                         v[0] ? "slot" : "fact", subject);
                 }
-                if ((v[2] != NULL) + (v[3] != NULL) + (v[4] != NULL) != 1)
+                for (int o = 2; o < 8; o++)
+                    if (o != 5 && v[o]) {
+                        nops++;
+                        value = v[o];
+                    }
+                if (nops != 1)
                     parley__bot_problem(c, cn,
-                                        "a case needs exactly one of 'equals', 'below' or 'above'");
+                                        "a case needs exactly one of 'equals', 'not_equals', "
+                                        "'below', 'above' or 'contains'");
+                else
+                    check_value(c, fs, value);
                 if (!v[5])
                     parley__bot_problem(c, cn, "a case has no 'goto' (expected a step id)");
                 else
@@ -255,12 +314,30 @@ static void link_step(struct ctx *c, struct flow_state *fs, size_t i)
         if (st->f[0])
             add_ref(c, fs, st->f[0], "'response'");
         break;
+    case ST_PICK:
+        require(c, st, 0, "from");
+        require(c, st, 3, "as");
+        if (st->f[0])
+            need_provided(c, fs, st->f[0], "fact", "'from'");
+        if (st->f[1])
+            need_provided(c, fs, st->f[1], "fact", "'where'");
+        if (st->f[2])
+            check_value(c, fs, st->f[2]);
+        if (!st->f[1] != !st->f[2])
+            parley__bot_problem(c, st->node,
+                                "pick step '%s' needs both 'where' and 'equals', or neither",
+                                st->id ? st->id : "?");
+        add_edge(c, fs, i, st->f[4], "'next'");
+        if (st->f[5])
+            add_edge(c, fs, i, st->f[5], "'none'");
+        break;
     default:
         break;
     }
 }
 
-static void check_flow(struct ctx *c, const char *fname, yaml_node_t *steps, size_t *nsteps)
+static void check_flow(struct ctx *c, const char *fname, yaml_node_t *steps, size_t *nsteps,
+                       int *has_verify)
 {
     struct flow_state *fs = parley__calloc(1, sizeof(*fs));
     long queue[MAX_STEPS];
@@ -280,6 +357,8 @@ static void check_flow(struct ctx *c, const char *fname, yaml_node_t *steps, siz
         read_step(c, fs, parley__bot_node_at(c->doc, *it));
     }
     *nsteps = fs->nsteps;
+    for (size_t i = 0; i < fs->nsteps; i++)
+        *has_verify |= fs->steps[i].type == ST_VERIFY;
     for (size_t i = 0; i < fs->nsteps; i++)
         link_step(c, fs, i);
     /* Targets exist; then everything must be reachable from the first step. */
@@ -377,6 +456,6 @@ void parley__bot_read_flows(struct ctx *c, yaml_node_t *n)
             parley__bot_problem(c, f[2], "flow '%s' has no steps (expected at least one)", name);
             continue;
         }
-        check_flow(c, name, f[2], &c->flow_steps[fi]);
+        check_flow(c, name, f[2], &c->flow_steps[fi], &c->flow_has_verify[fi]);
     }
 }

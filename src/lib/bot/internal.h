@@ -4,6 +4,8 @@
 #ifndef PARLEY_BOT_INTERNAL_H
 #define PARLEY_BOT_INTERNAL_H
 
+#include <stddef.h>
+
 #include <yaml.h>
 
 #include "common/internal.h"
@@ -35,6 +37,18 @@ struct bot_lang_info {
     char *nlu_path;
 };
 
+/* Allocation blocks the runtime tables live in, freed together. */
+struct bot_block {
+    struct bot_block *next;
+    size_t used, cap;
+    _Alignas(max_align_t) unsigned char data[];
+};
+
+struct bot_response {
+    const char *key;
+    const char **texts; /* one per language, in language order */
+};
+
 struct parley_bot {
     char *name;
     struct bot_lang_info *langs;
@@ -44,6 +58,21 @@ struct parley_bot {
     struct bot_flow_info *flows;
     size_t nflows;
     double confidence, margin;
+
+    /* runtime tables (runtime.c), in `blocks` */
+    struct bot_block *blocks;
+    const char *dir;
+    parley_bot_flow *rflows;
+    parley_bot_slot *slots;
+    size_t nslots;
+    parley_bot_action *actions;
+    size_t nactions;
+    struct bot_response *responses;
+    size_t nresponses;
+    parley_connect_def **conns; /* owned */
+    size_t nconns;
+    parley_bot_identity identity;
+    int has_identity;
 };
 
 /* ---- the loader (load.c, tree.c, sections.c, flows.c) ---------------- */
@@ -120,6 +149,8 @@ struct ctx {
     size_t nflows;
     const char *flow_intent[MAX_FLOWS];
     size_t flow_steps[MAX_FLOWS];
+    int flow_has_verify[MAX_FLOWS];
+    int has_identity;
     struct response responses[MAX_RESPONSES];
     size_t nresponses;
     /* Every fact any action or verify_identity can provide, and every slot:
@@ -137,6 +168,11 @@ struct ctx {
 
 /* Facts the verify_identity step provides once the customer is verified. */
 extern const char *const parley__bot_identity_facts[];
+/* Responses the engine says itself; intents that need no label_ response. */
+extern const char *const parley__bot_engine_responses[];
+extern const char *const parley__bot_unlabelled_intents[];
+/* Names the engine fills in its own responses ({choices}, {topic}...). */
+extern const char *const parley__bot_engine_names[];
 
 /* A problem at node `n` of bot.yml. */
 void parley__bot_problem(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
@@ -191,5 +227,13 @@ void parley__bot_read_responses(struct ctx *c, yaml_node_t *n);
 void parley__bot_check_placeholders(struct ctx *c, struct response *r, const char *const *names,
                                     size_t n, const char *flow);
 void parley__bot_read_flows(struct ctx *c, yaml_node_t *n);
+/* Reads the 'identity' section (identity.c). */
+void parley__bot_read_identity(struct ctx *c, yaml_node_t *n);
+/* Engine responses, intent labels, identity for verify steps. */
+void parley__bot_check_engine_needs(struct ctx *c, yaml_node_t *root);
+/* Builds the runtime tables of `b` from the checked document (runtime.c);
+ * returns 0 when out of memory. */
+int parley__bot_compile(struct ctx *c, parley_bot *b);
+void parley__bot_free_runtime(parley_bot *b);
 
 #endif

@@ -17,8 +17,8 @@ static void check_root(struct ctx *c, yaml_node_t *root)
 {
     static const char *const keys[] = {"version", "name",      "languages",  "nlu",
                                        "intents", "slots",     "connectors", "actions",
-                                       "flows",   "responses", NULL};
-    yaml_node_t *v[11];
+                                       "flows",   "responses", "identity",   NULL};
+    yaml_node_t *v[12];
     if (!root) {
         parley__bot_problem_at(c, c->path, 1, 1,
                                "empty bot definition (expected name, languages, ...)");
@@ -43,8 +43,10 @@ static void check_root(struct ctx *c, yaml_node_t *root)
     parley__bot_read_slots(c, v[5]);
     parley__bot_read_connectors(c, v[6]);
     parley__bot_read_actions(c, v[7]);
+    parley__bot_read_identity(c, v[10]);
     parley__bot_read_responses(c, v[9]);
     parley__bot_read_flows(c, v[8]);
+    parley__bot_check_engine_needs(c, root);
     for (size_t i = 0; i < c->nresponses; i++)
         if (!c->responses[i].used)
             parley__bot_check_placeholders(c, &c->responses[i], c->global, c->nglobal, NULL);
@@ -86,6 +88,8 @@ static parley_bot *build(struct ctx *c)
         b->flows[i].intent = dup(c, c->flow_intent[i]);
         b->flows[i].nsteps = c->flow_steps[i];
     }
+    if (!parley__bot_compile(c, b))
+        c->nomem = 1;
     return b;
 }
 
@@ -107,6 +111,7 @@ void parley_bot_free(parley_bot *b)
         parley__free(b->flows[i].intent);
     }
     parley__free(b->flows);
+    parley__bot_free_runtime(b);
     parley__free(b);
 }
 

@@ -393,6 +393,8 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
     /* Facts every action may provide, for parameter mapping checks. */
     for (int i = 0; parley__bot_identity_facts[i]; i++)
         parley__bot_provide(c->global, &c->nglobal, MAX_PROVIDED, parley__bot_identity_facts[i]);
+    for (int i = 0; parley__bot_engine_names[i]; i++)
+        parley__bot_provide(c->global, &c->nglobal, MAX_PROVIDED, parley__bot_engine_names[i]);
     for (size_t i = 0; i < c->nslots; i++)
         parley__bot_provide(c->global, &c->nglobal, MAX_PROVIDED, c->slots[i].name);
     for (size_t i = 0; i < c->nconns; i++) {

@@ -1,0 +1,115 @@
+/* The conversation engine: runs a bot definition's flows for many
+ * conversations, one customer message (a turn) at a time, persisting each
+ * conversation's state and redacted transcript after every turn
+ * (docs/dialog.md). */
+#ifndef PARLEY_DIALOG_H
+#define PARLEY_DIALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+#include "parley/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An engine: a loaded bot with its models, knowledge base, connectors and
+ * store. Turns of different conversations may run concurrently from
+ * several threads; turns of one conversation are serialised by the store's
+ * optimistic versions (a concurrent turn fails with PARLEY_ERR_CONFLICT). */
+typedef struct parley_dialog parley_dialog;
+
+/** How to open an engine. Zero-initialise and set what you need. */
+typedef struct parley_dialog_options {
+    const char *bot_dir;    /* the bot folder (bot.yml); required */
+    const char *models_dir; /* trained models; NULL: BOT_DIR/models */
+    const char *store_url;  /* "sqlite:PATH" or a path; NULL: in memory */
+    /* Replaces the base URL of every connector (e.g. a telco-sim started
+     * on a free port); NULL keeps the definitions' URLs. */
+    const char *backend_url;
+    /* Minutes of silence after which a returning customer is welcomed
+     * back and reminded of the pending question; 0: 30. */
+    unsigned idle_minutes;
+} parley_dialog_options;
+
+/** Opens an engine: loads and checks the bot (any problem fails with
+ * PARLEY_ERR_FORMAT naming the first and the count), its intent models and
+ * language model (PARLEY_ERR_IO/FORMAT naming the file; run `parley bot
+ * train` first), its knowledge base (BOT_DIR/kb, optional), connectors and
+ * store. Caller frees `*out` with parley_dialog_close(). */
+parley_err parley_dialog_open(const parley_dialog_options *opts, parley_dialog **out,
+                              parley_error *err);
+
+/** Closes an engine. No turn may be running. NULL does nothing. */
+void parley_dialog_close(parley_dialog *d);
+
+/** The engine's store (borrowed; valid while `d` lives). */
+parley_store *parley_dialog_store(parley_dialog *d);
+
+/** Starts a conversation on `channel` ("web", "terminal"...; NULL: "")
+ * and writes its id into `id_out`. */
+parley_err parley_dialog_start(parley_dialog *d, const char *channel,
+                               char id_out[PARLEY_STORE_ID_SIZE], parley_error *err);
+
+/** The outcome of one action (connector call) taken during a turn. */
+typedef struct parley_dialog_action {
+    const char *name;         /* the bot's action name, or an identity operation */
+    const char *status;       /* "ok" or a parley_connect_code_name() */
+    const char *backend_code; /* e.g. "refuel_too_large"; NULL if none */
+} parley_dialog_action;
+
+/** One entity found in the customer's message. */
+typedef struct parley_dialog_entity {
+    const char *kind;  /* "phone", "data_amount", ... */
+    const char *value; /* normalised value ("1.5" GB as "1500" MB, ...) */
+} parley_dialog_entity;
+
+/** What the bot answers to one message, and why. Strings are owned by the
+ * reply and valid until parley_dialog_reply_free(). */
+typedef struct parley_dialog_reply {
+    const char *text;           /* the reply, possibly several sentences */
+    const char *language;       /* language of the reply (= the customer's latest) */
+    const char *intent;         /* the intent decided for the message, or "" */
+    double confidence;          /* its calibrated probability */
+    const char *flow;           /* the active flow after the turn, or "" */
+    const char *step;           /* the step waiting for the customer, or "" */
+    const char *const *choices; /* buttons to offer (clarification), or NULL */
+    size_t n_choices;
+    const parley_dialog_action *actions;
+    size_t n_actions;
+    const parley_dialog_entity *entities;
+    size_t n_entities;
+    int handoff;         /* 1: the conversation now waits for a human agent */
+    const char *summary; /* for the agent when handoff is 1 (redacted), else "" */
+    int64_t seq;         /* the stored seq of the customer's turn */
+} parley_dialog_reply;
+
+/** Runs one customer message `text[0..len)` (UTF-8) in conversation `id`
+ * at time `now_ms` (Unix milliseconds; 0: the real clock) and sets
+ * `*out`. The conversation's new state and both turns (customer, bot) are
+ * stored before this returns PARLEY_OK. Errors: PARLEY_ERR_NOTFOUND (no
+ * such conversation), PARLEY_ERR_UTF8, PARLEY_ERR_LIMIT (message over
+ * PARLEY_DIALOG_MAX_MESSAGE bytes), PARLEY_ERR_CONFLICT (another turn of
+ * this conversation committed first: nothing was stored, retry),
+ * PARLEY_ERR_IO (storage); a backend failure is not an error: the flow
+ * handles it. Caller frees `*out` with parley_dialog_reply_free(). */
+parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text, size_t len,
+                              int64_t now_ms, parley_dialog_reply **out, parley_error *err);
+
+/** Longest customer message accepted, in bytes. */
+#define PARLEY_DIALOG_MAX_MESSAGE 4096u
+
+/** The reply as one JSON object (text, language, intent, confidence, flow,
+ * step, choices, actions, entities, handoff, summary). Caller frees the
+ * string with free(); NULL when out of memory. */
+char *parley_dialog_reply_json(const parley_dialog_reply *r);
+
+/** Frees a reply. NULL does nothing. */
+void parley_dialog_reply_free(parley_dialog_reply *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
