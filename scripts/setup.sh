@@ -8,7 +8,8 @@ PKGS="build-essential cmake pkg-config clang clang-format clang-tidy \
 libclang-rt-14-dev libutf8proc-dev libstemmer-dev libxxhash-dev \
 libcmocka-dev libjansson-dev libyaml-dev libzstd-dev \
 python3 fasttext liblinear-tools time \
-libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl"
+libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
+libreadline-dev"
 
 missing=""
 for p in $PKGS; do
