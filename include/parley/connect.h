@@ -105,6 +105,12 @@ typedef struct parley_connector parley_connector;
 parley_err parley_connector_new(const parley_connect_def *def, parley_connector **out,
                                 parley_error *err);
 
+/** Sends this connector's calls to `url` (e.g. a test backend on a free
+ * port) instead of the definition's base_url; a trailing '/' is dropped.
+ * PARLEY_ERR_INVALID for anything but an http(s) URL without query or
+ * fragment. Not safe while calls are running. */
+parley_err parley_connector_set_base_url(parley_connector *c, const char *url, parley_error *err);
+
 /** Frees a connector, closing its connections. No call may be running.
  * NULL does nothing. */
 void parley_connector_free(parley_connector *c);

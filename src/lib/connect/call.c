@@ -23,6 +23,7 @@ enum breaker_state { BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN };
 
 struct parley_connector {
     const parley_connect_def *def;
+    char *base_url;    /* overrides def->base_url when not NULL */
     char *auth_header; /* "Authorization: Bearer ..." or NULL; wiped on free */
     pthread_mutex_t mu;
     CURL *idle[POOL_MAX];
@@ -173,6 +174,28 @@ out:
     return rc;
 }
 
+parley_err parley_connector_set_base_url(parley_connector *c, const char *url, parley_error *err)
+{
+    char *copy;
+    size_t n;
+    if (!c || !url)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot set base url: bad argument");
+    if (!parley__connect_check_base_url(url))
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot set base url: '%s' is not an http(s) URL without a "
+                                "query or fragment",
+                                url);
+    n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    copy = parley__strndup(url, n);
+    if (!copy)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot set base url: out of memory");
+    parley__free(c->base_url);
+    c->base_url = copy;
+    return PARLEY_OK;
+}
+
 void parley_connector_free(parley_connector *c)
 {
     if (!c)
@@ -180,6 +203,7 @@ void parley_connector_free(parley_connector *c)
     for (size_t i = 0; i < c->nidle; i++)
         curl_easy_cleanup(c->idle[i]);
     (void)pthread_mutex_destroy(&c->mu);
+    parley__free(c->base_url);
     if (c->auth_header)
         parley__free_secure(c->auth_header, strlen(c->auth_header));
     parley__free(c);
@@ -418,6 +442,7 @@ parley_err parley_connect_call_keyed(parley_connector *c, const char *opname,
     const struct connect_op *op;
     parley_connect_result *r = NULL;
     char *path = NULL, *body = NULL, *url = NULL;
+    const char *base;
     parley_error perr = PARLEY_ERROR_INIT;
     double t0 = parley__now();
     int probe = 0, retryable;
@@ -447,13 +472,14 @@ parley_err parley_connect_call_keyed(parley_connector *c, const char *opname,
         (void)parley__connect_result_fail(r, PARLEY_CONNECT_BAD_REQUEST, "%s", perr.msg);
         goto done;
     }
-    url = parley__malloc(strlen(c->def->base_url) + strlen(path) + 1);
+    base = c->base_url ? c->base_url : c->def->base_url;
+    url = parley__malloc(strlen(base) + strlen(path) + 1);
     if (!url) {
         rc = PARLEY_ERR_NOMEM;
         goto out;
     }
-    memcpy(url, c->def->base_url, strlen(c->def->base_url));
-    memcpy(url + strlen(c->def->base_url), path, strlen(path) + 1);
+    memcpy(url, base, strlen(base));
+    memcpy(url + strlen(base), path, strlen(path) + 1);
     if (op->write && key) {
         memcpy(r->idem_key, key, strlen(key) + 1);
         r->has_key = 1;

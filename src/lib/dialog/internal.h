@@ -1,0 +1,200 @@
+/* Private declarations of the conversation engine: the engine, one
+ * conversation's state (state.c persists it as JSON), and the per-turn
+ * context the flow runner (flow.c), identity checks (identity.c), replies
+ * (render.c, reply.c) and the turn logic (turn.c) share. */
+#ifndef PARLEY_DIALOG_INTERNAL_H
+#define PARLEY_DIALOG_INTERNAL_H
+
+#include <stdint.h>
+
+#include "common/internal.h"
+#include "parley/bot.h"
+#include "parley/connect.h"
+#include "parley/dialog.h"
+#include "parley/kb.h"
+#include "parley/nlu.h"
+#include "parley/store.h"
+
+#define DLG_MAX_LANGS    16
+#define DLG_MAX_CONNS    8
+#define DLG_MAX_SLOTS    32
+#define DLG_MAX_FACTS    128
+#define DLG_MAX_CHOICES  4
+#define DLG_MAX_NAME     64
+#define DLG_MAX_VALUE    256
+#define DLG_MAX_ENTITIES 32
+#define DLG_MAX_ACTIONS  16
+#define DLG_MAX_VISITS   3 /* a step entered more often in one run hands off */
+#define DLG_MAX_MISSES   3 /* misunderstandings in a row before a hand-off */
+#define DLG_MAX_ID_TRIES 3 /* failed identity attempts before giving up */
+#define DLG_CODE_TTL_MS  (5 * 60 * 1000)
+
+struct parley_dialog {
+    parley_bot *bot;
+    parley_nlu_model *intent[DLG_MAX_LANGS]; /* per bot language */
+    parley_nlu_model *language;              /* may be NULL with one language */
+    parley_kb *kb;                           /* may be NULL */
+    parley_connector *conns[DLG_MAX_CONNS];
+    size_t nconns;
+    parley_store *store;
+    const char *langs[DLG_MAX_LANGS]; /* borrowed from the bot */
+    size_t nlangs;
+    int64_t idle_ms;
+    uint64_t secret; /* keys one-time code hashes; per engine */
+};
+
+/* ---- conversation state (persisted after every turn) ---------------- */
+
+enum dlg_wait {
+    WAIT_NONE = 0,
+    WAIT_STEP = 1,     /* the flow's current step (ask, confirm, verify) */
+    WAIT_CLARIFY = 2,  /* which of `choices` */
+    WAIT_RESUME = 3,   /* go back to the suspended flow? */
+    WAIT_KB_OFFER = 4, /* no answer found: a person? */
+};
+
+enum dlg_id_stage { ID_NONE = 0, ID_PHONE = 1, ID_PROOF = 2, ID_CODE = 3 };
+
+struct dlg_fact {
+    char name[DLG_MAX_NAME];
+    char *text; /* owned */
+    char *json; /* owned */
+    int sensitivity;
+    int is_list;
+};
+
+struct dlg_slot {
+    char name[DLG_MAX_NAME];
+    char value[DLG_MAX_VALUE];
+};
+
+struct dlg_identity {
+    int stage;
+    int verified;
+    int attempts;
+    int name_ok, dob_ok;
+    char customer_id[DLG_MAX_NAME];
+    char line_id[DLG_MAX_NAME];
+    char phone[32]; /* digits the customer gave */
+    uint64_t code_hash;
+    int64_t code_expires;
+};
+
+struct dlg_state {
+    char lang[8];
+    char flow[DLG_MAX_NAME]; /* "" when no flow runs */
+    long step;
+    int wait;
+    unsigned char visits[128];
+    int reprompts;
+    char susp_flow[DLG_MAX_NAME];
+    long susp_step;
+    struct dlg_slot slots[DLG_MAX_SLOTS];
+    size_t nslots;
+    struct dlg_fact facts[DLG_MAX_FACTS];
+    size_t nfacts;
+    struct dlg_identity id;
+    char choices[DLG_MAX_CHOICES][DLG_MAX_NAME];
+    size_t nchoices;
+    int misses;
+    int handoff;
+    int64_t last_ms;
+    int64_t turns;
+};
+
+/* state.c */
+void dlg_state_clear(struct dlg_state *st);
+/* Reads `json` ("{}" for a new conversation) into `st`; PARLEY_ERR_FORMAT
+ * for a state this engine cannot read. */
+parley_err dlg_state_read(struct dlg_state *st, const char *json, parley_error *err);
+/* The state as JSON (caller frees with parley__free); sensitive facts are
+ * left out: they live only for the turn that fetched them. */
+char *dlg_state_write(const struct dlg_state *st);
+const char *dlg_slot_get(const struct dlg_state *st, const char *name);
+int dlg_slot_set(struct dlg_state *st, const char *name, const char *value);
+const struct dlg_fact *dlg_fact_get(const struct dlg_state *st, const char *name);
+int dlg_fact_set(struct dlg_state *st, const char *name, const char *text, const char *json,
+                 int sensitivity, int is_list);
+
+/* ---- one turn --------------------------------------------------------- */
+
+struct dlg_turn {
+    parley_dialog *d;
+    struct dlg_state *st;
+    const char *conv_id;
+    const char *text; /* the customer's message (raw; never stored) */
+    size_t len;
+    const char *lang;
+    int64_t now;
+    parley_nlu_prediction pred;
+    parley_entity ents[DLG_MAX_ENTITIES];
+    size_t nents;
+    struct parley_buf out; /* the reply so far */
+    parley_dialog_action actions[DLG_MAX_ACTIONS];
+    size_t nactions;
+    char *action_strings[DLG_MAX_ACTIONS * 3];
+    size_t nstrings;
+    int handoff;
+    int redact_all; /* the message was identity proof: store a placeholder */
+    int failed;     /* out of memory or storage: abort the turn */
+};
+
+/* render.c: appends response `key` in the turn's language with its
+ * {placeholders} filled from slots and facts; 0 if the bot lacks it. */
+int dlg_say(struct dlg_turn *t, const char *key);
+/* Like dlg_say with extra names: `names[i]` is replaced by `values[i]`. */
+int dlg_say_with(struct dlg_turn *t, const char *key, const char *const *names,
+                 const char *const *values, size_t n);
+/* Renders response `key` into `*out` (a fresh buffer the caller releases);
+ * 0 if the bot lacks it. */
+int dlg_render(struct dlg_turn *t, const char *key, const char *const *names,
+               const char *const *values, size_t n, struct parley_buf *out);
+/* Appends plain text (a knowledge answer). */
+void dlg_say_text(struct dlg_turn *t, const char *s, size_t n);
+/* Formats a number the way `lang` writes it ("1,5" in fr/es/de). */
+void dlg_format_number(char *out, size_t size, double v, const char *lang);
+
+/* flow.c */
+/* Starts flow `f` at its first step and runs it until it waits or ends. */
+void dlg_flow_start(struct dlg_turn *t, const parley_bot_flow *f);
+/* Runs the current flow from state's step until it waits or ends. */
+void dlg_flow_run(struct dlg_turn *t);
+/* The current waiting step takes the message if it answers it; returns 1
+ * when it did (and the flow went on), 0 when the message is something
+ * else. */
+int dlg_flow_answer(struct dlg_turn *t);
+/* Says the current waiting step's question again. */
+void dlg_flow_reprompt(struct dlg_turn *t);
+const parley_bot_flow *dlg_current_flow(const struct dlg_turn *t);
+/* Fills slots of the current flow from the message's entities; returns
+ * how many it filled. `only_empty`: leave filled slots alone. */
+int dlg_fill_slots(struct dlg_turn *t, const parley_bot_flow *f, int only_empty);
+/* Hands the conversation to a person with `key` (NULL: "handoff"). */
+void dlg_handoff(struct dlg_turn *t, const char *key);
+/* Records an action outcome for the reply. */
+void dlg_record_action(struct dlg_turn *t, const char *name, const char *status,
+                       const char *backend_code);
+/* Calls operation `op` of connector `conn` with `params`; stores the
+ * outcome's facts; returns the result (caller frees) or NULL. */
+parley_connect_result *dlg_call(struct dlg_turn *t, size_t conn, const char *label, const char *op,
+                                const parley_connect_param *params, size_t n, int keep_facts);
+
+/* identity.c: the verification sub-dialog of a verify_identity step.
+ * Returns 1 when verified (facts set), 0 when it waits for the customer,
+ * -1 when it failed. `fresh`: the step was just entered. */
+int dlg_identity_step(struct dlg_turn *t, int fresh);
+/* Says the identity question the current stage waits for. */
+void dlg_identity_reprompt(struct dlg_turn *t);
+/* Whether the message answers the identity stage. */
+int dlg_identity_answers(const struct dlg_turn *t);
+
+/* turn.c: language, intent and entities of the message; then what to do. */
+void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);
+void dlg_decide(struct dlg_turn *t);
+
+/* Entity helpers (turn.c). */
+const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kind);
+/* Affirm (1), deny (0) or neither (-1): a yes/no word or the intent. */
+int dlg_yes_no(const struct dlg_turn *t);
+
+#endif

@@ -1,0 +1,285 @@
+/* parley_dialog_turn: loads the conversation, runs the message through the
+ * engine, stores the new state with the (redacted) customer and bot turns,
+ * and builds the reply. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "dialog/internal.h"
+
+struct reply_box {
+    parley_dialog_reply r; /* first: the public part */
+    char *strings[16];
+    size_t nstrings;
+    parley_dialog_action actions[DLG_MAX_ACTIONS];
+    char *action_strings[DLG_MAX_ACTIONS * 3];
+    size_t naction_strings;
+    parley_dialog_entity entities[DLG_MAX_ENTITIES];
+    char *choice_ptrs[DLG_MAX_CHOICES];
+};
+
+static const char *keep(struct reply_box *b, const char *s, int *nomem)
+{
+    char *c;
+    if (b->nstrings == 16) {
+        *nomem = 1;
+        return "";
+    }
+    c = parley__strdup(s ? s : "");
+    if (!c) {
+        *nomem = 1;
+        return "";
+    }
+    b->strings[b->nstrings++] = c;
+    return c;
+}
+
+void parley_dialog_reply_free(parley_dialog_reply *r)
+{
+    struct reply_box *b = (struct reply_box *)r;
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nstrings; i++)
+        parley__free(b->strings[i]);
+    for (size_t i = 0; i < b->naction_strings; i++)
+        parley__free(b->action_strings[i]);
+    for (size_t i = 0; i < DLG_MAX_CHOICES; i++)
+        parley__free(b->choice_ptrs[i]);
+    parley__free(b);
+}
+
+/* The customer's text as stored: identity proof entirely hidden, phone
+ * numbers and dates replaced by their kind. (The personal-data module
+ * will do the full job.) */
+static char *redact(const struct dlg_turn *t)
+{
+    struct parley_buf b = PARLEY_BUF_INIT(0);
+    size_t at = 0;
+    if (t->redact_all)
+        return parley__strdup("[identity proof]");
+    for (size_t i = 0; i < t->nents; i++) {
+        const parley_entity *e = &t->ents[i];
+        const char *tag = e->kind == PARLEY_ENTITY_PHONE  ? "[PHONE]"
+                          : e->kind == PARLEY_ENTITY_DATE ? "[DATE]"
+                                                          : NULL;
+        if (!tag || e->start < at)
+            continue;
+        (void)parley__buf_add(&b, t->text + at, e->start - at);
+        (void)parley__buf_add(&b, tag, strlen(tag));
+        at = e->end;
+    }
+    (void)parley__buf_add(&b, t->text + at, t->len - at);
+    if (!b.data)
+        return parley__strdup("");
+    return parley__buf_detach(&b, NULL);
+}
+
+static char *summary(const struct dlg_turn *t, const char *redacted, const char *flow_before)
+{
+    char *s = parley__malloc(1024);
+    if (s)
+        (void)snprintf(s, 1024,
+                       "language %s; %s; last intent %s (%.2f); flow %s; actions this turn %zu; "
+                       "last message: %.300s",
+                       t->lang, t->st->id.verified ? "verified" : "not verified",
+                       t->pred.intent ? t->pred.intent : "none", (double)t->pred.confidence,
+                       flow_before[0] ? flow_before : "none", t->nactions, redacted);
+    return s;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_text, int64_t seq)
+{
+    struct reply_box *b = parley__calloc(1, sizeof(*b));
+    const parley_bot_flow *f;
+    int nomem = 0;
+    if (!b)
+        return NULL;
+    b->r.text = keep(b, t->out.data ? t->out.data : "", &nomem);
+    b->r.language = keep(b, t->lang, &nomem);
+    b->r.intent = keep(b, t->pred.intent ? t->pred.intent : "", &nomem);
+    b->r.confidence = t->pred.confidence;
+    b->r.flow = keep(b, t->st->flow, &nomem);
+    f = dlg_current_flow(t);
+    b->r.step =
+        keep(b,
+             f && t->st->wait == WAIT_STEP && t->st->step >= 0 && (size_t)t->st->step < f->n_steps
+                 ? f->steps[t->st->step].id
+                 : "",
+             &nomem);
+    b->r.handoff = t->handoff;
+    b->r.summary = keep(b, summary_text ? summary_text : "", &nomem);
+    b->r.seq = seq;
+    memcpy(b->actions, t->actions, sizeof(t->actions));
+    memcpy(b->action_strings, t->action_strings, sizeof(t->action_strings));
+    b->naction_strings = t->nstrings;
+    b->r.actions = b->actions;
+    b->r.n_actions = t->nactions;
+    for (size_t i = 0; i < t->nents; i++) {
+        b->entities[i].kind = parley_entity_kind_name(t->ents[i].kind);
+        b->entities[i].value = keep(b, t->ents[i].value, &nomem);
+    }
+    b->r.entities = b->entities;
+    b->r.n_entities = t->nents;
+    if (t->st->wait == WAIT_CLARIFY) {
+        for (size_t i = 0; i < t->st->nchoices; i++) {
+            b->choice_ptrs[i] = parley__strdup(t->st->choices[i]);
+            nomem |= !b->choice_ptrs[i];
+        }
+        b->r.choices = (const char *const *)b->choice_ptrs;
+        b->r.n_choices = t->st->nchoices;
+    }
+    if (nomem) {
+        parley_dialog_reply_free(&b->r);
+        return NULL;
+    }
+    return &b->r;
+}
+
+parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text, size_t len,
+                              int64_t now, parley_dialog_reply **out, parley_error *err)
+{
+    parley_store_conversation conv = {0};
+    struct dlg_state *st = NULL;
+    struct dlg_turn *t = NULL;
+    parley_nlu_ctx *ctx = NULL;
+    char *state = NULL, *red = NULL, *sum = NULL, *meta = NULL, flow_before[DLG_MAX_NAME];
+    parley_store_turn ct = {0}, bt = {0};
+    int64_t seq = 0;
+    parley_err rc;
+
+    if (!d || !id || (!text && len) || !out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot run turn: bad argument");
+    if (len > PARLEY_DIALOG_MAX_MESSAGE)
+        return parley_error_set(err, PARLEY_ERR_LIMIT,
+                                "cannot run turn: message of %zu bytes is over the limit of %u",
+                                len, PARLEY_DIALOG_MAX_MESSAGE);
+    if ((rc = parley_text_validate(text ? text : "", len, NULL, err)) != PARLEY_OK)
+        return rc;
+    if ((rc = parley_store_conversation_load(d->store, id, &conv, err)) != PARLEY_OK)
+        return rc;
+    st = parley__calloc(1, sizeof(*st));
+    t = parley__calloc(1, sizeof(*t));
+    if (!st || !t || parley_nlu_ctx_new(&ctx) != PARLEY_OK) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+        goto out;
+    }
+    if ((rc = dlg_state_read(st, conv.state, err)) != PARLEY_OK)
+        goto out;
+    t->d = d;
+    t->st = st;
+    t->conv_id = id;
+    t->text = text ? text : "";
+    t->len = len;
+    t->now = now ? now : now_ms();
+    t->out = (struct parley_buf)PARLEY_BUF_INIT(256 * 1024);
+    st->turns++;
+    st->handoff = 0;
+    (void)snprintf(flow_before, sizeof(flow_before), "%s", st->flow);
+    dlg_understand(t, ctx);
+    dlg_decide(t);
+    st->last_ms = t->now;
+    if (t->failed) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+        goto out;
+    }
+    state = dlg_state_write(st);
+    red = redact(t);
+    if (t->handoff)
+        sum = summary(t, red ? red : "", flow_before);
+    if (!state || !red || (t->handoff && !sum)) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+        goto out;
+    }
+    ct.role = PARLEY_ROLE_CUSTOMER;
+    ct.text = red;
+    ct.intent = t->pred.intent;
+    ct.confidence = t->pred.confidence;
+    rc = parley_store_commit_turn(d->store, id, conv.version, state, &ct, &seq, err);
+    if (rc != PARLEY_OK)
+        goto out;
+    bt.role = PARLEY_ROLE_BOT;
+    bt.text = t->out.data ? t->out.data : "";
+    if (sum) {
+        json_t *m = json_pack("{s:s}", "handoff_summary", sum);
+        char *ms = m ? json_dumps(m, JSON_COMPACT) : NULL;
+        json_decref(m);
+        meta = ms ? parley__strdup(ms) : NULL;
+        free(ms);
+        bt.metadata = meta;
+    }
+    rc = parley_store_commit_turn(d->store, id, conv.version + 1, state, &bt, NULL, err);
+    if (rc != PARLEY_OK)
+        goto out;
+    *out = build_reply(t, sum, seq);
+    if (!*out)
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+    t->nstrings = 0; /* the reply owns the action strings now */
+out:
+    if (t) {
+        for (size_t i = 0; i < t->nstrings; i++)
+            parley__free(t->action_strings[i]);
+        parley__buf_release(&t->out);
+    }
+    if (st)
+        dlg_state_clear(st);
+    parley__free(st);
+    parley__free(t);
+    parley_nlu_ctx_free(ctx);
+    parley__free(state);
+    parley__free(red);
+    parley__free(sum);
+    parley__free(meta);
+    parley_store_conversation_release(&conv);
+    return rc;
+}
+
+char *parley_dialog_reply_json(const parley_dialog_reply *r)
+{
+    json_t *o, *acts, *ents, *ch;
+    char *s, *out = NULL;
+    if (!r)
+        return NULL;
+    o = json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:b, s:s, s:I}", "text", r->text, "language",
+                  r->language, "intent", r->intent, "confidence", r->confidence, "flow", r->flow,
+                  "step", r->step, "handoff", r->handoff, "summary", r->summary, "seq",
+                  (json_int_t)r->seq);
+    acts = json_array();
+    ents = json_array();
+    ch = json_array();
+    if (!o || !acts || !ents || !ch) {
+        json_decref(o);
+        json_decref(acts);
+        json_decref(ents);
+        json_decref(ch);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->n_actions; i++)
+        (void)json_array_append_new(acts, json_pack("{s:s, s:s, s:s?}", "name", r->actions[i].name,
+                                                    "status", r->actions[i].status, "backend_code",
+                                                    r->actions[i].backend_code));
+    for (size_t i = 0; i < r->n_entities; i++)
+        (void)json_array_append_new(ents, json_pack("{s:s, s:s}", "kind", r->entities[i].kind,
+                                                    "value", r->entities[i].value));
+    for (size_t i = 0; i < r->n_choices; i++)
+        (void)json_array_append_new(ch, json_string(r->choices[i]));
+    (void)json_object_set_new(o, "actions", acts);
+    (void)json_object_set_new(o, "entities", ents);
+    (void)json_object_set_new(o, "choices", ch);
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (s) {
+        out = parley__strdup(s);
+        free(s);
+    }
+    return out;
+}
