@@ -21,6 +21,8 @@ int cmd_predict(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_featurize(int argc, char **argv);
 int cmd_bot(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

@@ -17,6 +17,8 @@ const struct cli_command cli_commands[] = {
     {"model", cmd_model, "inspect a model file (model info M)"},
     {"featurize", cmd_featurize, "write a model's features of labeled data in libsvm format"},
     {"bot", cmd_bot, "check a bot definition folder (bot check DIR)"},
+    {"chat", cmd_chat, "talk to a bot in the terminal (starts telco-sim)"},
+    {"test", cmd_test, "run conversation tests against a bot"},
     {NULL, NULL, NULL},
 };
 
