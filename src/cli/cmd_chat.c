@@ -55,6 +55,8 @@ static int chat_line_done;
 
 static void on_line(char *line)
 {
+    /* Removed here, not after: readline would print the prompt again. */
+    rl_callback_handler_remove();
     chat_line = line;
     chat_line_done = 1;
 }
