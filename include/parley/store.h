@@ -47,7 +47,11 @@ typedef struct parley_store parley_store;
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
  * up-to-date store changes nothing. `url` is "sqlite:PATH", or a plain
- * PATH, or ":memory:" (a private in-memory database). "postgres://..." and
+ * PATH, or ":memory:" (a private in-memory database), optionally followed
+ * by "?sync=full" (a commit waits until it survives a power loss: one
+ * fsync per commit) or "?sync=normal" (the default: WAL with
+ * synchronous=NORMAL, a commit survives a crash of the process; the last
+ * commits before a power loss may be lost). "postgres://..." and
  * "postgresql://..." fail with PARLEY_ERR_INVALID until that backend is
  * built. Fails with PARLEY_ERR_IO (cannot open or write the file),
  * PARLEY_ERR_CORRUPT (not a database, or damaged), PARLEY_ERR_VERSION
@@ -133,11 +137,18 @@ typedef struct parley_store_turn {
  * and appends `turn` (its seq and created are assigned; `*seq_out`, if not
  * NULL, receives the seq). Either both happen or neither does. When this
  * returns PARLEY_OK the turn survives a crash of the process or of the
- * machine (WAL, synchronous=FULL). Fails like parley_store_state_save(),
- * plus PARLEY_ERR_INVALID (bad role, NULL text) and PARLEY_ERR_LIMIT. */
+ * machine (with "?sync=full"; by default a crash of the process). Fails like
+ * parley_store_state_save(), plus PARLEY_ERR_INVALID (bad role, NULL text) and PARLEY_ERR_LIMIT. */
 parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
                                     const char *new_state, const parley_store_turn *turn,
                                     int64_t *seq_out, parley_error *err);
+
+/** Like parley_store_commit_turn with 1 to 16 turns (a customer's message
+ * and the bot's reply), all appended in one transaction with the state;
+ * `*seq_out` gets the first one's seq. */
+parley_err parley_store_commit_turns(parley_store *store, const char *id, int64_t expected_version,
+                                     const char *new_state, const parley_store_turn *turns,
+                                     size_t nturns, int64_t *seq_out, parley_error *err);
 
 /** Called for each turn in order of seq. Return 0 to go on, anything else
  * to stop early (parley_store_turns_list then returns PARLEY_OK). */

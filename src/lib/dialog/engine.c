@@ -13,7 +13,9 @@ static parley_err load_model(const char *dir, const char *name, parley_nlu_model
 {
     char path[4096];
     parley_error e = PARLEY_ERROR_INIT;
-    (void)snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (w < 0 || (size_t)w >= sizeof(path))
+        return parley_error_set(err, PARLEY_ERR_LIMIT, "cannot open bot: path too long: '%s'", dir);
     if (parley_nlu_model_load(path, out, &e) != PARLEY_OK)
         return parley_error_set(err, e.code,
                                 "cannot open bot: %s (train it with `parley bot train BOT_DIR "
@@ -49,20 +51,27 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
                               DLG_MAX_LANGS);
         goto fail;
     }
-    (void)snprintf(models, sizeof(models), "%s", o->models_dir ? o->models_dir : "");
-    if (!o->models_dir)
+    if (strlen(o->bot_dir) + 16 > sizeof(models) ||
+        (o->models_dir && strlen(o->models_dir) + 1 > sizeof(models))) {
+        rc = parley_error_set(err, PARLEY_ERR_LIMIT, "cannot open bot: path too long: '%s'",
+                              o->bot_dir);
+        goto fail;
+    }
+    if (o->models_dir)
+        memcpy(models, o->models_dir, strlen(o->models_dir) + 1);
+    else
         (void)snprintf(models, sizeof(models), "%s/models", o->bot_dir);
     for (size_t i = 0; i < d->nlangs; i++) {
-        char name[64];
+        char name[96];
         d->langs[i] = parley_bot_language(d->bot, i);
-        (void)snprintf(name, sizeof(name), "intent-%s.model", d->langs[i]);
+        (void)snprintf(name, sizeof(name), "intent-%.60s.model", d->langs[i]);
         if ((rc = load_model(models, name, &d->intent[i], err)) != PARLEY_OK)
             goto fail;
     }
     if (d->nlangs > 1 &&
         (rc = load_model(models, "language.model", &d->language, err)) != PARLEY_OK)
         goto fail;
-    (void)snprintf(path, sizeof(path), "%s/kb", o->bot_dir);
+    (void)snprintf(path, sizeof(path), "%.4090s/kb", o->bot_dir);
     if (access(path, F_OK) == 0 && (rc = parley_kb_load(path, &d->kb, &e)) != PARLEY_OK) {
         rc = parley_error_set(err, rc, "cannot open bot: knowledge base: %s", e.msg);
         goto fail;

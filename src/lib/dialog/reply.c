@@ -153,7 +153,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     struct dlg_turn *t = NULL;
     parley_nlu_ctx *ctx = NULL;
     char *state = NULL, *red = NULL, *sum = NULL, *meta = NULL, flow_before[DLG_MAX_NAME];
-    parley_store_turn ct = {0}, bt = {0};
+    parley_store_turn turns[2] = {{0}, {0}}, *bt;
     int64_t seq = 0;
     parley_err rc;
 
@@ -200,24 +200,23 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
         goto out;
     }
-    ct.role = PARLEY_ROLE_CUSTOMER;
-    ct.text = red;
-    ct.intent = t->pred.intent;
-    ct.confidence = t->pred.confidence;
-    rc = parley_store_commit_turn(d->store, id, conv.version, state, &ct, &seq, err);
-    if (rc != PARLEY_OK)
-        goto out;
-    bt.role = PARLEY_ROLE_BOT;
-    bt.text = t->out.data ? t->out.data : "";
+    turns[0].role = PARLEY_ROLE_CUSTOMER;
+    turns[0].text = red;
+    turns[0].intent = t->pred.intent;
+    turns[0].confidence = t->pred.confidence;
+    bt = &turns[1];
+    bt->role = PARLEY_ROLE_BOT;
+    bt->text = t->out.data ? t->out.data : "";
     if (sum) {
         json_t *m = json_pack("{s:s}", "handoff_summary", sum);
         char *ms = m ? json_dumps(m, JSON_COMPACT) : NULL;
         json_decref(m);
         meta = ms ? parley__strdup(ms) : NULL;
         free(ms);
-        bt.metadata = meta;
+        bt->metadata = meta;
     }
-    rc = parley_store_commit_turn(d->store, id, conv.version + 1, state, &bt, NULL, err);
+    /* The message and the reply land together, with the state. */
+    rc = parley_store_commit_turns(d->store, id, conv.version, state, turns, 2, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
     *out = build_reply(t, sum, seq);

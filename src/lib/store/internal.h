@@ -17,10 +17,11 @@ struct parley_store_ops {
                          const char *state, int64_t now, parley_error *err);
     parley_err (*load)(parley_store *s, const char *id, parley_store_conversation *out,
                        parley_error *err);
-    /* Saves the state and, when `turn` is not NULL, appends it, atomically. */
+    /* Saves the state and appends the `nturns` turns, atomically;
+     * `*seq_out` gets the first turn's seq. */
     parley_err (*commit)(parley_store *s, const char *id, int64_t expected_version,
-                         const char *state, const parley_store_turn *turn, int64_t now,
-                         int64_t *seq_out, parley_error *err);
+                         const char *state, const parley_store_turn *turns, size_t nturns,
+                         int64_t now, int64_t *seq_out, parley_error *err);
     parley_err (*turns)(parley_store *s, const char *id, parley_store_turn_fn fn, void *userdata,
                         parley_error *err);
     parley_err (*erase)(parley_store *s, const char *id, parley_error *err);
@@ -36,8 +37,8 @@ struct parley_store {
 
 /* Opens the SQLite store at `path` (":memory:" allowed); `url` is for
  * messages. On success `*out` is a handle that ops->close frees. */
-parley_err parley__store_sqlite_open(const char *path, const char *url, parley_store **out,
-                                     parley_error *err);
+parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,
+                                     parley_store **out, parley_error *err);
 
 /* Fills `buf` with `n` random bytes from the kernel. */
 parley_err parley__store_random(void *buf, size_t n, parley_error *err);

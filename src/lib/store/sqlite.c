@@ -1,5 +1,6 @@
-/* The SQLite backend: one database file in WAL mode, synchronous=FULL so an
- * acknowledged commit survives a crash, a busy timeout so several handles
+/* The SQLite backend: one database file in WAL mode, synchronous=NORMAL by
+ * default (an acknowledged commit survives a crash of the process; with
+ * "?sync=full" in the URL also a crash of the machine), a busy timeout so several handles
  * (threads or processes) can share the file, foreign keys so erasing a
  * conversation erases its turns, and secure_delete so erased rows are
  * overwritten. The schema is brought up to date at open by numbered
@@ -348,13 +349,13 @@ static parley_err why_unchanged(struct sqlite_store *q, const char *id, parley_e
 }
 
 static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_version,
-                            const char *state, const parley_store_turn *turn, int64_t now,
-                            int64_t *seq_out, parley_error *err)
+                            const char *state, const parley_store_turn *turns, size_t nturns,
+                            int64_t now, int64_t *seq_out, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = NULL;
     parley_err rc;
-    int64_t seq = 0;
+    int64_t seq = 0, first = 0;
 
     if ((rc = run(q, ST_BEGIN, err)) != PARLEY_OK)
         goto out;
@@ -375,12 +376,16 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         rc = why_unchanged(q, id, err);
         goto out;
     }
-    if (turn && (rc = insert_turn(q, id, turn, now, &seq, err)) != PARLEY_OK)
-        goto out;
+    for (size_t i = 0; i < nturns; i++) {
+        if ((rc = insert_turn(q, id, &turns[i], now, &seq, err)) != PARLEY_OK)
+            goto out;
+        if (i == 0)
+            first = seq;
+    }
     if ((rc = run(q, ST_COMMIT, err)) != PARLEY_OK)
         goto out;
-    if (seq_out && turn)
-        *seq_out = seq;
+    if (seq_out && nturns)
+        *seq_out = first;
 out:
     stmt_done(st);
     if (rc != PARLEY_OK)
@@ -504,8 +509,8 @@ static const struct parley_store_ops sqlite_ops = {
     .count = sq_count,
 };
 
-parley_err parley__store_sqlite_open(const char *path, const char *url, parley_store **out,
-                                     parley_error *err)
+parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,
+                                     parley_store **out, parley_error *err)
 {
     struct sqlite_store *q = parley__calloc(1, sizeof(*q));
     parley_err rc = PARLEY_OK;
@@ -542,8 +547,10 @@ parley_err parley__store_sqlite_open(const char *path, const char *url, parley_s
         goto out;
     }
     if ((rc = exec(q->db,
-                   "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-                   " PRAGMA secure_delete = ON",
+                   sync_full ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+                               " PRAGMA secure_delete = ON"
+                             : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+                               " PRAGMA secure_delete = ON",
                    err)) != PARLEY_OK ||
         (rc = migrate(q, err)) != PARLEY_OK)
         goto out;

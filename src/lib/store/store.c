@@ -89,9 +89,26 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "cannot open store: the postgresql backend is not built");
     const char *path = has_prefix(url, "sqlite:") ? url + strlen("sqlite:") : url;
+    const char *q = strstr(path, "?sync=");
+    char file[4096];
+    int full = 0;
+    if (q) {
+        if (strcmp(q, "?sync=full") == 0)
+            full = 1;
+        else if (strcmp(q, "?sync=normal") != 0)
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot open store '%s': unknown option '%s' (expected "
+                                    "?sync=full or ?sync=normal)",
+                                    url, q);
+        if ((size_t)(q - path) >= sizeof(file))
+            return parley_error_set(err, PARLEY_ERR_LIMIT, "cannot open store: path too long");
+        memcpy(file, path, (size_t)(q - path));
+        file[q - path] = '\0';
+        path = file;
+    }
     if (!path[0])
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot open store '%s': empty path", url);
-    parley_err rc = parley__store_sqlite_open(path, url, out, &local);
+    parley_err rc = parley__store_sqlite_open(path, url, full, out, &local);
     if (rc != PARLEY_OK && err)
         *err = local;
     return rc;
@@ -180,7 +197,8 @@ parley_err parley_store_conversation_load(parley_store *store, const char *id,
 
 static parley_err commit(parley_store *store, const char *what, const char *id,
                          int64_t expected_version, const char *new_state,
-                         const parley_store_turn *turn, int64_t *seq_out, parley_error *err)
+                         const parley_store_turn *turns, size_t nturns, int64_t *seq_out,
+                         parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_err rc;
@@ -195,7 +213,8 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
     }
     if ((rc = check_len("state", new_state, PARLEY_STORE_MAX_STATE, &local)) != PARLEY_OK)
         goto out;
-    if (turn) {
+    for (size_t i = 0; i < nturns; i++) {
+        const parley_store_turn *turn = &turns[i];
         if (!parley_store_role_name(turn->role) || !turn->text) {
             rc = parley_error_set(&local, PARLEY_ERR_INVALID, "turn has %s",
                                   turn->text ? "an unknown role" : "no text");
@@ -208,8 +227,8 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
                 PARLEY_OK)
             goto out;
     }
-    rc =
-        store->ops->commit(store, id, expected_version, new_state, turn, now_ms(), seq_out, &local);
+    rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, now_ms(),
+                            seq_out, &local);
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot %s '%.64s'", what, id ? id : "");
@@ -219,7 +238,7 @@ out:
 parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
                                    const char *new_state, parley_error *err)
 {
-    return commit(store, "save conversation", id, expected_version, new_state, NULL, NULL, err);
+    return commit(store, "save conversation", id, expected_version, new_state, NULL, 0, NULL, err);
 }
 
 parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
@@ -228,8 +247,19 @@ parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t
 {
     if (!turn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot commit turn: no turn given");
-    return commit(store, "commit turn to conversation", id, expected_version, new_state, turn,
+    return commit(store, "commit turn to conversation", id, expected_version, new_state, turn, 1,
                   seq_out, err);
+}
+
+parley_err parley_store_commit_turns(parley_store *store, const char *id, int64_t expected_version,
+                                     const char *new_state, const parley_store_turn *turns,
+                                     size_t nturns, int64_t *seq_out, parley_error *err)
+{
+    if (!turns || nturns == 0 || nturns > 16)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot commit turns: give 1 to 16 turns (got %zu)", nturns);
+    return commit(store, "commit turns to conversation", id, expected_version, new_state, turns,
+                  nturns, seq_out, err);
 }
 
 parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
