@@ -385,6 +385,16 @@ static void free_text(const struct dlg_turn *t, char *out, size_t size)
     (void)snprintf(out, size, "%.*s", (int)(e - s), s);
 }
 
+/* The message is confidently a request served by another flow, so it is
+ * not a free-text answer. */
+static int other_request(const struct dlg_turn *t)
+{
+    const parley_bot_flow *f =
+        t->pred.intent ? parley_bot_flow_for(t->d->bot, t->pred.intent) : NULL;
+    return f && !t->pred.out_of_scope && t->pred.confidence >= parley_bot_confidence(t->d->bot) &&
+           strcmp(f->name, t->st->flow) != 0;
+}
+
 /* The value the message gives for `slot`: 1 valid (in `out`), -1 present
  * but out of bounds, 0 absent. `at_step`: the bot just asked for it, so
  * free text counts. */
@@ -399,7 +409,7 @@ static int slot_value(const struct dlg_turn *t, const parley_bot_slot *slot, int
             (void)snprintf(out, size, "%s", e->value);
             return 1;
         }
-        if (!at_step)
+        if (!at_step || other_request(t))
             return 0;
         free_text(t, out, size);
         return out[0] ? 1 : 0;

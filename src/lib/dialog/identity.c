@@ -51,9 +51,13 @@ int dlg_identity_answers(const struct dlg_turn *t)
     case ID_PROOF:
         if (dlg_entity(t, PARLEY_ENTITY_DATE) || wants_code(t))
             return 1;
-        /* A name alone: anything that is not clearly another request. */
-        return !parley_bot_flow_for(t->d->bot, t->pred.intent) ||
-               t->pred.confidence < parley_bot_confidence(t->d->bot);
+        {
+            /* A name alone: anything that is not clearly another request (a
+             * one-step flow such as a greeting does not count: names often
+             * look like one). */
+            const parley_bot_flow *f = parley_bot_flow_for(t->d->bot, t->pred.intent);
+            return !f || f->n_steps <= 1 || t->pred.confidence < parley_bot_confidence(t->d->bot);
+        }
     case ID_CODE:
         return digit_run(t, 6, code);
     default:

@@ -317,9 +317,9 @@ void dlg_decide(struct dlg_turn *t)
         }
         break;
     case WAIT_STEP:
-        if (!(f && strcmp(f->name, st->flow) != 0 && !dlg_entity(t, PARLEY_ENTITY_YESNO) &&
-              t->pred.confidence >= 0.8) &&
-            dlg_flow_answer(t)) {
+        /* The waiting step goes first when the message answers it; a
+         * confident other request is a change of topic. */
+        if (dlg_flow_answer(t)) {
             st->misses = 0;
             after_flow(t, 0);
             return;
