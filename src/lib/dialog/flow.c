@@ -385,6 +385,18 @@ static void free_text(const struct dlg_turn *t, char *out, size_t size)
     (void)snprintf(out, size, "%.*s", (int)(e - s), s);
 }
 
+/* Megabytes (1 GB = 1024 MB, as the extractor counts) as the gigabytes the
+ * customer meant: "1.5 GB" is 1536 MB and means 1.5; "500 MB" means 0.5
+ * (carriers sell decimal gigabytes), not 0.488. */
+static double gigabytes(double mb)
+{
+    double binary = mb / 1024.0, twentieths = binary * 20.0;
+    if (twentieths - (double)(long long)(twentieths + 0.5) < 1e-9 &&
+        (double)(long long)(twentieths + 0.5) - twentieths < 1e-9)
+        return binary;
+    return mb / 1000.0;
+}
+
 /* The message is confidently a request served by another flow, so it is
  * not a free-text answer. */
 static int other_request(const struct dlg_turn *t)
@@ -427,7 +439,7 @@ static int slot_value(const struct dlg_turn *t, const parley_bot_slot *slot, int
         return 1;
     }
     if (strcmp(k, "data_amount") == 0 && (e = dlg_entity(t, PARLEY_ENTITY_DATA_AMOUNT)) != NULL)
-        v = slot->unit_gb ? e->number / 1024.0 : e->number;
+        v = slot->unit_gb ? gigabytes(e->number) : e->number;
     else if (strcmp(k, "money") == 0 && (e = dlg_entity(t, PARLEY_ENTITY_MONEY)) != NULL)
         v = e->number;
     if (!e)
