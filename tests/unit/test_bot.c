@@ -200,12 +200,64 @@ static void test_missing_dir(void **state)
     assert_null(parley_bot_name(NULL));
 }
 
+static void test_bad_pick(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        expect_problem("bad_pick", "bot.yml", 25, 39, "fact 'plan_names' is not provided"), 1);
+}
+
+static void test_no_identity(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("no_identity", "bot.yml", 2, 1, "no 'identity' section"), 1);
+}
+
+static void test_no_fallback(void **state)
+{
+    (void)state;
+    assert_int_equal(expect_problem("no_fallback", "bot.yml", 2, 1, "missing response 'fallback'"),
+                     1);
+}
+
+static void test_runtime_model(void **state)
+{
+    char dir[1024];
+    parley_bot *bot = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    const parley_bot_flow *f;
+    (void)state;
+    path_of(dir, sizeof(dir), "tests/fixtures/bots/ok");
+    assert_int_equal(parley_bot_load(dir, &bot, NULL, &e), PARLEY_OK);
+    f = parley_bot_flow_for(bot, "refuel_data");
+    assert_non_null(f);
+    assert_int_equal(f->n_steps, 7);
+    assert_int_equal(f->steps[0].type, PARLEY_STEP_VERIFY);
+    assert_int_equal(f->steps[0].next, 1);
+    assert_int_equal(f->steps[3].type, PARLEY_STEP_CONFIRM);
+    assert_int_equal(f->steps[3].yes, 4);
+    assert_int_equal(f->steps[3].no, 6);
+    assert_int_equal(f->steps[6].next, -1);
+    assert_string_equal(parley_bot_find_slot(bot, "amount")->entity, "data_amount");
+    assert_true(parley_bot_find_slot(bot, "amount")->unit_gb);
+    assert_string_equal(parley_bot_find_action(bot, "refuel")->operation, "refuel_data");
+    assert_string_equal(parley_bot_response(bot, "quote", "fr"), "Ajouter {amount} Go ?");
+    assert_null(parley_bot_response(bot, "quote", "de"));
+    assert_string_equal(parley_bot_identity_ops(bot)->by_phone, "find_customer_by_phone");
+    assert_int_equal(parley_bot_connector_count(bot), 1);
+    parley_bot_free(bot);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_carrier_is_clean),
         cmocka_unit_test(test_ok_fixture),
         cmocka_unit_test(test_unknown_intent),
+        cmocka_unit_test(test_bad_pick),
+        cmocka_unit_test(test_no_identity),
+        cmocka_unit_test(test_no_fallback),
+        cmocka_unit_test(test_runtime_model),
         cmocka_unit_test(test_unknown_step),
         cmocka_unit_test(test_missing_language),
         cmocka_unit_test(test_bad_placeholder),

@@ -88,7 +88,9 @@ static void format_value(struct parley_buf *b, const char *s, const char *lang)
         return;
     }
     v = strtod(s, &end);
-    if (*s && *end == '\0' && end != s && strspn(s, "0123456789.-") == strlen(s)) {
+    /* "0020" (the last digits of a card) is a code, not a number. */
+    if (*s && *end == '\0' && end != s && strspn(s, "0123456789.-") == strlen(s) &&
+        !(s[0] == '0' && s[1] >= '0' && s[1] <= '9')) {
         dlg_format_number(tmp, sizeof(tmp), v, lang);
         (void)parley__buf_add(b, tmp, strlen(tmp));
         return;
