@@ -485,6 +485,25 @@ static int sim_suspend(struct telco_req *r, json_t **out)
     return st;
 }
 
+/* Sets a line's contract end date (a test lever: no seeded line has an
+ * ended contract). */
+static int sim_contract(struct telco_req *r, json_t **out)
+{
+    const char *end;
+    int st = telco_body_string(r, out, "contract_end_date", 1, &end);
+    if (st)
+        return st;
+    if (strlen(end) != 10 || end[4] != '-' || end[7] != '-')
+        return telco_err(out, 400, "invalid_field", "contract_end_date must be YYYY-MM-DD");
+    json_t *line = telco_doc_get("lines", r->segs[2]);
+    if (!line)
+        return no_line(out, r->segs[2]);
+    json_object_set_new(line, "contract_end_date", json_string(end));
+    st = save_line(out, line, r->segs[2]);
+    json_decref(line);
+    return st;
+}
+
 static int sim_travel(struct telco_req *r, json_t **out)
 {
     int abroad;
@@ -552,6 +571,7 @@ const struct telco_route telco_line_routes[] = {
     {"POST", "/lines/*/device/actions", device_action},
     {"POST", "/sim/lines/*/usage", sim_usage},
     {"POST", "/sim/lines/*/suspend", sim_suspend},
+    {"POST", "/sim/lines/*/contract", sim_contract},
     {"POST", "/sim/lines/*/travel", sim_travel},
     {"POST", "/sim/lines/*/device", sim_device},
     {NULL, NULL, NULL},

@@ -257,6 +257,9 @@ static int run_pick(struct dlg_turn *t, const parley_bot_step *s)
     return ok;
 }
 
+static int slot_value(const struct dlg_turn *t, const parley_bot_slot *slot, int at_step, char *out,
+                      size_t size);
+
 void dlg_flow_run(struct dlg_turn *t)
 {
     const parley_bot_flow *f = dlg_current_flow(t);
@@ -273,7 +276,17 @@ void dlg_flow_run(struct dlg_turn *t)
             return;
         }
         switch (s->type) {
-        case PARLEY_STEP_ASK:
+        case PARLEY_STEP_ASK: {
+            const parley_bot_slot *slot = parley_bot_find_slot(t->d->bot, s->slot);
+            char v[DLG_MAX_VALUE];
+            /* A plan or city named in this message may only be known now
+             * that the flow fetched the names ("switch me to Premium"). */
+            if (!dlg_slot_get(t->st, s->slot) && slot &&
+                (strcmp(slot->entity, "plan") == 0 || strcmp(slot->entity, "city") == 0)) {
+                dlg_refresh_entities(t);
+                if (slot_value(t, slot, 0, v, sizeof(v)) == 1)
+                    (void)dlg_slot_set(t->st, s->slot, v);
+            }
             if (dlg_slot_get(t->st, s->slot)) {
                 t->st->step = s->next;
                 break;
@@ -281,6 +294,7 @@ void dlg_flow_run(struct dlg_turn *t)
             (void)dlg_say(t, s->prompt);
             t->st->wait = WAIT_STEP;
             return;
+        }
         case PARLEY_STEP_VERIFY: {
             int r = dlg_identity_step(t, 1);
             if (r == 0) {

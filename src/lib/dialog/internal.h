@@ -191,6 +191,8 @@ int dlg_identity_answers(const struct dlg_turn *t);
 /* turn.c: language, intent and entities of the message; then what to do. */
 void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);
 void dlg_decide(struct dlg_turn *t);
+/* Extracts entities again with the plans and cities fetched since. */
+void dlg_refresh_entities(struct dlg_turn *t);
 
 /* Entity helpers (turn.c). */
 const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kind);

@@ -31,14 +31,21 @@ int dlg_yes_no(const struct dlg_turn *t)
 
 /* ---- understanding ---------------------------------------------------- */
 
+/* Words with a letter in them (numbers and dates do not count). */
 static size_t word_count(const char *s, size_t n)
 {
     size_t w = 0;
-    int in = 0;
-    for (size_t i = 0; i < n; i++) {
-        int sp = s[i] == ' ' || s[i] == '\t' || s[i] == '\n';
-        w += !sp && !in;
-        in = !sp;
+    int in = 0, letter = 0;
+    for (size_t i = 0; i <= n; i++) {
+        int sp = i == n || s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == ',';
+        if (sp) {
+            w += in && letter;
+            in = letter = 0;
+            continue;
+        }
+        in = 1;
+        letter |= (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                  (unsigned char)s[i] >= 0x80;
     }
     return w;
 }
@@ -50,10 +57,13 @@ static const char *pick_language(parley_dialog *d, struct dlg_state *st, const c
 {
     parley_nlu_prediction p;
     const char *cur = st->lang[0] ? st->lang : d->langs[0];
-    if (d->nlangs > 1 && d->language &&
+    size_t words = word_count(s, n);
+    /* Names, numbers and one-word answers say little about the language:
+     * they switch it only at the start of a conversation. */
+    if (d->nlangs > 1 && d->language && (words >= 3 || !st->lang[0]) &&
         parley_nlu_predict_among(d->language, ctx, s, n, d->langs, d->nlangs, &p, NULL) ==
             PARLEY_OK &&
-        (p.confidence >= 0.9 || (word_count(s, n) >= 3 && p.confidence >= 0.6)))
+        (p.confidence >= 0.9 || (words >= 3 && p.confidence >= 0.6)))
         cur = p.intent;
     for (size_t i = 0; i < d->nlangs; i++)
         if (strcmp(d->langs[i], cur) == 0)
@@ -274,9 +284,18 @@ void dlg_decide(struct dlg_turn *t)
     const parley_bot_flow *f = confident_flow(t);
     int yn;
 
-    if (st->last_ms && t->now - st->last_ms > t->d->idle_ms && st->wait != WAIT_NONE && !f) {
-        /* Back after a long silence: remind, then take the message. */
+    if (st->last_ms && t->now - st->last_ms > t->d->idle_ms && st->wait == WAIT_STEP &&
+        (!f || f->n_steps <= 1)) {
+        /* Back after a long silence ("hello again", "where were we"):
+         * welcome back and repeat the pending question, unless the
+         * message answers it. */
         (void)dlg_say(t, "welcome_back");
+        if (dlg_flow_answer(t)) {
+            after_flow(t, 0);
+            return;
+        }
+        dlg_flow_reprompt(t);
+        return;
     }
     switch (st->wait) {
     case WAIT_CLARIFY: {
@@ -290,7 +309,10 @@ void dlg_decide(struct dlg_turn *t)
     }
     case WAIT_RESUME:
         yn = dlg_yes_no(t);
-        if (yn >= 0 && !f) {
+        /* An explicit yes or no answers the offer even when the words
+         * also name the suspended request ("no, forget the plan change"). */
+        if (yn >= 0 &&
+            (!f || dlg_entity(t, PARLEY_ENTITY_YESNO) || strcmp(f->name, st->flow) == 0)) {
             st->wait = yn ? WAIT_STEP : WAIT_NONE;
             if (yn) {
                 dlg_flow_reprompt(t);
@@ -350,6 +372,11 @@ void dlg_decide(struct dlg_turn *t)
     }
     if (st->wait == WAIT_NONE &&
         (t->pred.out_of_scope || (t->pred.intent && strcmp(t->pred.intent, "out_of_scope") == 0))) {
+        if (++st->misses >= DLG_MAX_MISSES) {
+            st->misses = 0;
+            dlg_handoff(t, NULL);
+            return;
+        }
         (void)dlg_say(t, "kb_unknown");
         st->wait = WAIT_KB_OFFER;
         return;
@@ -358,6 +385,16 @@ void dlg_decide(struct dlg_turn *t)
 }
 
 /* ---- the turn --------------------------------------------------------- */
+
+void dlg_refresh_entities(struct dlg_turn *t)
+{
+    parley_entity_lexicon *lex = lexicon(t->st);
+    size_t n = 0;
+    if (lex && parley_nlu_entities(t->text, t->len, t->lang, lex, t->ents, DLG_MAX_ENTITIES, &n,
+                                   NULL) == PARLEY_OK)
+        t->nents = n > DLG_MAX_ENTITIES ? DLG_MAX_ENTITIES : n;
+    parley_entity_lexicon_free(lex);
+}
 
 void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx)
 {
