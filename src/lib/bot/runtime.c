@@ -261,7 +261,7 @@ int parley__bot_compile(struct ctx *c, parley_bot *b)
     b->dir = bstr(b, c->dir, &nomem);
     if (!compile_tables(c, b, yaml_document_get_root_node(c->doc), &nomem) || nomem)
         return 0;
-    b->conns = parley__calloc(c->nconns + 1, sizeof(*b->conns));
+    b->conns = parley__calloc(c->nconns + 1, sizeof(parley_connect_def *));
     if (!b->conns)
         return 0;
     for (size_t i = 0; i < c->nconns; i++) {

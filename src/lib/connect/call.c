@@ -478,8 +478,7 @@ parley_err parley_connect_call_keyed(parley_connector *c, const char *opname,
         rc = PARLEY_ERR_NOMEM;
         goto out;
     }
-    memcpy(url, base, strlen(base));
-    memcpy(url + strlen(base), path, strlen(path) + 1);
+    (void)snprintf(url, strlen(base) + strlen(path) + 1, "%s%s", base, path);
     if (op->write && key) {
         memcpy(r->idem_key, key, strlen(key) + 1);
         r->has_key = 1;
