@@ -196,7 +196,8 @@ void dlg_refresh_entities(struct dlg_turn *t);
 
 /* Entity helpers (turn.c). */
 const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kind);
-/* Affirm (1), deny (0) or neither (-1): a yes/no word or the intent. */
+/* Affirm (1), deny (0) or neither (-1): a yes/no word, or affirm/deny as
+ * the top intent (asked a yes/no question, even a hesitant one counts). */
 int dlg_yes_no(const struct dlg_turn *t);
 
 #endif

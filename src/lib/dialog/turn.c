@@ -20,7 +20,7 @@ int dlg_yes_no(const struct dlg_turn *t)
     const parley_entity *e = dlg_entity(t, PARLEY_ENTITY_YESNO);
     if (e)
         return strcmp(e->value, "yes") == 0;
-    if (t->pred.intent && t->pred.confidence >= 0.4) {
+    if (t->pred.intent && t->pred.confidence >= 0.3) {
         if (strcmp(t->pred.intent, "affirm") == 0)
             return 1;
         if (strcmp(t->pred.intent, "deny") == 0)
