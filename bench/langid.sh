@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench/langid.sh: language identification. Trains a Parley language model
-# on Tatoeba (112 languages, 80% of each language's sentences; tuned on a
+# bench/langid.sh: language identification. Trains Parley's language
+# identifier (parley langid) on Tatoeba (112 languages, 80% of each language's sentences; tuned on a
 # validation split carved from them), tests it on the held-out 20%, and
 # compares it with fastText's published lid.176 model on exactly the same
 # sentences: accuracy (all languages; the languages both support; the bot's
@@ -13,10 +13,9 @@
 set -eu
 
 # Parley settings tried on validation (one per line); the best is kept.
-# Character n-grams carry the language; word unigrams help with short ones.
-TUNE=${TUNE:-"--word-ngrams 1 --char-ngrams 1-4
---word-ngrams 1 --char-ngrams 1-5
---word-ngrams 2 --char-ngrams 1-4"}
+# Character n-grams carry the language; words help with short texts.
+TUNE=${TUNE:-"--char-ngrams 1-4 --word-ngrams 1
+--char-ngrams 1-5 --word-ngrams 1"}
 THR_LINES=${THR_LINES:-200000}
 THR_REPEAT=${THR_REPEAT:-3}
 ACC_BAR=97    # % on the languages both models support
@@ -119,9 +118,9 @@ while IFS= read -r args; do
     [ -n "$args" ] || continue
     i=$((i + 1))
     log "train $i: $args"
-    /usr/bin/time -o "$W/train$i.time" -f '%e' "$PARLEY" train --data "$W/train.txt" \
+    /usr/bin/time -o "$W/train$i.time" -f '%e' "$PARLEY" langid train --data "$W/train.txt" \
         --valid "$W/valid.txt" --out "$W/m$i.model" --threads 2 --quiet $args
-    acc=$("$PARLEY" eval --model "$W/m$i.model" --data "$W/valid.txt" --json |
+    acc=$("$PARLEY" langid eval --model "$W/m$i.model" --data "$W/valid.txt" --json |
         $PY -c 'import json,sys; print("%.4f" % (100 * json.load(sys.stdin)["accuracy"]))')
     log "  validation accuracy $acc%"
     printf '%s\t%s\t%s\n' "$acc" "$(cat "$W/train$i.time")" "$args" >>"$W/tune.tsv"
@@ -138,7 +137,7 @@ MODEL_BYTES=$(stat -c %s "$W/lang.model")
 # ---- accuracy --------------------------------------------------------------
 log "accuracy on the held-out test sentences"
 for set in all shared bot; do
-    "$PARLEY" predict --model "$W/lang.model" "$W/$set.text" >"$W/$set.parley"
+    "$PARLEY" langid predict --model "$W/lang.model" "$W/$set.text" >"$W/$set.parley"
     $PREP score parley "$W/$set.gold" "$W/$set.parley" >"$W/$set.parley.score"
 done
 for set in shared bot; do
@@ -147,7 +146,7 @@ for set in shared bot; do
 done
 # The bot's languages as a closed set: Parley --among, lid.176 restricted to
 # the same labels from its full distribution.
-"$PARLEY" predict --model "$W/lang.model" --among fra,spa,deu "$W/bot.text" >"$W/among.parley"
+"$PARLEY" langid predict --model "$W/lang.model" --among fra,spa,deu "$W/bot.text" >"$W/among.parley"
 $PREP score parley "$W/bot.gold" "$W/among.parley" >"$W/among.parley.score"
 fasttext predict-prob "$LID" "$W/bot.text" -1 >"$W/among.ft"
 $PREP score fasttext "$W/bot.gold" "$W/among.ft" --among fra,spa,deu >"$W/among.ft.score"
@@ -162,8 +161,8 @@ head -n 1 "$W/big.txt" >"$W/one.txt"
 r=1
 while [ "$r" -le "$THR_REPEAT" ]; do
     for f in one big; do
-        /usr/bin/time -o "$W/parley.$f.$r" -f '%e' $PIN "$PARLEY" predict --model "$W/lang.model" \
-            "$W/$f.txt" >/dev/null
+        /usr/bin/time -o "$W/parley.$f.$r" -f '%e' $PIN "$PARLEY" langid predict \
+            --model "$W/lang.model" "$W/$f.txt" >/dev/null
         /usr/bin/time -o "$W/ft.$f.$r" -f '%e' $PIN fasttext predict "$LID" "$W/$f.txt" >/dev/null
     done
     r=$((r + 1))
@@ -202,10 +201,11 @@ this machine.
 **Method.** Tatoeba (LASER's 112-language set, `langid/tatoeba_laser_112.tsv`)
 is split per language with a fixed seed: 20% test, and of the rest 10%
 validation and 90% training ({split['train']:,} / {split['valid']:,} / {split['test']:,}
-sentences). Parley trains on the training split; the setting is chosen on
-validation among `TUNE` (kept: `{args}`, {float(valid_acc):.2f}% on
-validation; {float(train_s):.1f} s to train with 2 threads; model
-{int(model_bytes) / 1e6:.1f} MB). fastText's lid.176 (`lid176/lid.176.ftz`,
+sentences). Parley's language identifier (`parley langid train`,
+docs/internals/langid.md) trains on the training split and calibrates on
+validation; the setting is chosen on validation among `TUNE` (kept:
+`{args}`, {float(valid_acc):.2f}% on validation; {float(train_s):.1f} s to
+train with 2 threads; model {int(model_bytes) / 1e6:.1f} MB). fastText's lid.176 (`lid176/lid.176.ftz`,
 176 languages, trained elsewhere on Wikipedia, Tatoeba and SETimes) is used
 as published. Tatoeba's ISO 639-3 codes are mapped to lid.176's labels by
 the table in `bench/langid_prep.py` ({n_shared} of the 112 languages have a
@@ -213,10 +213,10 @@ counterpart); both models are scored on exactly the same test sentences.
 Parley chooses among its 112 languages, lid.176 among its 176. The bot's
 languages are English, French, Spanish and German, but the LASER set has no
 English (it is the pivot of its pairs), so the bot rows cover fra, spa and
-deu: unrestricted, and as a closed set (Parley `predict --among fra,spa,deu`;
-lid.176's full distribution restricted to the same three labels). Speed:
-wall time of `parley predict --model M FILE` and `fasttext predict lid.176.ftz
-FILE` over the shared test sentences repeated to {lines:,} lines, minus the time
+deu: unrestricted, and as a closed set (Parley `langid predict --among
+fra,spa,deu`; lid.176's full distribution restricted to the same three
+labels). Speed: wall time of `parley langid predict --model M FILE` and
+`fasttext predict lid.176.ftz FILE` over the shared test sentences repeated to {lines:,} lines, minus the time
 for a 1-line file, best of 3, on one core ({pin}).
 
 | test set | sentences | Parley | lid.176 |
@@ -228,7 +228,7 @@ for a 1-line file, best of 3, on one core ({pin}).
 
 | speed (one core) | net seconds | sentences/s |
 | --- | ---: | ---: |
-| Parley `predict` | {p_net:.2f} | {p_sp:,.0f} |
+| Parley `langid predict` | {p_net:.2f} | {p_sp:,.0f} |
 | fastText `predict` lid.176 | {f_net:.2f} | {f_sp:,.0f} |
 | ratio Parley / lid.176 | | {ratio:.1f}× |
 

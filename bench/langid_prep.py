@@ -13,8 +13,9 @@
   langid_prep.py repeat TEXT OUT MIN_LINES
       Repeats TEXT's lines to at least MIN_LINES lines; prints the count.
   langid_prep.py score parley|fasttext GOLD PRED [--among L1,L2,...]
-      Prints accuracy as "correct total". Parley predictions are JSON lines
-      from `parley predict`; fastText ones `__label__xx` lines, or with
+      Prints accuracy as "correct total". Parley predictions are language
+      codes, one per line, from `parley langid predict` (or JSON lines from
+      `parley predict`); fastText ones `__label__xx` lines, or with
       --among `predict-prob ... -1` lines (label prob pairs) restricted to
       the given ISO 639-3 codes (mapped).
   langid_prep.py doc SECTION_FILE DOC
@@ -125,7 +126,10 @@ def score(system, gold_path, pred_path, among):
     with open(pred_path, encoding="utf-8") as f:
         for line in f:
             if system == "parley":
-                preds.append(json.loads(line)["intent"])
+                # `parley langid predict`: a code per line (optionally a tab
+                # and a probability); `parley predict`: JSON objects.
+                preds.append(json.loads(line)["intent"] if line.startswith("{")
+                             else line.split("\t")[0].strip())
             elif allowed is None:
                 preds.append(line.split()[0].replace("__label__", "", 1))
             else:

@@ -393,6 +393,119 @@ parley_err parley_nlu_entities(const char *text, size_t n, const char *lang,
                                const parley_entity_lexicon *lex, parley_entity *out, size_t max,
                                size_t *count, parley_error *err);
 
+/* ---------------------------------------------------------------------
+ * Language identification (docs/internals/langid.md)
+ *
+ * A dedicated, lean model: hashed character n-grams and words of lightly
+ * case-folded text, one linear score per language, int8 weights in a
+ * memory-mapped file ("PARLEYLI"). Labels are language codes.
+ * ------------------------------------------------------------------- */
+
+/** Most languages a language model holds. */
+#define PARLEY_LANGID_MAX_LANGUAGES 1024
+/** Only the first this many characters of a text are looked at. */
+#define PARLEY_LANGID_MAX_CHARS 1024
+
+typedef struct parley_langid_options {
+    unsigned threads;                /* training threads; default 1 (deterministic) */
+    unsigned epochs;                 /* passes over the data; default 20 */
+    double lr;                       /* initial learning rate, decays linearly; default 2 */
+    double dropout;                  /* share of a row's features hidden at each step,
+                                        0..0.9; default 0.7 */
+    unsigned char_min;               /* shortest character n-gram, 1..char_max; default 1 */
+    unsigned char_max;               /* longest character n-gram, 1..6; default 5 */
+    unsigned word_ngrams;            /* 0 none, 1 words, 2 words and word pairs; default 1 */
+    unsigned hash_bits;              /* 2^hash_bits weight rows, 8..22; default 18 */
+    uint64_t seed;                   /* default 1 */
+    double holdout;                  /* without validation data: share of training rows
+                                        (0..0.5) kept aside to fit the temperature, then
+                                        trained on as well; default 0.1, 0 = none */
+    parley_nlu_progress_fn progress; /* phases "read", "train", "calibrate" */
+    void *progress_userdata;
+    double progress_interval_s; /* default 0.2 */
+} parley_langid_options;
+
+/** Fills `o` with the defaults. */
+void parley_langid_options_default(parley_langid_options *o);
+
+/** A trained language model; immutable, safe to share between threads. */
+typedef struct parley_langid parley_langid;
+
+/** Trains on `train` (labels are language codes, at most
+ * PARLEY_LANGID_MAX_LANGUAGES); `valid` (may be NULL) fits the temperature
+ * that calibrates probabilities, else a `holdout` share of `train` does.
+ * Bad options are PARLEY_ERR_INVALID, no usable rows PARLEY_ERR_EMPTY,
+ * reader errors are passed on; a cancel from `progress` is
+ * PARLEY_ERR_INVALID. Caller frees `*out` with parley_langid_free(). */
+parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *train,
+                               parley_nlu_data *valid, parley_langid **out, parley_error *err);
+
+/** Writes the model to `path` atomically (temp file, fsync, rename). */
+parley_err parley_langid_save(const parley_langid *m, const char *path, parley_error *err);
+
+/** Maps the model file at `path` read-only and checks magic, version,
+ * sizes, checksum and every section. A corrupt or truncated file is
+ * PARLEY_ERR_CORRUPT, a newer format PARLEY_ERR_VERSION, an intent model
+ * PARLEY_ERR_CORRUPT saying so. Caller frees with parley_langid_free(). */
+parley_err parley_langid_load(const char *path, parley_langid **out, parley_error *err);
+
+/** Like parley_langid_load from `len` bytes at `buf` (copied). */
+parley_err parley_langid_load_memory(const void *buf, size_t len, parley_langid **out,
+                                     parley_error *err);
+
+/** Frees or unmaps the model. NULL does nothing. */
+void parley_langid_free(parley_langid *m);
+
+/** Number of languages of the model. */
+size_t parley_langid_language_count(const parley_langid *m);
+
+/** Language `i` (0 <= i < count, sorted by strcmp), else NULL. Borrowed. */
+const char *parley_langid_language(const parley_langid *m, size_t i);
+
+/** Facts about a model. */
+typedef struct parley_langid_info {
+    uint32_t format_version;
+    size_t n_languages;
+    unsigned char_min, char_max, word_ngrams, hash_bits;
+    float temperature; /* probability = softmax(scores / temperature) */
+    uint64_t train_rows;
+    uint64_t created_unix;
+    size_t file_bytes;
+} parley_langid_info;
+
+void parley_langid_get_info(const parley_langid *m, parley_langid_info *info);
+
+/** One candidate language. */
+typedef struct parley_langid_guess {
+    const char *language; /* borrowed from the model */
+    float probability;    /* calibrated */
+} parley_langid_guess;
+
+typedef struct parley_langid_result {
+    const char *language; /* the best language (= top[0]) */
+    float probability;    /* its calibrated probability */
+    size_t n_top;
+    parley_langid_guess top[16]; /* best first */
+} parley_langid_result;
+
+/** Identifies the language of UTF-8 text `s[0..n)` (its first
+ * PARLEY_LANGID_MAX_CHARS characters), with the best `k` (1..16)
+ * languages. Needs no scratch and allocates nothing: any number of threads
+ * may call it on one model. A text without letters gets the model's prior.
+ * `k` out of range is PARLEY_ERR_INVALID, invalid UTF-8 PARLEY_ERR_UTF8
+ * naming the offset; `*out` is unchanged on failure. */
+parley_err parley_langid_predict(const parley_langid *m, const char *s, size_t n, size_t k,
+                                 parley_langid_result *out, parley_error *err);
+
+/** Like parley_langid_predict, choosing only among the `n_allowed`
+ * distinct languages at `allowed` (e.g. a bot's): the model's distribution
+ * conditioned on that set, so its probabilities sum to 1; `out->top` lists
+ * them best first (up to 16). An empty or NULL set, a NULL entry, a repeat
+ * or an unknown language (named) is PARLEY_ERR_INVALID. */
+parley_err parley_langid_predict_among(const parley_langid *m, const char *s, size_t n,
+                                       const char *const *allowed, size_t n_allowed,
+                                       parley_langid_result *out, parley_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@ int cmd_featurize(int argc, char **argv);
 int cmd_bot(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_test(int argc, char **argv);
+int cmd_langid(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

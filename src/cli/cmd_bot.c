@@ -1,7 +1,7 @@
 /* parley bot check DIR: loads a bot definition folder and prints every
  * problem as FILE:LINE:COLUMN: message (exit 1), or a one-line summary
  * (exit 0). parley bot train DIR: trains one intent model per language and
- * a language identifier over the bot's languages from its examples. */
+ * language identifiers over the bot's languages from its examples. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,8 @@ static const char usage_text[] =
     "\n"
     "train: trains DIR's intent model for each language (MODELS/intent-LANG.model)\n"
     "and a language identifier over the bot's languages, from the same examples\n"
-    "(MODELS/language.model). MODELS defaults to DIR/models.\n"
+    "(MODELS/langid.model, see parley langid; MODELS/language.model is the older\n"
+    "intent-model identifier). MODELS defaults to DIR/models.\n"
     "\n"
     "Checks the bot definition in DIR (DIR/bot.yml, the NLU example files and\n"
     "connector definitions it names) and prints every problem found as\n"
@@ -100,6 +101,38 @@ out:
     return rc;
 }
 
+/* Trains the bot's language identifier on `data` into `out`: a few
+ * languages, so a smaller hash space (2^16 rows, 4 MB) is plenty. */
+static int train_langid(const char *data, const char *out, unsigned threads, int quiet)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_nlu_data *d = NULL;
+    parley_langid *m = NULL;
+    parley_langid_options o;
+    int rc = EXIT_FAIL;
+
+    parley_langid_options_default(&o);
+    o.threads = threads;
+    o.hash_bits = 16;
+    if (parley_nlu_data_open(data, PARLEY_NLU_FORMAT_FASTTEXT, 0, &d, &e) != PARLEY_OK ||
+        parley_langid_train(&o, d, NULL, &m, &e) != PARLEY_OK ||
+        parley_langid_save(m, out, &e) != PARLEY_OK) {
+        cli_error("cannot train '%s': %s", out, e.msg);
+        goto out;
+    }
+    if (!quiet) {
+        parley_langid_info in;
+        parley_langid_get_info(m, &in);
+        fprintf(stderr, "trained '%s': %llu rows, %zu languages, %.1f MB\n", out,
+                (unsigned long long)in.train_rows, in.n_languages, (double)in.file_bytes / 1e6);
+    }
+    rc = EXIT_OK;
+out:
+    parley_langid_free(m);
+    parley_nlu_data_free(d);
+    return rc;
+}
+
 /* Writes every example of every language as "__label__LANG text" to
  * `path`, the training set of the language identifier. */
 static int write_langid_data(const parley_bot *bot, const char *path)
@@ -147,7 +180,7 @@ static int bot_train(int argc, char **argv)
     const char *dir = NULL, *outdir = NULL;
     unsigned long long threads = 1;
     int quiet = 0, rc = EXIT_FAIL;
-    char defout[4096], path[4096], tmp[4096];
+    char defout[4096], path[4096], lpath[4096], tmp[4096];
     parley_nlu_train_options o;
     parley_bot *bot;
 
@@ -193,15 +226,20 @@ static int bot_train(int argc, char **argv)
             goto out;
     }
     /* Language identification of short messages: character n-grams carry
-     * it; words help with the short greetings and yes/no of each language. */
+     * it; words help with the short greetings and yes/no of each language.
+     * MODELS/langid.model is the dedicated identifier (parley langid);
+     * MODELS/language.model, the same task as an intent model, stays until
+     * the conversation engine loads langid.model instead. */
     if (snprintf(tmp, sizeof(tmp), "%s/.language-train.%ld.txt", outdir, (long)getpid()) >=
             (int)sizeof(tmp) ||
-        snprintf(path, sizeof(path), "%s/language.model", outdir) >= (int)sizeof(path))
+        snprintf(path, sizeof(path), "%s/language.model", outdir) >= (int)sizeof(path) ||
+        snprintf(lpath, sizeof(lpath), "%s/langid.model", outdir) >= (int)sizeof(lpath))
         goto out;
     o.features.word_ngrams = 1;
     o.features.char_min = 1;
     o.features.char_max = 4;
-    if (write_langid_data(bot, tmp) == EXIT_OK && train_one(&o, tmp, path, quiet) == EXIT_OK)
+    if (write_langid_data(bot, tmp) == EXIT_OK && train_one(&o, tmp, path, quiet) == EXIT_OK &&
+        train_langid(tmp, lpath, (unsigned)threads, quiet) == EXIT_OK)
         rc = EXIT_OK;
     (void)unlink(tmp);
 out:

@@ -19,6 +19,7 @@ const struct cli_command cli_commands[] = {
     {"bot", cmd_bot, "check a bot definition folder (bot check DIR)"},
     {"chat", cmd_chat, "talk to a bot in the terminal (starts telco-sim)"},
     {"test", cmd_test, "run conversation tests against a bot"},
+    {"langid", cmd_langid, "train, run and evaluate a language identifier (langid -h)"},
     {NULL, NULL, NULL},
 };
 
