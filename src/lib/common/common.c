@@ -1,10 +1,12 @@
 /* Error reports, the replaceable allocator, logging and small utilities
  * (buffers, files, PRNG, clock) used across libparley. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/internal.h"
 
@@ -327,4 +329,54 @@ double parley__now(void)
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+parley_err parley__write_file_atomic(const char *path, const void *data, size_t len,
+                                     parley_error *err)
+{
+    char tmp[4096];
+    size_t off = 0;
+    parley_err rc = PARLEY_OK;
+    int fd;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "path is too long: '%.64s...'", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return parley_error_set(err, PARLEY_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+    while (off < len) {
+        ssize_t w = write(fd, (const char *)data + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc =
+                parley_error_set(err, PARLEY_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+            break;
+        }
+        off += (size_t)w;
+    }
+    if (rc == PARLEY_OK && fsync(fd) != 0)
+        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync '%s': %s", tmp, strerror(errno));
+    if (close(fd) != 0 && rc == PARLEY_OK)
+        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close '%s': %s", tmp, strerror(errno));
+    if (rc == PARLEY_OK && rename(tmp, path) != 0)
+        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
+                              strerror(errno));
+    if (rc != PARLEY_OK)
+        (void)unlink(tmp);
+    return rc;
+}
+
+int parley__quote_list_add(char *buf, size_t size, size_t *used, const char *name)
+{
+    size_t len = strlen(name), sep = *used ? 3 : 1;
+    if (*used + sep + len + 2 > size)
+        return 0;
+    memcpy(buf + *used, *used ? ", '" : "'", sep);
+    *used += sep;
+    memcpy(buf + *used, name, len);
+    *used += len;
+    buf[(*used)++] = '\'';
+    buf[*used] = '\0';
+    return 1;
 }

@@ -65,6 +65,14 @@ char *parley__buf_detach(struct parley_buf *b, size_t *len);
 /* Reads a whole file, capped at `max` bytes. */
 parley_err parley__read_file(const char *path, size_t max, char **out, size_t *len,
                              parley_error *err);
+/* Appends 'name' to the NUL-terminated list in buf[0..size) ("'a', 'b'"),
+ * `*used` its length so far; returns 1, or 0 when the name does not fit
+ * and is left out. */
+int parley__quote_list_add(char *buf, size_t size, size_t *used, const char *name);
+/* Writes `data[0..len)` to `path` so that a reader sees the old file or the
+ * whole new one, never a part: a temporary beside it, fsync, rename. */
+parley_err parley__write_file_atomic(const char *path, const void *data, size_t len,
+                                     parley_error *err);
 
 /* Fast xorshift-based PRNG; deterministic for a given seed. */
 struct parley_rng {

@@ -215,17 +215,8 @@ static parley_err resolve(const parley_langid *m, const char *const *allowed, si
                                     "cannot identify language: allowed language %zu is NULL", i);
         int32_t at = parley__lid_label_index(m, allowed[i]);
         if (at < 0) {
-            size_t len = strlen(allowed[i]);
             n_unknown++;
-            if (used + len + 5 < sizeof(unknown)) {
-                memcpy(unknown + used, n_shown ? ", '" : "'", n_shown ? 3 : 1);
-                used += n_shown ? 3 : 1;
-                memcpy(unknown + used, allowed[i], len);
-                used += len;
-                unknown[used++] = '\'';
-                unknown[used] = '\0';
-                n_shown++;
-            }
+            n_shown += (size_t)parley__quote_list_add(unknown, sizeof(unknown), &used, allowed[i]);
             continue;
         }
         if (seen[at])

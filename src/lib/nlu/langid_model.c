@@ -304,39 +304,9 @@ parley_err parley_langid_load(const char *path, parley_langid **out, parley_erro
 
 parley_err parley_langid_save(const parley_langid *m, const char *path, parley_error *err)
 {
-    char tmp[4096];
-    size_t off = 0;
-    parley_err rc = PARLEY_OK;
-    int fd;
-
     if (!m || !path)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot save language model: no model");
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return parley_error_set(err, PARLEY_ERR_INVALID, "model path is too long");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return parley_error_set(err, PARLEY_ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-    while (off < m->image_len) {
-        ssize_t wr = write(fd, m->image + off, m->image_len - off);
-        if (wr < 0 && errno == EINTR)
-            continue;
-        if (wr <= 0) {
-            rc =
-                parley_error_set(err, PARLEY_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-            break;
-        }
-        off += (size_t)wr;
-    }
-    if (rc == PARLEY_OK && fsync(fd) != 0)
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot sync '%s': %s", tmp, strerror(errno));
-    if (close(fd) != 0 && rc == PARLEY_OK)
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot close '%s': %s", tmp, strerror(errno));
-    if (rc == PARLEY_OK && rename(tmp, path) != 0)
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
-                              strerror(errno));
-    if (rc != PARLEY_OK)
-        (void)unlink(tmp);
-    return rc;
+    return parley__write_file_atomic(path, m->image, m->image_len, err);
 }
 
 size_t parley_langid_language_count(const parley_langid *m)

@@ -140,17 +140,8 @@ static parley_err among_resolve(const parley_nlu_model *m, parley_nlu_ctx *c,
                                     "cannot predict among labels: allowed label %zu is NULL", i);
         int32_t idx = parley__nlu_label_index(m, allowed[i]);
         if (idx < 0) {
-            size_t len = strlen(allowed[i]);
             n_unknown++;
-            if (used + len + 5 < sizeof(unknown)) {
-                memcpy(unknown + used, n_shown ? ", '" : "'", n_shown ? 3 : 1);
-                used += n_shown ? 3 : 1;
-                memcpy(unknown + used, allowed[i], len);
-                used += len;
-                unknown[used++] = '\'';
-                unknown[used] = '\0';
-                n_shown++;
-            }
+            n_shown += (size_t)parley__quote_list_add(unknown, sizeof(unknown), &used, allowed[i]);
             continue;
         }
         if (c->seen[idx])
