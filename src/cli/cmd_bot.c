@@ -19,8 +19,7 @@ static const char usage_text[] =
     "\n"
     "train: trains DIR's intent model for each language (MODELS/intent-LANG.model)\n"
     "and a language identifier over the bot's languages, from the same examples\n"
-    "(MODELS/langid.model, see parley langid; MODELS/language.model is the older\n"
-    "intent-model identifier). MODELS defaults to DIR/models.\n"
+    "(MODELS/langid.model, see parley langid). MODELS defaults to DIR/models.\n"
     "\n"
     "Checks the bot definition in DIR (DIR/bot.yml, the NLU example files and\n"
     "connector definitions it names) and prints every problem found as\n"
@@ -225,20 +224,14 @@ static int bot_train(int argc, char **argv)
         if (train_one(&o, parley_bot_nlu_file(bot, lang), path, quiet) != EXIT_OK)
             goto out;
     }
-    /* Language identification of short messages: character n-grams carry
-     * it; words help with the short greetings and yes/no of each language.
-     * MODELS/langid.model is the dedicated identifier (parley langid);
-     * MODELS/language.model, the same task as an intent model, stays until
-     * the conversation engine loads langid.model instead. */
+    /* The language identifier (parley langid) learns from the same
+     * examples, labelled with their language: short customer messages are
+     * exactly what it sees later. */
     if (snprintf(tmp, sizeof(tmp), "%s/.language-train.%ld.txt", outdir, (long)getpid()) >=
             (int)sizeof(tmp) ||
-        snprintf(path, sizeof(path), "%s/language.model", outdir) >= (int)sizeof(path) ||
         snprintf(lpath, sizeof(lpath), "%s/langid.model", outdir) >= (int)sizeof(lpath))
         goto out;
-    o.features.word_ngrams = 1;
-    o.features.char_min = 1;
-    o.features.char_max = 4;
-    if (write_langid_data(bot, tmp) == EXIT_OK && train_one(&o, tmp, path, quiet) == EXIT_OK &&
+    if (write_langid_data(bot, tmp) == EXIT_OK &&
         train_langid(tmp, lpath, (unsigned)threads, quiet) == EXIT_OK)
         rc = EXIT_OK;
     (void)unlink(tmp);

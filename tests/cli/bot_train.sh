@@ -15,13 +15,13 @@ fail() {
 [ $? -eq 2 ] || fail "bot train without a folder should exit 2"
 "$P" bot train "$T/none" 2>"$T/err" && fail "a missing bot folder should fail"
 "$P" bot train "$SRC/bots/carrier" --out "$T/m" --threads 2 --quiet || fail "bot train"
-for f in intent-en intent-fr intent-es intent-de language; do
+for f in intent-en intent-fr intent-es intent-de langid; do
     [ -s "$T/m/$f.model" ] || fail "missing $f.model"
 done
 ls -a "$T/m" | grep -q language-train && fail "temporary training file left behind"
 printf 'je voudrais payer ma facture\nich habe kein netz seit heute\nquiero cambiar de plan\nhow much data do i have left\n' |
-    "$P" predict --model "$T/m/language.model" >"$T/lang" || fail "language predict"
-[ "$(sed -n 's/.*"intent":"\([a-z]*\)".*/\1/p' "$T/lang" | tr '\n' ' ')" = "fr de es en " ] ||
+    "$P" langid predict --model "$T/m/langid.model" >"$T/lang" || fail "language predict"
+[ "$(tr '\n' ' ' <"$T/lang")" = "fr de es en " ] ||
     fail "language identification: $(cat "$T/lang")"
 echo "je voudrais payer ma facture" | "$P" predict --model "$T/m/intent-fr.model" |
     grep -q '"intent":"pay_bill"' || fail "French intent model"

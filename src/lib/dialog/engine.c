@@ -68,9 +68,16 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
         if ((rc = load_model(models, name, &d->intent[i], err)) != PARLEY_OK)
             goto fail;
     }
-    if (d->nlangs > 1 &&
-        (rc = load_model(models, "language.model", &d->language, err)) != PARLEY_OK)
-        goto fail;
+    if (d->nlangs > 1) {
+        (void)snprintf(path, sizeof(path), "%.4000s/langid.model", models);
+        if ((rc = parley_langid_load(path, &d->language, &e)) != PARLEY_OK) {
+            rc = parley_error_set(err, rc,
+                                  "cannot open bot: %s (train it with `parley bot train BOT_DIR "
+                                  "--out %s`)",
+                                  e.msg, models);
+            goto fail;
+        }
+    }
     (void)snprintf(path, sizeof(path), "%.4090s/kb", o->bot_dir);
     if (access(path, F_OK) == 0 && (rc = parley_kb_load(path, &d->kb, &e)) != PARLEY_OK) {
         rc = parley_error_set(err, rc, "cannot open bot: knowledge base: %s", e.msg);
@@ -106,7 +113,7 @@ void parley_dialog_close(parley_dialog *d)
         return;
     for (size_t i = 0; i < DLG_MAX_LANGS; i++)
         parley_nlu_model_free(d->intent[i]);
-    parley_nlu_model_free(d->language);
+    parley_langid_free(d->language);
     parley_kb_free(d->kb);
     for (size_t i = 0; i < d->nconns; i++)
         parley_connector_free(d->conns[i]);

@@ -32,7 +32,7 @@
 struct parley_dialog {
     parley_bot *bot;
     parley_nlu_model *intent[DLG_MAX_LANGS]; /* per bot language */
-    parley_nlu_model *language;              /* may be NULL with one language */
+    parley_langid *language;                 /* may be NULL with one language */
     parley_kb *kb;                           /* may be NULL */
     parley_connector *conns[DLG_MAX_CONNS];
     size_t nconns;

@@ -52,19 +52,18 @@ static size_t word_count(const char *s, size_t n)
 
 /* Replies follow the customer's latest language, unless the message is
  * too short or unclear to tell (a number, "ok"): then the last one. */
-static const char *pick_language(parley_dialog *d, struct dlg_state *st, const char *s, size_t n,
-                                 parley_nlu_ctx *ctx)
+static const char *pick_language(parley_dialog *d, struct dlg_state *st, const char *s, size_t n)
 {
-    parley_nlu_prediction p;
+    parley_langid_result p;
     const char *cur = st->lang[0] ? st->lang : d->langs[0];
     size_t words = word_count(s, n);
     /* Names, numbers and one-word answers say little about the language:
      * they switch it only at the start of a conversation. */
     if (d->nlangs > 1 && d->language && (words >= 3 || !st->lang[0]) &&
-        parley_nlu_predict_among(d->language, ctx, s, n, d->langs, d->nlangs, &p, NULL) ==
+        parley_langid_predict_among(d->language, s, n, d->langs, d->nlangs, &p, NULL) ==
             PARLEY_OK &&
-        (p.confidence >= 0.9 || (words >= 3 && p.confidence >= 0.6)))
-        cur = p.intent;
+        (p.probability >= 0.9 || (words >= 3 && p.probability >= 0.6)))
+        cur = p.language;
     for (size_t i = 0; i < d->nlangs; i++)
         if (strcmp(d->langs[i], cur) == 0)
             return d->langs[i];
@@ -401,7 +400,7 @@ void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx)
     parley_dialog *d = t->d;
     parley_entity_lexicon *lex = lexicon(t->st);
     size_t li;
-    t->lang = pick_language(d, t->st, t->text, t->len, ctx);
+    t->lang = pick_language(d, t->st, t->text, t->len);
     (void)snprintf(t->st->lang, sizeof(t->st->lang), "%s", t->lang);
     li = lang_index(d, t->lang);
     memset(&t->pred, 0, sizeof(t->pred));
