@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <jansson.h>
 #include <xxhash.h>
 
 #include "dialog/internal.h"
@@ -163,16 +164,13 @@ static int verified(struct dlg_turn *t, parley_connect_result *r)
     }
     st->id.line_id[0] = '\0';
     if (lines && lines->present) {
-        /* line_ids is a JSON array of strings: walk it without a parser. */
-        const char *p = lines->json;
-        for (int n = 0; n < 8 && (p = strchr(p, '"')) != NULL && !st->id.line_id[0]; n++) {
-            const char *e = strchr(p + 1, '"');
-            char lid[DLG_MAX_NAME];
+        json_t *ids = json_loads(lines->json, 0, NULL);
+        for (size_t n = 0; n < json_array_size(ids) && n < 8 && !st->id.line_id[0]; n++) {
+            const char *lid = json_string_value(json_array_get(ids, n));
             parley_connect_param prm = {"line_id", lid};
             parley_connect_result *lr;
-            if (!e || (size_t)(e - p - 1) >= sizeof(lid))
-                break;
-            (void)snprintf(lid, sizeof(lid), "%.*s", (int)(e - p - 1), p + 1);
+            if (!lid || strlen(lid) >= DLG_MAX_NAME)
+                continue;
             if (!first[0])
                 (void)snprintf(first, sizeof(first), "%s", lid);
             lr = dlg_call(t, ops->connector, "identity.line", ops->line, &prm, 1, 0);
@@ -180,8 +178,8 @@ static int verified(struct dlg_turn *t, parley_connect_result *r)
                 digits_equal_tail(fact_text(lr, "phone_number"), st->id.phone))
                 (void)snprintf(st->id.line_id, sizeof(st->id.line_id), "%s", lid);
             parley_connect_result_free(lr);
-            p = e + 1;
         }
+        json_decref(ids);
     }
     if (!st->id.line_id[0])
         (void)snprintf(st->id.line_id, sizeof(st->id.line_id), "%s", first);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "dialog/internal.h"
 
 const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kind)
@@ -78,6 +80,24 @@ static size_t lang_index(const parley_dialog *d, const char *lang)
     return 0;
 }
 
+/* Adds every string in `v` (lists of lists too) to the lexicon as a plan
+ * or a city; returns how many were added. */
+static int add_names(parley_entity_lexicon *lex, json_t *v, int plans)
+{
+    size_t i;
+    json_t *e;
+    int n = 0;
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) n += add_names(lex, e, plans);
+        return n;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        json_string_length(v) > PARLEY_ENTITY_NAME_MAX)
+        return 0;
+    return (plans ? parley_entity_lexicon_add_plan(lex, NULL, json_string_value(v), NULL)
+                  : parley_entity_lexicon_add_city(lex, json_string_value(v), NULL)) == PARLEY_OK;
+}
+
 /* Plans and cities the conversation has fetched become the lexicon the
  * entity extractor matches names against. */
 static parley_entity_lexicon *lexicon(const struct dlg_state *st)
@@ -87,24 +107,14 @@ static parley_entity_lexicon *lexicon(const struct dlg_state *st)
     for (size_t i = 0; i < st->nfacts; i++) {
         const struct dlg_fact *f = &st->facts[i];
         int plans = strcmp(f->name, "plan_names") == 0, cities = strstr(f->name, "cities") != NULL;
-        const char *p = f->json;
+        json_t *v;
         if (!plans && !cities)
             continue;
         if (!lex && parley_entity_lexicon_new(&lex, NULL) != PARLEY_OK)
             return NULL;
-        /* Every string in the JSON (lists of lists too). */
-        while ((p = strchr(p, '"')) != NULL) {
-            const char *e = strchr(p + 1, '"');
-            char name[PARLEY_ENTITY_NAME_MAX + 1];
-            if (!e)
-                break;
-            if ((size_t)(e - p - 1) <= PARLEY_ENTITY_NAME_MAX && e > p + 1) {
-                (void)snprintf(name, sizeof(name), "%.*s", (int)(e - p - 1), p + 1);
-                any |= (plans ? parley_entity_lexicon_add_plan(lex, NULL, name, NULL)
-                              : parley_entity_lexicon_add_city(lex, name, NULL)) == PARLEY_OK;
-            }
-            p = e + 1;
-        }
+        v = json_loads(f->json, JSON_DECODE_ANY, NULL);
+        any |= add_names(lex, v, plans) > 0;
+        json_decref(v);
     }
     if (!any) {
         parley_entity_lexicon_free(lex);
