@@ -9,7 +9,7 @@ libclang-rt-14-dev libutf8proc-dev libstemmer-dev libxxhash-dev \
 libcmocka-dev libjansson-dev libyaml-dev libzstd-dev \
 python3 fasttext liblinear-tools time \
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
-libreadline-dev"
+libreadline-dev libsodium-dev"
 
 missing=""
 for p in $PKGS; do
