@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 2
+#define PARLEY_STORE_SCHEMA_VERSION 3
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -83,6 +83,17 @@ typedef struct parley_store_conversation {
     char *language;  /* BCP 47 tag, e.g. "en"; owned */
     char *state;     /* JSON text; owned */
     int64_t version; /* 1 at creation, +1 on every save */
+    /* Outcome columns (parley_store_commit_outcome); owned; NULL when unset
+     * except `status`. */
+    char *status;          /* "active", "handed_off", "closed" */
+    char *intent;          /* first intent the bot acted on */
+    int64_t customer_turns;
+    char *handoff_reason;  /* set once handed off (stays after a hand-back) */
+    char *handoff_queue;
+    char *handoff_summary; /* redacted */
+    int64_t handoff_at;    /* Unix ms of the latest hand-off; 0 if none */
+    int rating;            /* 1..5, 0 if none */
+    char *rating_comment;  /* redacted */
 } parley_store_conversation;
 
 /** Frees the strings in `conv` and zeroes it. NULL does nothing. */
@@ -166,6 +177,88 @@ parley_err parley_store_conversation_delete(parley_store *store, const char *id,
 
 /** Counts the stored conversations into `*out`. */
 parley_err parley_store_conversation_count(parley_store *store, size_t *out, parley_error *err);
+
+/* ---- outcomes: the agent queue, analytics and ratings ------------------ */
+
+/** Outcome columns a commit updates alongside the state; NULL (or 0)
+ * leaves a column as it is. */
+typedef struct parley_store_outcome {
+    const char *status;          /* "active", "handed_off" or "closed" */
+    const char *intent;          /* kept only if none is stored yet */
+    int customer_turns;          /* added to the count */
+    const char *handoff_reason;  /* with a hand-off; stamps its time */
+    const char *handoff_queue;   /* with a hand-off */
+    const char *handoff_summary; /* with a hand-off; redacted */
+} parley_store_outcome;
+
+/** Like parley_store_commit_turns with 0 to 16 turns and the outcome
+ * columns of `outcome` (NULL: none), all in one transaction. */
+parley_err parley_store_commit_outcome(parley_store *store, const char *id,
+                                       int64_t expected_version, const char *new_state,
+                                       const parley_store_turn *turns, size_t nturns,
+                                       const parley_store_outcome *outcome, int64_t *seq_out,
+                                       parley_error *err);
+
+/** One open hand-off; pointers borrowed for the callback only. */
+typedef struct parley_store_handoff {
+    const char *id, *language, *intent, *queue, *reason, *summary; /* "" when unset */
+    int64_t since; /* Unix ms */
+    int64_t customer_turns;
+} parley_store_handoff;
+typedef int (*parley_store_handoff_fn)(const parley_store_handoff *h, void *userdata);
+
+/** Calls `fn` for up to `limit` conversations waiting for an agent, oldest
+ * hand-off first; a non-zero return stops early. */
+parley_err parley_store_handoffs_list(parley_store *store, size_t limit,
+                                      parley_store_handoff_fn fn, void *userdata,
+                                      parley_error *err);
+
+/** Conversations created in [from, to) (Unix ms) with at least one
+ * customer message, grouped by UTC day, language, first intent and
+ * hand-off reason ("" if never handed off). Borrowed for the callback. */
+typedef struct parley_store_outcome_row {
+    const char *day, *language, *intent, *handoff_reason;
+    int64_t conversations;
+    int64_t ratings, rating_sum;
+    int64_t rating_count[5]; /* [0] = how many rated 1, ... */
+} parley_store_outcome_row;
+typedef int (*parley_store_outcome_fn)(const parley_store_outcome_row *row, void *userdata);
+
+parley_err parley_store_outcomes(parley_store *store, int64_t from, int64_t to,
+                                 parley_store_outcome_fn fn, void *userdata, parley_error *err);
+
+/** Sets the customer's rating (1..5) and optional comment (already
+ * redacted; NULL for none) of conversation `id`, replacing any earlier
+ * one. PARLEY_ERR_INVALID for a score out of range, PARLEY_ERR_NOTFOUND. */
+parley_err parley_store_rating_set(parley_store *store, const char *id, int score,
+                                   const char *comment, parley_error *err);
+
+/* ---- API keys (the server's; only hashes are stored) -------------------- */
+
+/** A stored key. On output pointers are borrowed for the callback only. */
+typedef struct parley_store_key {
+    const char *id;   /* public part of the key, 1..64 bytes */
+    const char *role; /* "channel", "agent", "admin" */
+    const unsigned char *hash;
+    size_t hash_len; /* 16..64 */
+    const char *label;
+    int64_t created; /* Unix ms; set by the store */
+    int64_t revoked; /* Unix ms; 0 while valid */
+} parley_store_key;
+typedef int (*parley_store_key_fn)(const parley_store_key *key, void *userdata);
+
+/** Stores a new key. PARLEY_ERR_CONFLICT if the id exists. */
+parley_err parley_store_key_add(parley_store *store, const parley_store_key *key,
+                                parley_error *err);
+/** Calls `fn` once with key `id`; PARLEY_ERR_NOTFOUND if there is none. */
+parley_err parley_store_key_find(parley_store *store, const char *id, parley_store_key_fn fn,
+                                 void *userdata, parley_error *err);
+/** Revokes key `id` from now on; PARLEY_ERR_NOTFOUND if there is no such
+ * valid key. */
+parley_err parley_store_key_revoke(parley_store *store, const char *id, parley_error *err);
+/** Calls `fn` for every key, revoked ones included, oldest first. */
+parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, void *userdata,
+                                  parley_error *err);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,8 @@
 #ifndef PARLEY_STORE_INTERNAL_H
 #define PARLEY_STORE_INTERNAL_H
 
+#include <pthread.h>
+
 #include "common/internal.h"
 #include "parley/store.h"
 
@@ -21,16 +23,32 @@ struct parley_store_ops {
      * `*seq_out` gets the first turn's seq. */
     parley_err (*commit)(parley_store *s, const char *id, int64_t expected_version,
                          const char *state, const parley_store_turn *turns, size_t nturns,
-                         int64_t now, int64_t *seq_out, parley_error *err);
+                         const parley_store_outcome *outcome, int64_t now, int64_t *seq_out,
+                         parley_error *err);
     parley_err (*turns)(parley_store *s, const char *id, parley_store_turn_fn fn, void *userdata,
                         parley_error *err);
     parley_err (*erase)(parley_store *s, const char *id, parley_error *err);
     parley_err (*count)(parley_store *s, size_t *out, parley_error *err);
+    parley_err (*handoffs)(parley_store *s, size_t limit, parley_store_handoff_fn fn,
+                           void *userdata, parley_error *err);
+    parley_err (*outcomes)(parley_store *s, int64_t from, int64_t to, parley_store_outcome_fn fn,
+                           void *userdata, parley_error *err);
+    parley_err (*rating)(parley_store *s, const char *id, int score, const char *comment,
+                         parley_error *err);
+    parley_err (*key_add)(parley_store *s, const parley_store_key *key, int64_t now,
+                          parley_error *err);
+    parley_err (*key_find)(parley_store *s, const char *id, parley_store_key_fn fn, void *userdata,
+                           parley_error *err);
+    parley_err (*key_revoke)(parley_store *s, const char *id, int64_t now, parley_error *err);
+    parley_err (*keys)(parley_store *s, parley_store_key_fn fn, void *userdata, parley_error *err);
 };
 
 /* The first member of every backend's handle. */
 struct parley_store {
     const struct parley_store_ops *ops;
+    /* One call at a time per handle: a backend's connection and cached
+     * statements are not shared between threads. */
+    pthread_mutex_t mu;
     int schema_version;
     char errmsg[sizeof(((parley_error *)0)->msg)];
 };

@@ -6,11 +6,10 @@
  * overwritten. The schema is brought up to date at open by numbered
  * migrations, each in its own transaction and recorded in parley_schema.
  * Statements are prepared once per handle and reused. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "store/internal.h"
+#include "store/sqlite_internal.h"
 
 /* Migration N is migrations[N - 1]. Only ever append; never edit one that
  * has shipped. PARLEY_STORE_SCHEMA_VERSION must equal the count. */
@@ -38,24 +37,31 @@ static const char *const migrations[] = {
     ") WITHOUT ROWID;",
     /* 2: retention sweeps find idle conversations by last update */
     "CREATE INDEX conversations_updated ON conversations(updated);",
+    /* 3: outcomes (agent queue, analytics, ratings) and API keys */
+    "ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT 'active';"
+    "ALTER TABLE conversations ADD COLUMN intent TEXT;"
+    "ALTER TABLE conversations ADD COLUMN customer_turns INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE conversations ADD COLUMN handoff_reason TEXT;"
+    "ALTER TABLE conversations ADD COLUMN handoff_queue TEXT;"
+    "ALTER TABLE conversations ADD COLUMN handoff_summary TEXT;"
+    "ALTER TABLE conversations ADD COLUMN handoff_at INTEGER;"
+    "ALTER TABLE conversations ADD COLUMN rating INTEGER;"
+    "ALTER TABLE conversations ADD COLUMN rating_comment TEXT;"
+    "CREATE INDEX conversations_queue ON conversations(status, handoff_at);"
+    "CREATE INDEX conversations_created ON conversations(created);"
+    "CREATE TABLE api_keys ("
+    " id TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " label TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER"
+    ") WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
 
-enum stmt_id {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_CREATE,
-    ST_LOAD,
-    ST_UPDATE,
-    ST_EXISTS,
-    ST_INSERT_TURN,
-    ST_TURNS,
-    ST_DELETE,
-    ST_COUNT,
-    ST__COUNT
-};
+
 
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -63,9 +69,18 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_CREATE] = "INSERT INTO conversations (id, created, updated, channel, language, state, "
                   "version) VALUES (?1, ?2, ?2, ?3, ?4, ?5, 1)",
-    [ST_LOAD] = "SELECT created, updated, channel, language, state, version FROM conversations "
-                "WHERE id = ?1",
-    [ST_UPDATE] = "UPDATE conversations SET state = ?1, updated = ?2, version = version + 1 "
+    [ST_LOAD] = "SELECT created, updated, channel, language, state, version, status, intent, "
+                "customer_turns, handoff_reason, handoff_queue, handoff_summary, handoff_at, "
+                "rating, rating_comment FROM conversations WHERE id = ?1",
+    /* Outcome columns change only when a value is bound; the first intent
+     * sticks; a hand-off reason stamps the time it was given. */
+    [ST_UPDATE] = "UPDATE conversations SET state = ?1, updated = ?2, version = version + 1, "
+                  "status = COALESCE(?5, status), intent = COALESCE(intent, ?6), "
+                  "customer_turns = customer_turns + ?7, "
+                  "handoff_reason = COALESCE(?8, handoff_reason), "
+                  "handoff_queue = COALESCE(?9, handoff_queue), "
+                  "handoff_summary = COALESCE(?10, handoff_summary), "
+                  "handoff_at = CASE WHEN ?8 IS NULL THEN handoff_at ELSE ?2 END "
                   "WHERE id = ?3 AND version = ?4",
     [ST_EXISTS] = "SELECT 1 FROM conversations WHERE id = ?1",
     [ST_INSERT_TURN] = "INSERT INTO turns (conversation_id, seq, role, text, intent, confidence, "
@@ -75,12 +90,21 @@ static const char *const stmt_sql[ST__COUNT] = {
                  "WHERE conversation_id = ?1 ORDER BY seq",
     [ST_DELETE] = "DELETE FROM conversations WHERE id = ?1",
     [ST_COUNT] = "SELECT COUNT(*) FROM conversations",
-};
-
-struct sqlite_store {
-    parley_store base; /* first: a parley_store * points here */
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT];
+    [ST_HANDOFFS] = "SELECT id, language, COALESCE(intent, ''), COALESCE(handoff_queue, ''), "
+                    "COALESCE(handoff_reason, ''), COALESCE(handoff_summary, ''), "
+                    "COALESCE(handoff_at, updated), customer_turns FROM conversations "
+                    "WHERE status = 'handed_off' ORDER BY handoff_at LIMIT ?1",
+    [ST_OUTCOMES] = "SELECT strftime('%Y-%m-%d', created / 1000, 'unixepoch'), language, "
+                    "COALESCE(intent, ''), COALESCE(handoff_reason, ''), COUNT(*), "
+                    "COUNT(rating), COALESCE(SUM(rating), 0), SUM(rating = 1), SUM(rating = 2), "
+                    "SUM(rating = 3), SUM(rating = 4), SUM(rating = 5) FROM conversations "
+                    "WHERE created >= ?1 AND created < ?2 AND customer_turns > 0 "
+                    "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
+    [ST_RATING] = "UPDATE conversations SET rating = ?1, rating_comment = ?2 WHERE id = ?3",
+    [ST_KEY_ADD] = "INSERT INTO api_keys (id, role, hash, label, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_KEY_FIND] = "SELECT role, hash, label, created, revoked FROM api_keys WHERE id = ?1",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+    [ST_KEYS] = "SELECT id, role, hash, label, created, revoked FROM api_keys ORDER BY created, id",
 };
 
 static parley_err code_of(int rc)
@@ -100,7 +124,7 @@ static parley_err code_of(int rc)
 
 /* Reports SQLite failure `rc`, preferring the connection's detailed
  * message when it describes this very failure. */
-static parley_err fail(sqlite3 *db, int rc, parley_error *err)
+parley_err sq_fail(sqlite3 *db, int rc, parley_error *err)
 {
     const char *msg = sqlite3_errstr(rc);
     if (db && sqlite3_extended_errcode(db) == rc)
@@ -109,13 +133,13 @@ static parley_err fail(sqlite3 *db, int rc, parley_error *err)
 }
 
 /* The cached statement `id`, prepared on first use; NULL after reporting. */
-static sqlite3_stmt *stmt_get(struct sqlite_store *q, enum stmt_id id, parley_error *err)
+sqlite3_stmt *sq_stmt(struct sqlite_store *q, enum stmt_id id, parley_error *err)
 {
     if (!q->stmt[id]) {
         int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &q->stmt[id], NULL);
         if (rc != SQLITE_OK) {
-            (void)fail(q->db, rc, err);
+            (void)sq_fail(q->db, rc, err);
             return NULL;
         }
     }
@@ -123,7 +147,7 @@ static sqlite3_stmt *stmt_get(struct sqlite_store *q, enum stmt_id id, parley_er
 }
 
 /* Readies a statement for its next use. */
-static void stmt_done(sqlite3_stmt *st)
+void sq_done(sqlite3_stmt *st)
 {
     if (st) {
         (void)sqlite3_reset(st);
@@ -132,24 +156,24 @@ static void stmt_done(sqlite3_stmt *st)
 }
 
 /* Runs a statement that returns no rows. */
-static parley_err run(struct sqlite_store *q, enum stmt_id id, parley_error *err)
+parley_err sq_run(struct sqlite_store *q, enum stmt_id id, parley_error *err)
 {
-    sqlite3_stmt *st = stmt_get(q, id, err);
+    sqlite3_stmt *st = sq_stmt(q, id, err);
     if (!st)
         return err->code;
     int rc = sqlite3_step(st);
-    parley_err e = rc == SQLITE_DONE ? PARLEY_OK : fail(q->db, rc, err);
-    stmt_done(st);
+    parley_err e = rc == SQLITE_DONE ? PARLEY_OK : sq_fail(q->db, rc, err);
+    sq_done(st);
     return e;
 }
 
 /* Undoes an open transaction after a failure; harmless when none is open
  * (SQLite may already have rolled back by itself). */
-static void rollback(struct sqlite_store *q)
+void sq_rollback(struct sqlite_store *q)
 {
     if (!sqlite3_get_autocommit(q->db)) {
         parley_error ignored = PARLEY_ERROR_INIT;
-        if (run(q, ST_ROLLBACK, &ignored) != PARLEY_OK)
+        if (sq_run(q, ST_ROLLBACK, &ignored) != PARLEY_OK)
             PARLEY_LOG(PARLEY_LOG_WARN, "store: rollback failed: %s", ignored.msg);
     }
 }
@@ -157,7 +181,7 @@ static void rollback(struct sqlite_store *q)
 static parley_err exec(sqlite3 *db, const char *sql, parley_error *err)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? PARLEY_OK : fail(db, rc, err);
+    return rc == SQLITE_OK ? PARLEY_OK : sq_fail(db, rc, err);
 }
 
 /* Runs `sql`, which yields one integer, into `*out`. */
@@ -169,7 +193,7 @@ static parley_err query_int(sqlite3 *db, const char *sql, int64_t *out, parley_e
         *out = sqlite3_column_int64(st, 0);
         rc = SQLITE_OK;
     }
-    parley_err e = rc == SQLITE_OK ? PARLEY_OK : fail(db, rc, err);
+    parley_err e = rc == SQLITE_OK ? PARLEY_OK : sq_fail(db, rc, err);
     (void)sqlite3_finalize(st);
     return e;
 }
@@ -188,7 +212,7 @@ static parley_err migrate(struct sqlite_store *q, parley_error *err)
     /* One transaction per migration; the version is re-read inside it so
      * two processes opening a new database at once do not both migrate. */
     while (rc == PARLEY_OK) {
-        if ((rc = run(q, ST_BEGIN, err)) != PARLEY_OK ||
+        if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK ||
             (rc = query_int(q->db, "SELECT COALESCE(MAX(version), 0) FROM parley_schema", &version,
                             err)) != PARLEY_OK)
             break;
@@ -200,7 +224,7 @@ static parley_err migrate(struct sqlite_store *q, parley_error *err)
             break;
         }
         if (version == latest) {
-            rc = run(q, ST_COMMIT, err);
+            rc = sq_run(q, ST_COMMIT, err);
             break;
         }
         char insert[96];
@@ -208,14 +232,14 @@ static parley_err migrate(struct sqlite_store *q, parley_error *err)
                        (long long)version + 1);
         if ((rc = exec(q->db, migrations[version], err)) != PARLEY_OK ||
             (rc = exec(q->db, insert, err)) != PARLEY_OK ||
-            (rc = run(q, ST_COMMIT, err)) != PARLEY_OK) {
+            (rc = sq_run(q, ST_COMMIT, err)) != PARLEY_OK) {
             parley_error_prefix(err, "migration %lld", (long long)version + 1);
             break;
         }
         PARLEY_LOG(PARLEY_LOG_INFO, "store: applied schema migration %lld", (long long)version + 1);
     }
     if (rc != PARLEY_OK)
-        rollback(q);
+        sq_rollback(q);
     else
         q->base.schema_version = (int)version;
     return rc;
@@ -235,7 +259,7 @@ static parley_err sq_create(parley_store *s, const char *id, const char *channel
                             const char *language, const char *state, int64_t now, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = stmt_get(q, ST_CREATE, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_CREATE, err);
     parley_err rc;
 
     if (!st)
@@ -246,13 +270,13 @@ static parley_err sq_create(parley_store *s, const char *id, const char *channel
     (void)sqlite3_bind_text(st, 4, language, -1, SQLITE_STATIC);
     (void)sqlite3_bind_text(st, 5, state, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
-    rc = r == SQLITE_DONE ? PARLEY_OK : fail(q->db, r, err);
-    stmt_done(st);
+    rc = r == SQLITE_DONE ? PARLEY_OK : sq_fail(q->db, r, err);
+    sq_done(st);
     return rc;
 }
 
 /* A copy of text column `col`, or NULL after reporting. */
-static char *column_dup(sqlite3_stmt *st, int col, parley_error *err)
+char *sq_dup(sqlite3_stmt *st, int col, parley_error *err)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     char *copy = t ? parley__strndup((const char *)t, (size_t)sqlite3_column_bytes(st, col)) : NULL;
@@ -266,7 +290,7 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     parley_store_conversation c;
-    sqlite3_stmt *st = stmt_get(q, ST_LOAD, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_LOAD, err);
     parley_err rc = PARLEY_OK;
 
     memset(&c, 0, sizeof(c));
@@ -279,21 +303,33 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
         goto out;
     }
     if (r != SQLITE_ROW) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
     (void)snprintf(c.id, sizeof(c.id), "%s", id);
     c.created = sqlite3_column_int64(st, 0);
     c.updated = sqlite3_column_int64(st, 1);
     c.version = sqlite3_column_int64(st, 5);
-    if (!(c.channel = column_dup(st, 2, err)) || !(c.language = column_dup(st, 3, err)) ||
-        !(c.state = column_dup(st, 4, err))) {
+    c.customer_turns = sqlite3_column_int64(st, 8);
+    c.handoff_at = sqlite3_column_int64(st, 12);
+    c.rating = sqlite3_column_int(st, 13);
+    if (!(c.channel = sq_dup(st, 2, err)) || !(c.language = sq_dup(st, 3, err)) ||
+        !(c.state = sq_dup(st, 4, err)) || !(c.status = sq_dup(st, 6, err))) {
         rc = err->code;
         goto out;
     }
+    /* Optional columns: NULL stays NULL. */
+    char **opt[] = {&c.intent, &c.handoff_reason, &c.handoff_queue, &c.handoff_summary,
+                    &c.rating_comment};
+    const int cols[] = {7, 9, 10, 11, 14};
+    for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+        if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL && !(*opt[i] = sq_dup(st, cols[i], err))) {
+            rc = err->code;
+            goto out;
+        }
     *out = c;
 out:
-    stmt_done(st);
+    sq_done(st);
     if (rc != PARLEY_OK)
         parley_store_conversation_release(&c);
     return rc;
@@ -302,7 +338,7 @@ out:
 static parley_err insert_turn(struct sqlite_store *q, const char *id, const parley_store_turn *t,
                               int64_t now, int64_t *seq_out, parley_error *err)
 {
-    sqlite3_stmt *st = stmt_get(q, ST_INSERT_TURN, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_INSERT_TURN, err);
     if (!st)
         return err->code;
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -323,15 +359,15 @@ static parley_err insert_turn(struct sqlite_store *q, const char *id, const parl
         r = sqlite3_step(st);
     }
     if (r != SQLITE_DONE)
-        rc = fail(q->db, r, err);
-    stmt_done(st);
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
     return rc;
 }
 
 /* After an update matched no row: tells a stale version from a missing id. */
 static parley_err why_unchanged(struct sqlite_store *q, const char *id, parley_error *err)
 {
-    sqlite3_stmt *st = stmt_get(q, ST_EXISTS, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_EXISTS, err);
     if (!st)
         return err->code;
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -343,23 +379,31 @@ static parley_err why_unchanged(struct sqlite_store *q, const char *id, parley_e
     else if (r == SQLITE_DONE)
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
     else
-        rc = fail(q->db, r, err);
-    stmt_done(st);
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
     return rc;
+}
+
+/* Binds text `v` to `col`, or leaves it NULL. */
+static void bind_opt(sqlite3_stmt *st, int col, const char *v)
+{
+    if (v)
+        (void)sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
 }
 
 static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_version,
                             const char *state, const parley_store_turn *turns, size_t nturns,
-                            int64_t now, int64_t *seq_out, parley_error *err)
+                            const parley_store_outcome *oc, int64_t now, int64_t *seq_out,
+                            parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = NULL;
     parley_err rc;
     int64_t seq = 0, first = 0;
 
-    if ((rc = run(q, ST_BEGIN, err)) != PARLEY_OK)
+    if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
         goto out;
-    if (!(st = stmt_get(q, ST_UPDATE, err))) {
+    if (!(st = sq_stmt(q, ST_UPDATE, err))) {
         rc = err->code;
         goto out;
     }
@@ -367,9 +411,17 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
     (void)sqlite3_bind_int64(st, 2, now);
     (void)sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(st, 4, expected_version);
+    (void)sqlite3_bind_int64(st, 7, oc ? oc->customer_turns : 0);
+    if (oc) {
+        bind_opt(st, 5, oc->status);
+        bind_opt(st, 6, oc->intent);
+        bind_opt(st, 8, oc->handoff_reason);
+        bind_opt(st, 9, oc->handoff_queue);
+        bind_opt(st, 10, oc->handoff_summary);
+    }
     int r = sqlite3_step(st);
     if (r != SQLITE_DONE) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
     if (sqlite3_changes(q->db) == 0) {
@@ -382,14 +434,14 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         if (i == 0)
             first = seq;
     }
-    if ((rc = run(q, ST_COMMIT, err)) != PARLEY_OK)
+    if ((rc = sq_run(q, ST_COMMIT, err)) != PARLEY_OK)
         goto out;
     if (seq_out && nturns)
         *seq_out = first;
 out:
-    stmt_done(st);
+    sq_done(st);
     if (rc != PARLEY_OK)
-        rollback(q);
+        sq_rollback(q);
     return rc;
 }
 
@@ -404,22 +456,22 @@ static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn
     /* A read transaction, so the turns belong to the conversation seen. */
     if ((rc = exec(q->db, "BEGIN", err)) != PARLEY_OK)
         goto out;
-    if (!(st = stmt_get(q, ST_EXISTS, err))) {
+    if (!(st = sq_stmt(q, ST_EXISTS, err))) {
         rc = err->code;
         goto out;
     }
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     r = sqlite3_step(st);
-    stmt_done(st);
+    sq_done(st);
     if (r == SQLITE_DONE) {
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
         goto out;
     }
     if (r != SQLITE_ROW) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
-    if (!(st = stmt_get(q, ST_TURNS, err))) {
+    if (!(st = sq_stmt(q, ST_TURNS, err))) {
         rc = err->code;
         goto out;
     }
@@ -448,23 +500,23 @@ static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn
         }
     }
     if (r != SQLITE_DONE) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
-    stmt_done(st);
+    sq_done(st);
     st = NULL;
-    rc = run(q, ST_COMMIT, err);
+    rc = sq_run(q, ST_COMMIT, err);
 out:
-    stmt_done(st);
+    sq_done(st);
     if (rc != PARLEY_OK)
-        rollback(q);
+        sq_rollback(q);
     return rc;
 }
 
 static parley_err sq_erase(parley_store *s, const char *id, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = stmt_get(q, ST_DELETE, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_DELETE, err);
     parley_err rc = PARLEY_OK;
 
     if (!st)
@@ -472,10 +524,10 @@ static parley_err sq_erase(parley_store *s, const char *id, parley_error *err)
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r != SQLITE_DONE)
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
     else if (sqlite3_changes(q->db) == 0)
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
-    stmt_done(st);
+    sq_done(st);
     if (rc == PARLEY_OK)
         PARLEY_LOG(PARLEY_LOG_INFO, "store: erased conversation %.64s", id);
     return rc;
@@ -484,7 +536,7 @@ static parley_err sq_erase(parley_store *s, const char *id, parley_error *err)
 static parley_err sq_count(parley_store *s, size_t *out, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = stmt_get(q, ST_COUNT, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_COUNT, err);
     parley_err rc = PARLEY_OK;
 
     if (!st)
@@ -493,8 +545,8 @@ static parley_err sq_count(parley_store *s, size_t *out, parley_error *err)
     if (r == SQLITE_ROW)
         *out = (size_t)sqlite3_column_int64(st, 0);
     else
-        rc = fail(q->db, r, err);
-    stmt_done(st);
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
     return rc;
 }
 
@@ -507,6 +559,13 @@ static const struct parley_store_ops sqlite_ops = {
     .turns = sq_turns,
     .erase = sq_erase,
     .count = sq_count,
+    .handoffs = sq_handoffs,
+    .outcomes = sq_outcomes,
+    .rating = sq_rating,
+    .key_add = sq_key_add,
+    .key_find = sq_key_find,
+    .key_revoke = sq_key_revoke,
+    .keys = sq_keys,
 };
 
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,
@@ -522,7 +581,7 @@ parley_err parley__store_sqlite_open(const char *path, const char *url, int sync
     q->base.ops = &sqlite_ops;
     int r = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (r != SQLITE_OK) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
     (void)sqlite3_extended_result_codes(q->db, 1);
@@ -543,7 +602,7 @@ parley_err parley__store_sqlite_open(const char *path, const char *url, int sync
     if (rc != PARLEY_OK)
         goto out;
     if (r != SQLITE_OK) {
-        rc = fail(q->db, r, err);
+        rc = sq_fail(q->db, r, err);
         goto out;
     }
     if ((rc = exec(q->db,

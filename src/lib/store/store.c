@@ -42,17 +42,30 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void lock(parley_store *s)
+{
+    if (pthread_mutex_lock(&s->mu) != 0)
+        PARLEY_BUG("store: cannot lock the handle");
+}
+
+static void unlock(parley_store *s)
+{
+    (void)pthread_mutex_unlock(&s->mu);
+}
+
 /* Records the outcome of a call in the handle and the caller's report. */
 static parley_err finish(parley_store *s, parley_err rc, const parley_error *local,
                          parley_error *err)
 {
+    lock(s);
     if (rc == PARLEY_OK) {
         s->errmsg[0] = '\0';
-        return PARLEY_OK;
+    } else {
+        memcpy(s->errmsg, local->msg, sizeof(s->errmsg));
+        s->errmsg[sizeof(s->errmsg) - 1] = '\0';
     }
-    memcpy(s->errmsg, local->msg, sizeof(s->errmsg));
-    s->errmsg[sizeof(s->errmsg) - 1] = '\0';
-    if (err)
+    unlock(s);
+    if (rc != PARLEY_OK && err)
         *err = *local;
     return rc;
 }
@@ -109,6 +122,10 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
     if (!path[0])
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot open store '%s': empty path", url);
     parley_err rc = parley__store_sqlite_open(path, url, full, out, &local);
+    if (rc == PARLEY_OK && pthread_mutex_init(&(*out)->mu, NULL) != 0) {
+        (*out)->ops->close(*out);
+        rc = parley_error_set(&local, PARLEY_ERR_NOMEM, "cannot open store '%s': no mutex", url);
+    }
     if (rc != PARLEY_OK && err)
         *err = local;
     return rc;
@@ -116,8 +133,10 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
 
 void parley_store_close(parley_store *store)
 {
-    if (store)
+    if (store) {
+        (void)pthread_mutex_destroy(&store->mu);
         store->ops->close(store);
+    }
 }
 
 const char *parley_store_errmsg(const parley_store *store)
@@ -141,6 +160,12 @@ void parley_store_conversation_release(parley_store_conversation *conv)
         return;
     parley__free(conv->channel);
     parley__free(conv->language);
+    parley__free(conv->status);
+    parley__free(conv->intent);
+    parley__free(conv->handoff_reason);
+    parley__free(conv->handoff_queue);
+    parley__free(conv->handoff_summary);
+    parley__free(conv->rating_comment);
     if (conv->state)
         parley__free_secure(conv->state, strlen(conv->state));
     memset(conv, 0, sizeof(*conv));
@@ -169,8 +194,10 @@ parley_err parley_store_conversation_create(parley_store *store, const char *cha
         id[2 * i + 1] = hex[raw[i] & 15];
     }
     id[PARLEY_STORE_ID_LEN] = '\0';
+    lock(store);
     rc = store->ops->create(store, id, channel ? channel : "", language ? language : "",
                             state ? state : "{}", now_ms(), &local);
+    unlock(store);
     if (rc == PARLEY_OK)
         memcpy(id_out, id, sizeof(id));
 out:
@@ -188,8 +215,11 @@ parley_err parley_store_conversation_load(parley_store *store, const char *id,
     if (!store || !out)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot load conversation: no %s",
                                 store ? "output" : "store");
-    if ((rc = check_id(id, &local)) == PARLEY_OK)
+    if ((rc = check_id(id, &local)) == PARLEY_OK) {
+        lock(store);
         rc = store->ops->load(store, id, out, &local);
+        unlock(store);
+    }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot load conversation '%.64s'", id ? id : "");
     return finish(store, rc, &local, err);
@@ -197,8 +227,8 @@ parley_err parley_store_conversation_load(parley_store *store, const char *id,
 
 static parley_err commit(parley_store *store, const char *what, const char *id,
                          int64_t expected_version, const char *new_state,
-                         const parley_store_turn *turns, size_t nturns, int64_t *seq_out,
-                         parley_error *err)
+                         const parley_store_turn *turns, size_t nturns,
+                         const parley_store_outcome *oc, int64_t *seq_out, parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_err rc;
@@ -227,8 +257,20 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
                 PARLEY_OK)
             goto out;
     }
-    rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, now_ms(),
+    if (oc && ((rc = check_len("status", oc->status, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
+               (rc = check_len("intent", oc->intent, PARLEY_STORE_MAX_TAG * 4, &local)) !=
+                   PARLEY_OK ||
+               (rc = check_len("hand-off reason", oc->handoff_reason, PARLEY_STORE_MAX_TAG,
+                               &local)) != PARLEY_OK ||
+               (rc = check_len("hand-off queue", oc->handoff_queue, PARLEY_STORE_MAX_TAG,
+                               &local)) != PARLEY_OK ||
+               (rc = check_len("hand-off summary", oc->handoff_summary, PARLEY_STORE_MAX_TEXT,
+                               &local)) != PARLEY_OK))
+        goto out;
+    lock(store);
+    rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, oc, now_ms(),
                             seq_out, &local);
+    unlock(store);
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot %s '%.64s'", what, id ? id : "");
@@ -238,7 +280,7 @@ out:
 parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
                                    const char *new_state, parley_error *err)
 {
-    return commit(store, "save conversation", id, expected_version, new_state, NULL, 0, NULL, err);
+    return commit(store, "save conversation", id, expected_version, new_state, NULL, 0, NULL, NULL, err);
 }
 
 parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
@@ -248,7 +290,7 @@ parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t
     if (!turn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot commit turn: no turn given");
     return commit(store, "commit turn to conversation", id, expected_version, new_state, turn, 1,
-                  seq_out, err);
+                  NULL, seq_out, err);
 }
 
 parley_err parley_store_commit_turns(parley_store *store, const char *id, int64_t expected_version,
@@ -259,7 +301,7 @@ parley_err parley_store_commit_turns(parley_store *store, const char *id, int64_
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "cannot commit turns: give 1 to 16 turns (got %zu)", nturns);
     return commit(store, "commit turns to conversation", id, expected_version, new_state, turns,
-                  nturns, seq_out, err);
+                  nturns, NULL, seq_out, err);
 }
 
 parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
@@ -271,8 +313,11 @@ parley_err parley_store_turns_list(parley_store *store, const char *id, parley_s
     if (!store || !fn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list turns: no %s",
                                 store ? "callback" : "store");
-    if ((rc = check_id(id, &local)) == PARLEY_OK)
+    if ((rc = check_id(id, &local)) == PARLEY_OK) {
+        lock(store);
         rc = store->ops->turns(store, id, fn, userdata, &local);
+        unlock(store);
+    }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list turns of '%.64s'", id ? id : "");
     return finish(store, rc, &local, err);
@@ -285,8 +330,11 @@ parley_err parley_store_conversation_delete(parley_store *store, const char *id,
 
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot delete conversation: no store");
-    if ((rc = check_id(id, &local)) == PARLEY_OK)
+    if ((rc = check_id(id, &local)) == PARLEY_OK) {
+        lock(store);
         rc = store->ops->erase(store, id, &local);
+        unlock(store);
+    }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot delete conversation '%.64s'", id ? id : "");
     return finish(store, rc, &local, err);
@@ -300,8 +348,163 @@ parley_err parley_store_conversation_count(parley_store *store, size_t *out, par
     if (!store || !out)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count conversations: no %s",
                                 store ? "output" : "store");
+    lock(store);
     rc = store->ops->count(store, out, &local);
+    unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot count conversations");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_commit_outcome(parley_store *store, const char *id,
+                                       int64_t expected_version, const char *new_state,
+                                       const parley_store_turn *turns, size_t nturns,
+                                       const parley_store_outcome *outcome, int64_t *seq_out,
+                                       parley_error *err)
+{
+    if ((nturns && !turns) || nturns > 16)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot commit turns: give 0 to 16 turns (got %zu)", nturns);
+    return commit(store, "commit to conversation", id, expected_version, new_state, turns, nturns,
+                  outcome, seq_out, err);
+}
+
+parley_err parley_store_handoffs_list(parley_store *store, size_t limit,
+                                      parley_store_handoff_fn fn, void *userdata,
+                                      parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list hand-offs: no %s",
+                                store ? "callback" : "store");
+    lock(store);
+    parley_err rc = store->ops->handoffs(store, limit, fn, userdata, &local);
+    unlock(store);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list hand-offs");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_outcomes(parley_store *store, int64_t from, int64_t to,
+                                 parley_store_outcome_fn fn, void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot read outcomes: no %s",
+                                store ? "callback" : "store");
+    lock(store);
+    parley_err rc = store->ops->outcomes(store, from, to, fn, userdata, &local);
+    unlock(store);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot read outcomes");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_rating_set(parley_store *store, const char *id, int score,
+                                   const char *comment, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot rate conversation: no store");
+    if ((rc = check_id(id, &local)) != PARLEY_OK ||
+        (rc = check_len("comment", comment, PARLEY_STORE_MAX_TEXT, &local)) != PARLEY_OK)
+        goto out;
+    if (score < 1 || score > 5) {
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "score %d is not 1 to 5", score);
+        goto out;
+    }
+    lock(store);
+    rc = store->ops->rating(store, id, score, comment, &local);
+    unlock(store);
+out:
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot rate conversation '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+static parley_err check_key_id(const char *id, parley_error *err)
+{
+    if (!id || !id[0] || strnlen(id, PARLEY_STORE_MAX_ID + 1) > PARLEY_STORE_MAX_ID)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "key id must be 1 to %d bytes",
+                                PARLEY_STORE_MAX_ID);
+    return PARLEY_OK;
+}
+
+parley_err parley_store_key_add(parley_store *store, const parley_store_key *key,
+                                parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store || !key)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot add key: no %s",
+                                store ? "key" : "store");
+    if ((rc = check_key_id(key->id, &local)) != PARLEY_OK ||
+        (rc = check_len("label", key->label, PARLEY_STORE_MAX_TAG * 4, &local)) != PARLEY_OK)
+        goto out;
+    if (!key->role || !key->role[0] || strlen(key->role) > PARLEY_STORE_MAX_TAG || !key->hash ||
+        key->hash_len < 16 || key->hash_len > 64) {
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "key needs a role and a 16-64 byte hash");
+        goto out;
+    }
+    lock(store);
+    rc = store->ops->key_add(store, key, now_ms(), &local);
+    unlock(store);
+out:
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot add key '%.64s'", key->id ? key->id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_key_find(parley_store *store, const char *id, parley_store_key_fn fn,
+                                 void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot find key: no %s",
+                                store ? "callback" : "store");
+    if ((rc = check_key_id(id, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->key_find(store, id, fn, userdata, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot find key '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_key_revoke(parley_store *store, const char *id, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot revoke key: no store");
+    if ((rc = check_key_id(id, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->key_revoke(store, id, now_ms(), &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot revoke key '%.64s'", id ? id : "");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, void *userdata,
+                                  parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list keys: no %s",
+                                store ? "callback" : "store");
+    lock(store);
+    parley_err rc = store->ops->keys(store, fn, userdata, &local);
+    unlock(store);
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list keys");
     return finish(store, rc, &local, err);
 }
