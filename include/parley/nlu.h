@@ -408,14 +408,14 @@ parley_err parley_nlu_entities(const char *text, size_t n, const char *lang,
 
 typedef struct parley_langid_options {
     unsigned threads;                /* training threads; default 1 (deterministic) */
-    unsigned epochs;                 /* passes over the data; default 20 */
+    unsigned epochs;                 /* passes over the data; default 40 */
     double lr;                       /* initial learning rate, decays linearly; default 2 */
     double dropout;                  /* share of a row's features hidden at each step,
-                                        0..0.9; default 0.7 */
+                                        0..0.9; default 0.8 */
     unsigned char_min;               /* shortest character n-gram, 1..char_max; default 1 */
     unsigned char_max;               /* longest character n-gram, 1..6; default 5 */
     unsigned word_ngrams;            /* 0 none, 1 words, 2 words and word pairs; default 1 */
-    unsigned hash_bits;              /* 2^hash_bits weight rows, 8..22; default 18 */
+    unsigned hash_bits;              /* 2^hash_bits weight rows, 8..22; default 17 */
     uint64_t seed;                   /* default 1 */
     double holdout;                  /* without validation data: share of training rows
                                         (0..0.5) kept aside to fit the temperature, then

@@ -21,11 +21,12 @@ static const char usage[] =
     "  --valid FILE         rows to calibrate probabilities on (else a holdout)\n"
     "  --format FMT         auto|fasttext|csv|tsv|jsonl|rasa (default auto)\n"
     "  --threads N          training threads (default 1: deterministic)\n"
-    "  --epochs N           passes over the data (default 10)\n"
-    "  --lr X               initial learning rate (default 0.5)\n"
+    "  --epochs N           passes over the data (default 40)\n"
+    "  --lr X               initial learning rate (default 2)\n"
+    "  --dropout P          share of features each step drops, 0-0.9 (default 0.8)\n"
     "  --char-ngrams A-B    character n-gram orders, within 1-6 (default 1-5)\n"
     "  --word-ngrams N      0 none, 1 words, 2 words and pairs (default 1)\n"
-    "  --hash-bits N        2^N weight rows, 8-22 (default 18)\n"
+    "  --hash-bits N        2^N weight rows, 8-22 (default 17)\n"
     "  --holdout P          without --valid, percent of rows to calibrate on (default 10)\n"
     "  --seed N             random seed (default 1)\n"
     "  -q, --quiet          no progress or summary\n"
@@ -76,6 +77,7 @@ static int langid_train(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"epochs", required_argument, NULL, 'e'},
         {"lr", required_argument, NULL, 'l'},
+        {"dropout", required_argument, NULL, 'D'},
         {"char-ngrams", required_argument, NULL, 'c'},
         {"word-ngrams", required_argument, NULL, 'w'},
         {"hash-bits", required_argument, NULL, 'b'},
@@ -127,6 +129,10 @@ static int langid_train(int argc, char **argv)
             break;
         case 'l':
             if (cli_parse_double("--lr", optarg, 1e-6, 100, &o.lr))
+                return EXIT_USAGE;
+            break;
+        case 'D':
+            if (cli_parse_double("--dropout", optarg, 0, 0.9, &o.dropout))
                 return EXIT_USAGE;
             break;
         case 'c':

@@ -398,7 +398,7 @@ static void test_file_checks(void **state)
 
     /* A newer format version (checksum fixed up) is a version error. */
     memcpy(copy, img, len);
-    copy[8] = 2;
+    copy[8] = 3;
     uint64_t sum = XXH64(copy + 32, len - 32, 0);
     memcpy(copy + 24, &sum, 8);
     assert_int_equal(parley_langid_load_memory(copy, len, &m, &err), PARLEY_ERR_VERSION);
@@ -409,6 +409,12 @@ static void test_file_checks(void **state)
     sum = XXH64(copy + 32, len - 32, 0);
     memcpy(copy + 24, &sum, 8);
     assert_int_equal(parley_langid_load_memory(copy, len, &m, &err), PARLEY_ERR_CORRUPT);
+    memcpy(copy, img, len);
+    copy[len - 1] = 64; /* a weight beyond the 6-bit range that scoring relies on */
+    sum = XXH64(copy + 32, len - 32, 0);
+    memcpy(copy + 24, &sum, 8);
+    assert_int_equal(parley_langid_load_memory(copy, len, &m, &err), PARLEY_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "weight out of range"));
     memcpy(copy, img, len);
     copy[128] = 'z'; /* labels out of order */
     sum = XXH64(copy + 32, len - 32, 0);

@@ -13,13 +13,35 @@
 #define LID_CLONES
 #endif
 
-/* Features summed in int16 before spilling to int32: 255 * 127 < 32767. */
-#define LID_CHUNK 255
+/* Groups of LID_GROUP rows are summed in int8 (|q| <= LID_QMAX, so a
+ * group's sum fits), then widened and added in int16, spilled to int32
+ * every LID_CHUNK groups: LID_CHUNK * LID_GROUP * LID_QMAX < 32767. Adding
+ * four rows per widening is what makes 6-bit weights pay: the widening
+ * (two shifts and two adds per 64 languages) was most of the work. */
+#define LID_CHUNK 256
 
-/* 64 int8 weights seen as 32 int16 words: GCC vector extensions,
- * lowered to whatever each target clone has (one AVX-512 op, two AVX2). */
+/* Rows are prefetched this many features ahead: a row comes from L3 or
+ * memory (the weights are megabytes), which takes longer than summing a
+ * few groups. */
+#ifndef LID_AHEAD
+#define LID_AHEAD 24
+#endif
+
+/* 64 int8 weights seen as 32 int16 words, or as 64 bytes: GCC vector
+ * extensions, lowered to whatever each target clone has (one AVX-512 op,
+ * two AVX2). Bytes are added unsigned, where wrapping is defined. */
 typedef int16_t lid_v32hi __attribute__((vector_size(64)));
 typedef uint16_t lid_v32hu __attribute__((vector_size(64)));
+typedef uint8_t lid_v64qu __attribute__((vector_size(64)));
+
+/* *sum += the 64 weights at p (through a pointer: a vector return value
+ * would change the ABI of the baseline clone). */
+static inline __attribute__((always_inline)) void add_row(lid_v64qu *sum, const int8_t *p)
+{
+    lid_v64qu v;
+    memcpy(&v, p, sizeof(v));
+    *sum += v;
+}
 
 /* Sums rows feat[0..nf) of q over `nb` (1 or 2, a constant after
  * inlining) blocks of 64 languages from `q`, in registers. Sign extension
@@ -28,20 +50,24 @@ typedef uint16_t lid_v32hu __attribute__((vector_size(64)));
 static inline __attribute__((always_inline)) void
 sum_group(const int8_t *q, size_t stride, const uint32_t *feat, size_t nf, int32_t *acc, size_t nb)
 {
-    for (size_t start = 0; start < nf; start += LID_CHUNK) {
-        size_t stop = nf - start > LID_CHUNK ? start + LID_CHUNK : nf;
+    const size_t chunk = (size_t)LID_CHUNK * LID_GROUP;
+    for (size_t start = 0; start < nf; start += chunk) {
+        size_t stop = nf - start > chunk ? start + chunk : nf;
         lid_v32hi even[2] = {{0}, {0}}, odd[2] = {{0}, {0}};
-        for (size_t i = start; i < stop; i++) {
+        for (size_t i = start; i < stop; i += LID_GROUP) {
             /* Rows are scattered: fetch a few ahead to hide memory latency. */
-            if (i + 8 < nf) {
-                const char *ahead = (const char *)(q + (size_t)feat[i + 8] * stride);
+            for (size_t a = i + LID_AHEAD; a < i + LID_AHEAD + LID_GROUP && a < nf; a++) {
+                const char *ahead = (const char *)(q + (size_t)feat[a] * stride);
                 for (size_t b = 0; b < nb; b++)
                     __builtin_prefetch(ahead + b * 64);
             }
-            const int8_t *row = q + (size_t)feat[i] * stride;
+            size_t n = stop - i < LID_GROUP ? stop - i : LID_GROUP;
             for (size_t b = 0; b < nb; b++) {
+                lid_v64qu sum = {0};
+                for (size_t k = 0; k < n; k++)
+                    add_row(&sum, q + (size_t)feat[i + k] * stride + b * 64);
                 lid_v32hi w;
-                memcpy(&w, row + b * 64, sizeof(w));
+                memcpy(&w, &sum, sizeof(w));
                 even[b] += (lid_v32hi)((lid_v32hu)w << 8) >> 8;
                 odd[b] += w >> 8;
             }
@@ -146,6 +172,29 @@ static float normalizer(const float *sc, size_t n, float max, float inv_t)
     return sum;
 }
 
+/* The largest of sc[0..n), n a multiple of 16: a vector maximum, since a
+ * scalar arg-max chains every comparison through a load. */
+LID_CLONES
+static float max_of(const float *sc, size_t n)
+{
+    lid_v16sf m;
+    memcpy(&m, sc, sizeof(m));
+    for (size_t j = 16; j < n; j += 16) {
+        lid_v16sf d;
+        lid_v16si di, mi;
+        memcpy(&d, sc + j, sizeof(d));
+        lid_v16si gt = d > m; /* all ones where d is larger */
+        memcpy(&di, &d, sizeof(di));
+        memcpy(&mi, &m, sizeof(mi));
+        mi = (di & gt) | (mi & ~gt);
+        memcpy(&m, &mi, sizeof(m));
+    }
+    float max = m[0];
+    for (size_t k = 1; k < 16; k++)
+        max = m[k] > max ? m[k] : max;
+    return max;
+}
+
 /* Fills out->top with the best min(k, 16, n) of scores sc[0..n) (label of
  * entry j: labels[map ? map[j] : j]) and their probabilities under
  * softmax(sc / temperature), best first. sc has room for n rounded up to
@@ -157,11 +206,11 @@ static void take_top(const parley_langid *m, float *sc, const uint32_t *map, siz
     const size_t padded = (n + 15) & ~(size_t)15;
     size_t best = 0;
 
-    for (size_t j = 1; j < n; j++)
-        best = sc[j] > sc[best] ? j : best;
-    const float max = sc[best];
     for (size_t j = n; j < padded; j++)
         sc[j] = -1e30f;
+    const float max = max_of(sc, padded);
+    while (sc[best] != max) /* the first entry with the largest score */
+        best++;
     const float z = normalizer(sc, padded, max, inv_t);
     k = k > n ? n : k;
     k = k > 16 ? 16 : k;

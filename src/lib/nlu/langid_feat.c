@@ -152,7 +152,8 @@ static inline void push(struct walk *w, uint32_t c)
     const unsigned kmax = w->cfg->char_max, kmin = w->cfg->char_min;
     uint64_t h = 0;
 
-    memmove(w->win + 1, w->win, (LID_MAX_ORDER - 1) * sizeof(w->win[0]));
+    for (unsigned k = LID_MAX_ORDER - 1; k > 0; k--) /* unrolled: no memmove call */
+        w->win[k] = w->win[k - 1];
     w->win[0] = c;
     if (w->have < kmax)
         w->have++;

@@ -7,7 +7,7 @@
 #include "common/internal.h"
 #include "parley/nlu.h"
 
-/* Model file layout, version 1 (all integers little-endian):
+/* Model file layout, version 2 (all integers little-endian):
  *   0  magic "PARLEYLI"          8  u32 version     12 u32 header size (128)
  *   16 u64 file size             24 u64 XXH64 of bytes [32, file size)
  *   32 u32 languages             36 u32 stride (languages rounded up to 64)
@@ -18,18 +18,23 @@
  *   104..127 reserved (0)
  * Sections, 64-byte aligned: labels = `languages` NUL-terminated codes,
  * sorted, distinct; scale = f32 bias[stride] then f32 scale[stride];
- * weights = i8 q[2^hash bits][stride], zero past `languages`.
+ * weights = i8 q[2^hash bits][stride], |q| <= LID_QMAX, zero past
+ * `languages`. (Version 1 had |q| <= 127.)
  * score(c) = bias[c] + scale[c] * (C[c] / sqrt(n_c) + W[c] / sqrt(n_w)),
  * with C and W the sums of q[f][c] over the text's n_c character n-grams
  * and n_w words; probability = softmax(score / temperature). */
 #define LID_MAGIC       "PARLEYLI"
-#define LID_VERSION     1u
+#define LID_VERSION     2u
 #define LID_HEADER_SIZE 128u
 #define LID_STRIDE(n)   (((size_t)(n) + 63) & ~(size_t)63)
 #define LID_MAX_LABEL   32u
 #define LID_MIN_BITS    8u
 #define LID_MAX_BITS    22u
 #define LID_MAX_ORDER   6u
+/* Weights are 6-bit, |q| <= LID_QMAX, so that LID_GROUP rows add up in
+ * int8 without overflow when scoring (4 * 31 = 124 <= 127). */
+#define LID_QMAX  31
+#define LID_GROUP 4
 
 /* Feature settings: what featurization needs. */
 struct lid_cfg {
@@ -43,7 +48,7 @@ struct lid_cfg {
 struct parley_langid {
     unsigned char *image; /* the whole file image */
     size_t image_len;
-    int mapped; /* 1: munmap on free; 0: parley__free */
+    int mapped; /* 1: munmap on free (huge-page region); 0: parley__free */
     struct lid_cfg cfg;
     uint32_t n_labels, stride;
     const char **labels; /* n_labels, pointing into the image */

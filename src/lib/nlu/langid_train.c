@@ -410,13 +410,13 @@ void parley_langid_options_default(parley_langid_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->threads = 1;
-    o->epochs = 20;
+    o->epochs = 40;
     o->lr = 2.0;
-    o->dropout = 0.7;
+    o->dropout = 0.8;
     o->char_min = 1;
     o->char_max = 5;
     o->word_ngrams = 1;
-    o->hash_bits = 18;
+    o->hash_bits = 17;
     o->seed = 1;
     o->holdout = 0.1;
     o->progress_interval_s = 0.2;
