@@ -64,6 +64,7 @@ typedef struct parley_dialog_action {
 typedef struct parley_dialog_entity {
     const char *kind;  /* "phone", "data_amount", ... */
     const char *value; /* normalised value ("1.5" GB as "1500" MB, ...) */
+    const char *text;  /* the words of the message it was read from */
 } parley_dialog_entity;
 
 /** What the bot answers to one message, and why. Strings are owned by the
@@ -84,7 +85,28 @@ typedef struct parley_dialog_reply {
     int handoff;         /* 1: the conversation now waits for a human agent */
     const char *summary; /* for the agent when handoff is 1 (redacted), else "" */
     int64_t seq;         /* the stored seq of the customer's turn */
+    /* "active", "awaiting_confirmation", "handed_off" or "closed" */
+    const char *state;
+    const char *identity;             /* "anonymous", "identified" or "verified" */
+    const char *handoff_reason;       /* docs/http-api.md; "" unless handoff is 1 */
+    const char *queue;                /* the agents' queue; "" unless handoff is 1 */
+    const char *const *choice_labels; /* n_choices labels in the reply's language */
+    int64_t turn;                     /* the customer's message number, from 1 */
 } parley_dialog_reply;
+
+/** Starts a conversation like parley_dialog_start(), in `language` (one
+ * of the bot's; NULL: the first; another is PARLEY_ERR_INVALID). When the
+ * bot defines a `welcome` response, `*welcome` gets it in that language
+ * (caller frees with parley_dialog_text_free()), else NULL. */
+parley_err parley_dialog_begin(parley_dialog *d, const char *channel, const char *language,
+                               char id_out[PARLEY_STORE_ID_SIZE], char **welcome,
+                               parley_error *err);
+
+/** Frees a string returned by the engine. NULL does nothing. */
+void parley_dialog_text_free(char *s);
+
+/** Whether `lang` is one of the bot's languages. */
+int parley_dialog_has_language(const parley_dialog *d, const char *lang);
 
 /** Runs one customer message `text[0..len)` (UTF-8) in conversation `id`
  * at time `now_ms` (Unix milliseconds; 0: the real clock) and sets
@@ -94,9 +116,30 @@ typedef struct parley_dialog_reply {
  * PARLEY_DIALOG_MAX_MESSAGE bytes), PARLEY_ERR_CONFLICT (another turn of
  * this conversation committed first: nothing was stored, retry),
  * PARLEY_ERR_IO (storage); a backend failure is not an error: the flow
- * handles it. Caller frees `*out` with parley_dialog_reply_free(). */
+ * handles it. A closed conversation is PARLEY_ERR_CONFLICT; in a handed-off
+ * one the message is stored for the agent and the reply is empty (state
+ * "handed_off"). Caller frees `*out` with parley_dialog_reply_free(). */
 parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text, size_t len,
                               int64_t now_ms, parley_dialog_reply **out, parley_error *err);
+
+/** Sends a human agent's message `text[0..len)` to conversation `id`,
+ * which must be handed off (else PARLEY_ERR_CONFLICT; closed too). The
+ * transcript keeps it redacted; `*seq_out` gets its seq. */
+parley_err parley_dialog_agent_say(parley_dialog *d, const char *id, const char *text, size_t len,
+                                   int64_t *seq_out, parley_error *err);
+
+/** Gives a handed-off conversation back to the bot (PARLEY_ERR_CONFLICT
+ * unless handed off). */
+parley_err parley_dialog_handback(parley_dialog *d, const char *id, parley_error *err);
+
+/** Closes conversation `id`; later messages are PARLEY_ERR_CONFLICT.
+ * Closing a closed conversation is PARLEY_OK. */
+parley_err parley_dialog_end(parley_dialog *d, const char *id, parley_error *err);
+
+/** Stores the customer's rating `score` (1..5) and optional comment
+ * (redacted before it is stored; NULL: none) of conversation `id`. */
+parley_err parley_dialog_rate(parley_dialog *d, const char *id, int score, const char *comment,
+                              parley_error *err);
 
 /** Longest customer message accepted, in bytes. */
 #define PARLEY_DIALOG_MAX_MESSAGE 4096u

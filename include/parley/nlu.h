@@ -397,8 +397,8 @@ parley_err parley_nlu_entities(const char *text, size_t n, const char *lang,
  * Language identification (docs/internals/langid.md)
  *
  * A dedicated, lean model: hashed character n-grams and words of lightly
- * case-folded text, one linear score per language, int8 weights in a
- * memory-mapped file ("PARLEYLI"). Labels are language codes.
+ * case-folded text, one linear score per language, 6-bit weights in one
+ * file ("PARLEYLI"). Labels are language codes.
  * ------------------------------------------------------------------- */
 
 /** Most languages a language model holds. */
@@ -443,7 +443,8 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
 /** Writes the model to `path` atomically (temp file, fsync, rename). */
 parley_err parley_langid_save(const parley_langid *m, const char *path, parley_error *err);
 
-/** Maps the model file at `path` read-only and checks magic, version,
+/** Reads the model file at `path` (into memory advised for huge pages:
+ * scoring reads rows all over it) and checks magic, version, weights,
  * sizes, checksum and every section. A corrupt or truncated file is
  * PARLEY_ERR_CORRUPT, a newer format PARLEY_ERR_VERSION, an intent model
  * PARLEY_ERR_CORRUPT saying so. Caller frees with parley_langid_free(). */

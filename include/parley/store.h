@@ -85,10 +85,10 @@ typedef struct parley_store_conversation {
     int64_t version; /* 1 at creation, +1 on every save */
     /* Outcome columns (parley_store_commit_outcome); owned; NULL when unset
      * except `status`. */
-    char *status;          /* "active", "handed_off", "closed" */
-    char *intent;          /* first intent the bot acted on */
+    char *status; /* "active", "handed_off", "closed" */
+    char *intent; /* first intent the bot acted on */
     int64_t customer_turns;
-    char *handoff_reason;  /* set once handed off (stays after a hand-back) */
+    char *handoff_reason; /* set once handed off (stays after a hand-back) */
     char *handoff_queue;
     char *handoff_summary; /* redacted */
     int64_t handoff_at;    /* Unix ms of the latest hand-off; 0 if none */
@@ -202,16 +202,15 @@ parley_err parley_store_commit_outcome(parley_store *store, const char *id,
 /** One open hand-off; pointers borrowed for the callback only. */
 typedef struct parley_store_handoff {
     const char *id, *language, *intent, *queue, *reason, *summary; /* "" when unset */
-    int64_t since; /* Unix ms */
+    int64_t since;                                                 /* Unix ms */
     int64_t customer_turns;
 } parley_store_handoff;
 typedef int (*parley_store_handoff_fn)(const parley_store_handoff *h, void *userdata);
 
 /** Calls `fn` for up to `limit` conversations waiting for an agent, oldest
  * hand-off first; a non-zero return stops early. */
-parley_err parley_store_handoffs_list(parley_store *store, size_t limit,
-                                      parley_store_handoff_fn fn, void *userdata,
-                                      parley_error *err);
+parley_err parley_store_handoffs_list(parley_store *store, size_t limit, parley_store_handoff_fn fn,
+                                      void *userdata, parley_error *err);
 
 /** Conversations created in [from, to) (Unix ms) with at least one
  * customer message, grouped by UTC day, language, first intent and

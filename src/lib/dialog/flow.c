@@ -41,10 +41,12 @@ void dlg_record_action(struct dlg_turn *t, const char *name, const char *status,
     t->nactions++;
 }
 
-void dlg_handoff(struct dlg_turn *t, const char *key)
+void dlg_handoff(struct dlg_turn *t, const char *key, const char *reason)
 {
     if (!key || !dlg_say(t, key))
         (void)dlg_say(t, "handoff");
+    if (!t->handoff)
+        (void)snprintf(t->handoff_reason, sizeof(t->handoff_reason), "%s", reason);
     t->handoff = 1;
     t->st->handoff = 1;
     t->st->flow[0] = '\0';
@@ -272,7 +274,7 @@ void dlg_flow_run(struct dlg_turn *t)
         }
         s = &f->steps[i];
         if ((size_t)i < sizeof(t->st->visits) && ++t->st->visits[i] > DLG_MAX_VISITS) {
-            dlg_handoff(t, NULL);
+            dlg_handoff(t, NULL, "loop");
             return;
         }
         switch (s->type) {
@@ -303,7 +305,7 @@ void dlg_flow_run(struct dlg_turn *t)
             }
             if (r < 0) {
                 if (s->on_error < 0) {
-                    dlg_handoff(t, NULL);
+                    dlg_handoff(t, NULL, "identity_failed");
                     return;
                 }
                 t->st->step = s->on_error;
@@ -318,7 +320,7 @@ void dlg_flow_run(struct dlg_turn *t)
             } else if (s->on_error >= 0) {
                 t->st->step = s->on_error;
             } else {
-                dlg_handoff(t, NULL);
+                dlg_handoff(t, NULL, "backend_failed");
                 return;
             }
             break;
@@ -343,9 +345,12 @@ void dlg_flow_run(struct dlg_turn *t)
             (void)dlg_say(t, s->response);
             t->st->step = s->next;
             break;
-        case PARLEY_STEP_HANDOFF:
-            dlg_handoff(t, s->response);
+        case PARLEY_STEP_HANDOFF: {
+            char why[sizeof(t->handoff_reason)];
+            (void)snprintf(why, sizeof(why), "flow:%s.%s", f->name, s->id);
+            dlg_handoff(t, s->response, why);
             return;
+        }
         case PARLEY_STEP_END:
             if (s->response)
                 (void)dlg_say(t, s->response);
@@ -361,6 +366,8 @@ void dlg_flow_run(struct dlg_turn *t)
 void dlg_flow_start(struct dlg_turn *t, const parley_bot_flow *f)
 {
     struct dlg_state *st = t->st;
+    if (!t->intent_acted)
+        t->intent_acted = f->intent;
     if (st->flow[0] && strcmp(st->flow, f->name) != 0 && st->wait == WAIT_STEP) {
         (void)snprintf(st->susp_flow, sizeof(st->susp_flow), "%s", st->flow);
         st->susp_step = st->step;
@@ -558,7 +565,7 @@ int dlg_flow_answer(struct dlg_turn *t)
         if (r == 0)
             return 1;
         if (r < 0 && s->on_error < 0) {
-            dlg_handoff(t, NULL);
+            dlg_handoff(t, NULL, "identity_failed");
             return 1;
         }
         t->st->step = r < 0 ? s->on_error : s->next;

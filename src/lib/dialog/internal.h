@@ -28,6 +28,7 @@
 #define DLG_MAX_MISSES   3 /* misunderstandings in a row before a hand-off */
 #define DLG_MAX_ID_TRIES 3 /* failed identity attempts before giving up */
 #define DLG_CODE_TTL_MS  (5 * 60 * 1000)
+#define DLG_QUEUE        "general" /* the agents' queue hand-offs go to */
 
 struct parley_dialog {
     parley_bot *bot;
@@ -135,6 +136,8 @@ struct dlg_turn {
     char *action_strings[DLG_MAX_ACTIONS * 3];
     size_t nstrings;
     int handoff;
+    char handoff_reason[DLG_MAX_NAME * 2 + 8]; /* docs/http-api.md "Hand-off reasons" */
+    const char *intent_acted;                  /* intent of the first flow started, or NULL */
     int redact_all; /* the message was identity proof: store a placeholder */
     int failed;     /* out of memory or storage: abort the turn */
 };
@@ -169,8 +172,9 @@ const parley_bot_flow *dlg_current_flow(const struct dlg_turn *t);
 /* Fills slots of the current flow from the message's entities; returns
  * how many it filled. `only_empty`: leave filled slots alone. */
 int dlg_fill_slots(struct dlg_turn *t, const parley_bot_flow *f, int only_empty);
-/* Hands the conversation to a person with `key` (NULL: "handoff"). */
-void dlg_handoff(struct dlg_turn *t, const char *key);
+/* Hands the conversation to a person with response `key` (NULL:
+ * "handoff"), recording `reason` (see docs/http-api.md). */
+void dlg_handoff(struct dlg_turn *t, const char *key, const char *reason);
 /* Records an action outcome for the reply. */
 void dlg_record_action(struct dlg_turn *t, const char *name, const char *status,
                        const char *backend_code);
@@ -193,6 +197,16 @@ void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);
 void dlg_decide(struct dlg_turn *t);
 /* Extracts entities again with the plans and cities fetched since. */
 void dlg_refresh_entities(struct dlg_turn *t);
+
+/* The label of `intent` in the turn's language (label_INTENT, else the
+ * name) into `*b`, a fresh buffer the caller releases. */
+void dlg_label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b);
+
+/* reply.c: `text` with phone numbers and dates among `ents` replaced by
+ * [PHONE] and [DATE] (caller frees with parley__free; NULL: no memory). */
+char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n);
+/* "anonymous", "identified" or "verified". */
+const char *dlg_identity_level(const struct dlg_state *st);
 
 /* Entity helpers (turn.c). */
 const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kind);

@@ -12,19 +12,20 @@
 
 struct reply_box {
     parley_dialog_reply r; /* first: the public part */
-    char *strings[16];
+    char *strings[24 + DLG_MAX_ENTITIES * 2];
     size_t nstrings;
     parley_dialog_action actions[DLG_MAX_ACTIONS];
     char *action_strings[DLG_MAX_ACTIONS * 3];
     size_t naction_strings;
     parley_dialog_entity entities[DLG_MAX_ENTITIES];
     char *choice_ptrs[DLG_MAX_CHOICES];
+    const char *labels[DLG_MAX_CHOICES];
 };
 
 static const char *keep(struct reply_box *b, const char *s, int *nomem)
 {
     char *c;
-    if (b->nstrings == 16) {
+    if (b->nstrings == sizeof(b->strings) / sizeof(b->strings[0])) {
         *nomem = 1;
         return "";
     }
@@ -51,30 +52,34 @@ void parley_dialog_reply_free(parley_dialog_reply *r)
     parley__free(b);
 }
 
-/* The customer's text as stored: identity proof entirely hidden, phone
- * numbers and dates replaced by their kind. (The personal-data module
- * will do the full job.) */
-static char *redact(const struct dlg_turn *t)
+char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n)
 {
     struct parley_buf b = PARLEY_BUF_INIT(0);
     size_t at = 0;
-    if (t->redact_all)
-        return parley__strdup("[identity proof]");
-    for (size_t i = 0; i < t->nents; i++) {
-        const parley_entity *e = &t->ents[i];
+    for (size_t i = 0; i < n; i++) {
+        const parley_entity *e = &ents[i];
         const char *tag = e->kind == PARLEY_ENTITY_PHONE  ? "[PHONE]"
                           : e->kind == PARLEY_ENTITY_DATE ? "[DATE]"
                                                           : NULL;
-        if (!tag || e->start < at)
+        if (!tag || e->start < at || e->end > len)
             continue;
-        (void)parley__buf_add(&b, t->text + at, e->start - at);
+        (void)parley__buf_add(&b, text + at, e->start - at);
         (void)parley__buf_add(&b, tag, strlen(tag));
         at = e->end;
     }
-    (void)parley__buf_add(&b, t->text + at, t->len - at);
+    (void)parley__buf_add(&b, text + at, len - at);
     if (!b.data)
         return parley__strdup("");
     return parley__buf_detach(&b, NULL);
+}
+
+/* The customer's text as stored: identity proof entirely hidden, phone
+ * numbers and dates replaced by their kind. */
+static char *redact(const struct dlg_turn *t)
+{
+    if (t->redact_all)
+        return parley__strdup("[identity proof]");
+    return dlg_redact(t->text, t->len, t->ents, t->nents);
 }
 
 static char *summary(const struct dlg_turn *t, const char *redacted, const char *flow_before)
@@ -95,6 +100,25 @@ static int64_t now_ms(void)
     struct timespec ts;
     (void)clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the conversation waits for, in the API's words. */
+static const char *state_name(const struct dlg_turn *t)
+{
+    const parley_bot_flow *f = dlg_current_flow(t);
+    if (t->handoff)
+        return "handed_off";
+    if (f && t->st->wait == WAIT_STEP && t->st->step >= 0 && (size_t)t->st->step < f->n_steps &&
+        f->steps[t->st->step].type == PARLEY_STEP_CONFIRM)
+        return "awaiting_confirmation";
+    return "active";
+}
+
+const char *dlg_identity_level(const struct dlg_state *st)
+{
+    if (st->id.verified)
+        return "verified";
+    return st->id.customer_id[0] ? "identified" : "anonymous";
 }
 
 static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_text, int64_t seq)
@@ -119,6 +143,11 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
     b->r.handoff = t->handoff;
     b->r.summary = keep(b, summary_text ? summary_text : "", &nomem);
     b->r.seq = seq;
+    b->r.turn = t->st->turns;
+    b->r.state = state_name(t);
+    b->r.identity = dlg_identity_level(t->st);
+    b->r.handoff_reason = keep(b, t->handoff ? t->handoff_reason : "", &nomem);
+    b->r.queue = t->handoff ? DLG_QUEUE : "";
     memcpy(b->actions, t->actions, sizeof(t->actions));
     memcpy(b->action_strings, t->action_strings, sizeof(t->action_strings));
     b->naction_strings = t->nstrings;
@@ -127,15 +156,28 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
     for (size_t i = 0; i < t->nents; i++) {
         b->entities[i].kind = parley_entity_kind_name(t->ents[i].kind);
         b->entities[i].value = keep(b, t->ents[i].value, &nomem);
+        if (t->ents[i].end <= t->len && t->ents[i].start <= t->ents[i].end) {
+            char *span =
+                parley__strndup(t->text + t->ents[i].start, t->ents[i].end - t->ents[i].start);
+            b->entities[i].text = keep(b, span ? span : "", &nomem);
+            parley__free(span);
+        } else {
+            b->entities[i].text = "";
+        }
     }
     b->r.entities = b->entities;
     b->r.n_entities = t->nents;
     if (t->st->wait == WAIT_CLARIFY) {
         for (size_t i = 0; i < t->st->nchoices; i++) {
+            struct parley_buf label;
             b->choice_ptrs[i] = parley__strdup(t->st->choices[i]);
             nomem |= !b->choice_ptrs[i];
+            dlg_label_of(t, t->st->choices[i], &label);
+            b->labels[i] = keep(b, label.data ? label.data : t->st->choices[i], &nomem);
+            parley__buf_release(&label);
         }
         b->r.choices = (const char *const *)b->choice_ptrs;
+        b->r.choice_labels = b->labels;
         b->r.n_choices = t->st->nchoices;
     }
     if (nomem) {
@@ -143,6 +185,39 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
         return NULL;
     }
     return &b->r;
+}
+
+/* Stores a message sent while a person has the conversation: the
+ * customer's turn alone, the state otherwise as it was. */
+static parley_err commit_waiting(struct dlg_turn *t, const parley_store_conversation *conv,
+                                 parley_dialog_reply **out, parley_error *err)
+{
+    parley_store_outcome oc = {.customer_turns = 1};
+    parley_store_turn turn = {.role = PARLEY_ROLE_CUSTOMER};
+    char *state = dlg_state_write(t->st), *red = redact(t);
+    int64_t seq = 0;
+    parley_err rc;
+
+    if (!state || !red) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+        goto out;
+    }
+    turn.text = red;
+    turn.intent = t->pred.intent;
+    turn.confidence = t->pred.confidence;
+    rc = parley_store_commit_outcome(t->d->store, t->conv_id, conv->version, state, &turn, 1, &oc,
+                                     &seq, err);
+    if (rc != PARLEY_OK)
+        goto out;
+    *out = build_reply(t, NULL, seq);
+    if (!*out)
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
+    else
+        ((struct reply_box *)*out)->r.handoff = 0; /* not a new hand-off */
+out:
+    parley__free(state);
+    parley__free(red);
+    return rc;
 }
 
 parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text, size_t len,
@@ -154,6 +229,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     parley_nlu_ctx *ctx = NULL;
     char *state = NULL, *red = NULL, *sum = NULL, *meta = NULL, flow_before[DLG_MAX_NAME];
     parley_store_turn turns[2] = {{0}, {0}}, *bt;
+    parley_store_outcome oc = {0};
     int64_t seq = 0;
     parley_err rc;
 
@@ -173,6 +249,10 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
         goto out;
     }
+    if (strcmp(conv.status, "closed") == 0) {
+        rc = parley_error_set(err, PARLEY_ERR_CONFLICT, "conversation '%.64s' is closed", id);
+        goto out;
+    }
     if ((rc = dlg_state_read(st, conv.state, err)) != PARLEY_OK)
         goto out;
     t->d = d;
@@ -183,8 +263,16 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     t->now = now ? now : now_ms();
     t->out = (struct parley_buf)PARLEY_BUF_INIT(256 * 1024);
     st->turns++;
-    st->handoff = 0;
     (void)snprintf(flow_before, sizeof(flow_before), "%s", st->flow);
+    if (strcmp(conv.status, "handed_off") == 0) {
+        /* A person has the conversation: the message is only understood
+         * enough to be stored redacted, and the bot stays silent. */
+        dlg_understand(t, ctx);
+        t->handoff = 1;
+        rc = commit_waiting(t, &conv, out, err);
+        goto out;
+    }
+    st->handoff = 0;
     dlg_understand(t, ctx);
     dlg_decide(t);
     st->last_ms = t->now;
@@ -216,7 +304,15 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
         bt->metadata = meta;
     }
     /* The message and the reply land together, with the state. */
-    rc = parley_store_commit_turns(d->store, id, conv.version, state, turns, 2, &seq, err);
+    oc.customer_turns = 1;
+    oc.intent = t->intent_acted;
+    if (t->handoff) {
+        oc.status = "handed_off";
+        oc.handoff_reason = t->handoff_reason;
+        oc.handoff_queue = DLG_QUEUE;
+        oc.handoff_summary = sum;
+    }
+    rc = parley_store_commit_outcome(d->store, id, conv.version, state, turns, 2, &oc, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
     *out = build_reply(t, sum, seq);

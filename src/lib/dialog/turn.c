@@ -145,7 +145,7 @@ static int ambiguous(struct dlg_turn *t)
     return 1;
 }
 
-static void label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b)
+void dlg_label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b)
 {
     char key[DLG_MAX_NAME + 8];
     (void)snprintf(key, sizeof(key), "label_%s", intent);
@@ -167,8 +167,8 @@ static void clarify(struct dlg_turn *t)
 {
     struct parley_buf a, b, all = PARLEY_BUF_INIT(4096);
     const char *names[] = {"choices"}, *values[1];
-    label_of(t, t->pred.top[0].intent, &a);
-    label_of(t, t->pred.top[1].intent, &b);
+    dlg_label_of(t, t->pred.top[0].intent, &a);
+    dlg_label_of(t, t->pred.top[1].intent, &b);
     (void)parley__buf_add(&all, a.data ? a.data : "", a.len);
     (void)parley__buf_add(&all, or_word(t->lang), strlen(or_word(t->lang)));
     (void)parley__buf_add(&all, b.data ? b.data : "", b.len);
@@ -237,7 +237,7 @@ static void not_understood(struct dlg_turn *t)
 {
     if (++t->st->misses >= DLG_MAX_MISSES) {
         t->st->misses = 0;
-        dlg_handoff(t, NULL);
+        dlg_handoff(t, NULL, "misunderstood");
         return;
     }
     if (t->st->wait == WAIT_STEP) {
@@ -268,7 +268,7 @@ static void after_flow(struct dlg_turn *t, int short_detour)
         dlg_flow_reprompt(t);
         return;
     }
-    label_of(t, f->intent, &label);
+    dlg_label_of(t, f->intent, &label);
     values[0] = label.data ? label.data : "";
     (void)dlg_say_with(t, "resume_offer", names, values, 1);
     parley__buf_release(&label);
@@ -339,7 +339,7 @@ void dlg_decide(struct dlg_turn *t)
         st->wait = WAIT_NONE;
         yn = dlg_yes_no(t);
         if (yn == 1 && !f) {
-            dlg_handoff(t, NULL);
+            dlg_handoff(t, NULL, "no_answer");
             return;
         }
         if (yn == 0 && !f) {
@@ -383,7 +383,7 @@ void dlg_decide(struct dlg_turn *t)
         (t->pred.out_of_scope || (t->pred.intent && strcmp(t->pred.intent, "out_of_scope") == 0))) {
         if (++st->misses >= DLG_MAX_MISSES) {
             st->misses = 0;
-            dlg_handoff(t, NULL);
+            dlg_handoff(t, NULL, "misunderstood");
             return;
         }
         (void)dlg_say(t, "kb_unknown");

@@ -61,8 +61,6 @@ static const char *const migrations[] = {
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
 
-
-
 static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
@@ -101,7 +99,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                     "WHERE created >= ?1 AND created < ?2 AND customer_turns > 0 "
                     "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4",
     [ST_RATING] = "UPDATE conversations SET rating = ?1, rating_comment = ?2 WHERE id = ?3",
-    [ST_KEY_ADD] = "INSERT INTO api_keys (id, role, hash, label, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_KEY_ADD] =
+        "INSERT INTO api_keys (id, role, hash, label, created) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_KEY_FIND] = "SELECT role, hash, label, created, revoked FROM api_keys WHERE id = ?1",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
     [ST_KEYS] = "SELECT id, role, hash, label, created, revoked FROM api_keys ORDER BY created, id",
@@ -323,7 +322,8 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
                     &c.rating_comment};
     const int cols[] = {7, 9, 10, 11, 14};
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-        if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL && !(*opt[i] = sq_dup(st, cols[i], err))) {
+        if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
+            !(*opt[i] = sq_dup(st, cols[i], err))) {
             rc = err->code;
             goto out;
         }

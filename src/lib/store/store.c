@@ -257,15 +257,15 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
                 PARLEY_OK)
             goto out;
     }
-    if (oc && ((rc = check_len("status", oc->status, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
-               (rc = check_len("intent", oc->intent, PARLEY_STORE_MAX_TAG * 4, &local)) !=
-                   PARLEY_OK ||
-               (rc = check_len("hand-off reason", oc->handoff_reason, PARLEY_STORE_MAX_TAG,
-                               &local)) != PARLEY_OK ||
-               (rc = check_len("hand-off queue", oc->handoff_queue, PARLEY_STORE_MAX_TAG,
-                               &local)) != PARLEY_OK ||
-               (rc = check_len("hand-off summary", oc->handoff_summary, PARLEY_STORE_MAX_TEXT,
-                               &local)) != PARLEY_OK))
+    if (oc &&
+        ((rc = check_len("status", oc->status, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
+         (rc = check_len("intent", oc->intent, PARLEY_STORE_MAX_TAG * 4, &local)) != PARLEY_OK ||
+         (rc = check_len("hand-off reason", oc->handoff_reason, PARLEY_STORE_MAX_TAG, &local)) !=
+             PARLEY_OK ||
+         (rc = check_len("hand-off queue", oc->handoff_queue, PARLEY_STORE_MAX_TAG, &local)) !=
+             PARLEY_OK ||
+         (rc = check_len("hand-off summary", oc->handoff_summary, PARLEY_STORE_MAX_TEXT, &local)) !=
+             PARLEY_OK))
         goto out;
     lock(store);
     rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, oc, now_ms(),
@@ -280,7 +280,8 @@ out:
 parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
                                    const char *new_state, parley_error *err)
 {
-    return commit(store, "save conversation", id, expected_version, new_state, NULL, 0, NULL, NULL, err);
+    return commit(store, "save conversation", id, expected_version, new_state, NULL, 0, NULL, NULL,
+                  err);
 }
 
 parley_err parley_store_commit_turn(parley_store *store, const char *id, int64_t expected_version,
@@ -369,9 +370,8 @@ parley_err parley_store_commit_outcome(parley_store *store, const char *id,
                   outcome, seq_out, err);
 }
 
-parley_err parley_store_handoffs_list(parley_store *store, size_t limit,
-                                      parley_store_handoff_fn fn, void *userdata,
-                                      parley_error *err)
+parley_err parley_store_handoffs_list(parley_store *store, size_t limit, parley_store_handoff_fn fn,
+                                      void *userdata, parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     if (!store || !fn)
@@ -432,8 +432,7 @@ static parley_err check_key_id(const char *id, parley_error *err)
     return PARLEY_OK;
 }
 
-parley_err parley_store_key_add(parley_store *store, const parley_store_key *key,
-                                parley_error *err)
+parley_err parley_store_key_add(parley_store *store, const parley_store_key *key, parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_err rc;
