@@ -11,6 +11,24 @@ python3 fasttext liblinear-tools time \
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
 libreadline-dev libsodium-dev"
 
+# Browser tests (tests/web): Debian's Chromium, driven by Node.js. A Node.js
+# that brings its own npm (NodeSource's) is kept: Debian's npm conflicts with it.
+PKGS="$PKGS chromium"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+
+# tests/web's npm packages (playwright-core), installed from its lock file;
+# nothing to do (and no network needed) when they are already there.
+web_test_packages() {
+    web="$(dirname "$0")/../tests/web"
+    if [ -f "$web/node_modules/playwright-core/package.json" ] &&
+        [ "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ]; then
+        return 0
+    fi
+    echo "parley setup: npm ci in tests/web" >&2
+    npm ci --prefix "$web" --no-audit --no-fund >/dev/null
+}
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -19,6 +37,7 @@ for p in $PKGS; do
 done
 
 if [ -z "$missing" ]; then
+    web_test_packages
     exit 0
 fi
 
@@ -33,3 +52,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null || apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+web_test_packages
