@@ -312,6 +312,10 @@
     else if (this.state === 'closed') s = this.t('closed');
     this.stateEl.textContent = s;
     this.endBtn.disabled = !this.conv || this.state === 'closed';
+    var canSend = !!this.conv && this.state !== 'closed' && this.phase === 'chat';
+    this.input.disabled = !canSend;
+    this.sendBtn.disabled = !canSend || Date.now() < this.blockedUntil;
+    this.panel.setAttribute('data-state', this.conv ? (this.state || 'active') : 'none');
   };
 
   Chat.prototype.open = function () {
@@ -357,7 +361,7 @@
       var self = this, secs = err.retryAfter || 1;
       this.blockedUntil = Date.now() + secs * 1000;
       this.sendBtn.disabled = true;
-      setTimeout(function () { if (Date.now() >= self.blockedUntil) { self.sendBtn.disabled = false; } }, secs * 1000 + 50);
+      setTimeout(function () { self.renderState(); }, secs * 1000 + 50);
     }
   };
 
@@ -482,6 +486,7 @@
       self.renderReplies(res.messages, 'bot');
       self.expectBot(res.messages);
       self.openStream();
+      if (!self.panel.hidden && !self.root.activeElement) self.input.focus();
     }, function (err) {
       self.setBusy(false);
       self.infoEl.textContent = '';
