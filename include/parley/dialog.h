@@ -58,6 +58,7 @@ typedef struct parley_dialog_action {
     const char *name;         /* the bot's action name, or an identity operation */
     const char *status;       /* "ok" or a parley_connect_code_name() */
     const char *backend_code; /* e.g. "refuel_too_large"; NULL if none */
+    double duration_ms;       /* of the backend call; -1 when none was made */
 } parley_dialog_action;
 
 /** One entity found in the customer's message. */
@@ -92,6 +93,7 @@ typedef struct parley_dialog_reply {
     const char *queue;                /* the agents' queue; "" unless handoff is 1 */
     const char *const *choice_labels; /* n_choices labels in the reply's language */
     int64_t turn;                     /* the customer's message number, from 1 */
+    const char *stored_text;          /* the message as the transcript keeps it */
 } parley_dialog_reply;
 
 /** Starts a conversation like parley_dialog_start(), in `language` (one
@@ -104,6 +106,9 @@ parley_err parley_dialog_begin(parley_dialog *d, const char *channel, const char
 
 /** Frees a string returned by the engine. NULL does nothing. */
 void parley_dialog_text_free(char *s);
+
+/** The engine's bot (borrowed; valid while `d` lives). */
+const struct parley_bot *parley_dialog_bot(const parley_dialog *d);
 
 /** Whether `lang` is one of the bot's languages. */
 int parley_dialog_has_language(const parley_dialog *d, const char *lang);

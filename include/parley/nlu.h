@@ -420,7 +420,12 @@ typedef struct parley_langid_options {
     double holdout;                  /* without validation data: share of training rows
                                         (0..0.5) kept aside to fit the temperature, then
                                         trained on as well; default 0.1, 0 = none */
-    parley_nlu_progress_fn progress; /* phases "read", "train", "calibrate" */
+    unsigned groups;                 /* stage 2: at most this many confusable groups get
+                                        a specialist (needs validation data); 0..32,
+                                        default 8, 0 = none */
+    unsigned group_min;              /* pair two languages when stage 1 confuses them at
+                                        least this often on validation; default 3 */
+    parley_nlu_progress_fn progress; /* phases "read", "train", "calibrate", "stage2" */
     void *progress_userdata;
     double progress_interval_s; /* default 0.2 */
 } parley_langid_options;

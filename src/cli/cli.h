@@ -24,6 +24,8 @@ int cmd_bot(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

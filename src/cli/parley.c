@@ -18,6 +18,8 @@ const struct cli_command cli_commands[] = {
     {"featurize", cmd_featurize, "write a model's features of labeled data in libsvm format"},
     {"bot", cmd_bot, "check a bot definition folder (bot check DIR)"},
     {"chat", cmd_chat, "talk to a bot in the terminal (starts telco-sim)"},
+    {"serve", cmd_serve, "serve the HTTP API, web chat and agent console"},
+    {"keys", cmd_keys, "create, list and revoke the server's API keys"},
     {"test", cmd_test, "run conversation tests against a bot"},
     {"langid", cmd_langid, "train, run and evaluate a language identifier (langid -h)"},
     {NULL, NULL, NULL},

@@ -2,6 +2,7 @@
  * (buffers, files, PRNG, clock) used across libparley. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,30 @@ parley_err parley__buf_add(struct parley_buf *b, const void *data, size_t n)
     b->len += n;
     b->data[b->len] = '\0';
     return PARLEY_OK;
+}
+
+parley_err parley__buf_printf(struct parley_buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return PARLEY_ERR_INVALID;
+    if ((size_t)n < sizeof(small))
+        return parley__buf_add(b, small, (size_t)n);
+    char *big = parley__malloc((size_t)n + 1);
+    if (!big) {
+        parley__buf_release(b);
+        return PARLEY_ERR_NOMEM;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    parley_err rc = parley__buf_add(b, big, (size_t)n);
+    parley__free(big);
+    return rc;
 }
 
 parley_err parley__buf_addc(struct parley_buf *b, char c)

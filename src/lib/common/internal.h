@@ -57,6 +57,8 @@ struct parley_buf {
     }
 parley_err parley__buf_add(struct parley_buf *b, const void *data, size_t n);
 parley_err parley__buf_addc(struct parley_buf *b, char c);
+/* Appends printf-style text (without its NUL). */
+parley_err parley__buf_printf(struct parley_buf *b, const char *fmt, ...) PARLEY_PRINTF(2, 3);
 void parley__buf_reset(struct parley_buf *b);   /* keeps the allocation */
 void parley__buf_release(struct parley_buf *b); /* frees */
 /* Hands the contents to the caller (free with parley__free); empties b. */

@@ -16,6 +16,11 @@ int parley_dialog_has_language(const parley_dialog *d, const char *lang)
     return 0;
 }
 
+const struct parley_bot *parley_dialog_bot(const parley_dialog *d)
+{
+    return d ? d->bot : NULL;
+}
+
 void parley_dialog_text_free(char *s)
 {
     parley__free(s);

@@ -34,6 +34,8 @@ void dlg_record_action(struct dlg_turn *t, const char *name, const char *status,
     a->status = t->action_strings[t->nstrings++] = parley__strdup(status);
     a->backend_code =
         backend_code ? (t->action_strings[t->nstrings++] = parley__strdup(backend_code)) : NULL;
+    a->duration_ms = t->call_ms;
+    t->call_ms = -1;
     if (!a->name || !a->status || (backend_code && !a->backend_code)) {
         t->failed = 1;
         return;
@@ -77,11 +79,13 @@ parley_connect_result *dlg_call(struct dlg_turn *t, size_t conn, const char *lab
                    t->st->flow, t->st->step, op);
     (void)snprintf(key, sizeof(key), "pl-%016llx",
                    (unsigned long long)XXH64(seed, strlen(seed), 0));
+    double t0 = parley__now();
     if (parley_connect_call_keyed(t->d->conns[conn], op, params, n, key, &r, &e) != PARLEY_OK) {
         PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: call '%s' failed: %s", op, e.msg);
         dlg_record_action(t, label, "bad_request", NULL);
         return NULL;
     }
+    t->call_ms = (parley__now() - t0) * 1000.0;
     {
         parley_connect_code code = parley_connect_result_code(r);
         const char *bc = parley_connect_result_backend_code(r);

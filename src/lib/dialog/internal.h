@@ -135,6 +135,7 @@ struct dlg_turn {
     size_t nactions;
     char *action_strings[DLG_MAX_ACTIONS * 3];
     size_t nstrings;
+    double call_ms; /* duration of the call being recorded; -1: none */
     int handoff;
     char handoff_reason[DLG_MAX_NAME * 2 + 8]; /* docs/http-api.md "Hand-off reasons" */
     const char *intent_acted;                  /* intent of the first flow started, or NULL */

@@ -121,7 +121,8 @@ const char *dlg_identity_level(const struct dlg_state *st)
     return st->id.customer_id[0] ? "identified" : "anonymous";
 }
 
-static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_text, int64_t seq)
+static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_text, int64_t seq,
+                                        const char *stored)
 {
     struct reply_box *b = parley__calloc(1, sizeof(*b));
     const parley_bot_flow *f;
@@ -143,6 +144,7 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
     b->r.handoff = t->handoff;
     b->r.summary = keep(b, summary_text ? summary_text : "", &nomem);
     b->r.seq = seq;
+    b->r.stored_text = keep(b, stored, &nomem);
     b->r.turn = t->st->turns;
     b->r.state = state_name(t);
     b->r.identity = dlg_identity_level(t->st);
@@ -209,7 +211,7 @@ static parley_err commit_waiting(struct dlg_turn *t, const parley_store_conversa
                                      &seq, err);
     if (rc != PARLEY_OK)
         goto out;
-    *out = build_reply(t, NULL, seq);
+    *out = build_reply(t, NULL, seq, red);
     if (!*out)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
     else
@@ -262,6 +264,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     t->len = len;
     t->now = now ? now : now_ms();
     t->out = (struct parley_buf)PARLEY_BUF_INIT(256 * 1024);
+    t->call_ms = -1;
     st->turns++;
     (void)snprintf(flow_before, sizeof(flow_before), "%s", st->flow);
     if (strcmp(conv.status, "handed_off") == 0) {
@@ -315,7 +318,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     rc = parley_store_commit_outcome(d->store, id, conv.version, state, turns, 2, &oc, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
-    *out = build_reply(t, sum, seq);
+    *out = build_reply(t, sum, seq, red);
     if (!*out)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
     t->nstrings = 0; /* the reply owns the action strings now */

@@ -1,0 +1,236 @@
+/* The server's configuration: defaults, then a `key = value` file, then
+ * PARLEY_* environment variables, then flags (each later source wins). */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "parley/bot.h"
+#include "server/server.h"
+
+enum kind { K_TEXT, K_UINT, K_SIZE, K_DOUBLE };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    size_t size;     /* K_TEXT: buffer size */
+    double min, max; /* numbers */
+};
+
+#define TEXT(n, f)                                                                                 \
+    {                                                                                              \
+        n, K_TEXT, offsetof(parley_server_config, f), sizeof(((parley_server_config *)0)->f), 0, 0 \
+    }
+#define NUM(n, k, f, lo, hi)                                                                       \
+    {                                                                                              \
+        n, k, offsetof(parley_server_config, f), 0, lo, hi                                         \
+    }
+
+static const struct key keys[] = {
+    TEXT("bind", bind),
+    NUM("port", K_UINT, port, 0, 65535),
+    TEXT("data_dir", data_dir),
+    TEXT("bot", bot_dir),
+    TEXT("models", models_dir),
+    TEXT("store", store_url),
+    TEXT("backend", backend_url),
+    TEXT("web_dir", web_dir),
+    NUM("threads", K_UINT, threads, 1, 256),
+    NUM("max_body_bytes", K_SIZE, max_body, 1024, 64 * 1024 * 1024),
+    NUM("max_header_bytes", K_SIZE, max_header, 1024, 1024 * 1024),
+    NUM("max_json_depth", K_UINT, max_json_depth, 2, 256),
+    NUM("max_string_bytes", K_SIZE, max_string, 64, 1024 * 1024),
+    NUM("request_timeout", K_UINT, timeout_s, 1, 3600),
+    NUM("rate_limit", K_DOUBLE, rate, 0.01, 1e9),
+    NUM("rate_burst", K_UINT, burst, 1, 1000000000),
+    TEXT("cors_origin", cors_origin),
+    NUM("idle_minutes", K_UINT, idle_minutes, 1, 100000),
+};
+
+void parley_server_config_defaults(parley_server_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    (void)snprintf(c->bind, sizeof(c->bind), "127.0.0.1");
+    c->port = 8080;
+    (void)snprintf(c->data_dir, sizeof(c->data_dir), "data");
+    (void)snprintf(c->bot_dir, sizeof(c->bot_dir), "bots/carrier");
+    (void)snprintf(c->web_dir, sizeof(c->web_dir), "web");
+    c->threads = 4;
+    c->max_body = 64 * 1024;
+    c->max_header = 16 * 1024;
+    c->max_json_depth = 16;
+    c->max_string = 8192;
+    c->timeout_s = 30;
+    c->rate = 200;
+    c->burst = 400;
+    (void)snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
+    c->idle_minutes = 30;
+}
+
+parley_err parley_server_config_set(parley_server_config *c, const char *name, const char *value,
+                                    const char *where, parley_error *err)
+{
+    const struct key *k = NULL;
+    char *end = NULL;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].name, name) == 0)
+            k = &keys[i];
+    if (!k)
+        return parley_error_set(err, PARLEY_ERR_FORMAT, "%s: unknown setting '%.64s'", where, name);
+    char *field = (char *)c + k->offset;
+    if (k->kind == K_TEXT) {
+        if (strlen(value) >= k->size)
+            return parley_error_set(err, PARLEY_ERR_FORMAT, "%s: %s is longer than %zu bytes",
+                                    where, name, k->size - 1);
+        memcpy(field, value, strlen(value) + 1);
+        return PARLEY_OK;
+    }
+    errno = 0;
+    double v = strtod(value, &end);
+    if (!value[0] || errno || !end || *end || v < k->min || v > k->max ||
+        (k->kind != K_DOUBLE && v != (double)(unsigned long long)v))
+        return parley_error_set(err, PARLEY_ERR_FORMAT,
+                                "%s: %s must be a%s number from %g to %g, not '%.64s'", where, name,
+                                k->kind == K_DOUBLE ? "" : " whole", k->min, k->max, value);
+    if (k->kind == K_UINT)
+        *(unsigned *)(void *)field = (unsigned)v;
+    else if (k->kind == K_SIZE)
+        *(size_t *)(void *)field = (size_t)v;
+    else
+        *(double *)(void *)field = v;
+    return PARLEY_OK;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+parley_err parley_server_config_file(parley_server_config *c, const char *path, parley_error *err)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096], where[1100];
+    unsigned n = 0;
+    parley_err rc = PARLEY_OK;
+
+    if (!f)
+        return parley_error_set(err, PARLEY_ERR_IO, "cannot read configuration '%s': %s", path,
+                                strerror(errno));
+    while (rc == PARLEY_OK && fgets(line, sizeof(line), f)) {
+        n++;
+        (void)snprintf(where, sizeof(where), "%.1000s:%u", path, n);
+        if (!strchr(line, '\n') && !feof(f)) {
+            rc = parley_error_set(err, PARLEY_ERR_FORMAT, "%s: line longer than %zu bytes", where,
+                                  sizeof(line) - 2);
+            break;
+        }
+        char *s = trim(line), *eq;
+        if (!*s || *s == '#')
+            continue;
+        if (!(eq = strchr(s, '='))) {
+            rc = parley_error_set(err, PARLEY_ERR_FORMAT, "%s: expected 'key = value'", where);
+            break;
+        }
+        *eq = '\0';
+        char *value = trim(eq + 1);
+        size_t vl = strlen(value);
+        if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+            value[vl - 1] = '\0';
+            value++;
+        }
+        rc = parley_server_config_set(c, trim(s), value, where, err);
+    }
+    if (rc == PARLEY_OK && ferror(f))
+        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read configuration '%s'", path);
+    (void)fclose(f);
+    return rc;
+}
+
+parley_err parley_server_config_env(parley_server_config *c, parley_error *err)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char var[64], where[80];
+        size_t j = 0;
+        j += (size_t)snprintf(var, sizeof(var), "PARLEY_");
+        for (const char *p = keys[i].name; *p && j + 1 < sizeof(var); p++)
+            var[j++] = (char)toupper((unsigned char)*p);
+        var[j] = '\0';
+        const char *v = getenv(var);
+        if (!v)
+            continue;
+        (void)snprintf(where, sizeof(where), "environment %s", var);
+        parley_err rc = parley_server_config_set(c, keys[i].name, v, where, err);
+        if (rc != PARLEY_OK)
+            return rc;
+    }
+    return PARLEY_OK;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+parley_err parley_server_config_check(parley_server_config *c, parley_error *err)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_bot *bot = NULL;
+
+    if (!c->data_dir[0])
+        return parley_error_set(err, PARLEY_ERR_FORMAT, "configuration: data_dir is empty");
+    if (!c->store_url[0]) {
+        int w = snprintf(c->store_url, sizeof(c->store_url), "sqlite:%s/parley.db", c->data_dir);
+        if (w < 0 || (size_t)w >= sizeof(c->store_url))
+            return parley_error_set(err, PARLEY_ERR_LIMIT, "configuration: data_dir is too long");
+    }
+    if (!c->models_dir[0]) {
+        int w = snprintf(c->models_dir, sizeof(c->models_dir), "%s/models", c->bot_dir);
+        if (w < 0 || (size_t)w >= sizeof(c->models_dir))
+            return parley_error_set(err, PARLEY_ERR_LIMIT, "configuration: bot path is too long");
+    }
+    if (!is_dir(c->bot_dir))
+        return parley_error_set(err, PARLEY_ERR_IO, "configuration: bot folder '%s' does not exist",
+                                c->bot_dir);
+    if (!is_dir(c->models_dir))
+        return parley_error_set(err, PARLEY_ERR_IO,
+                                "configuration: models folder '%s' does not exist (train the bot: "
+                                "parley bot train %s --out %s)",
+                                c->models_dir, c->bot_dir, c->models_dir);
+    if (!is_dir(c->web_dir))
+        return parley_error_set(err, PARLEY_ERR_IO, "configuration: web folder '%s' does not exist",
+                                c->web_dir);
+    if (parley_bot_load(c->bot_dir, &bot, NULL, &e) != PARLEY_OK)
+        return parley_error_set(err, PARLEY_ERR_FORMAT,
+                                "configuration: %s (run parley bot check %s)", e.msg, c->bot_dir);
+    parley_bot_free(bot);
+    if (c->burst < 1 || c->rate <= 0)
+        return parley_error_set(err, PARLEY_ERR_FORMAT, "configuration: rate limit must be > 0");
+    return PARLEY_OK;
+}
+
+void parley_server_config_print(const parley_server_config *c, FILE *f)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct key *k = &keys[i];
+        const char *field = (const char *)c + k->offset;
+        if (k->kind == K_TEXT)
+            (void)fprintf(f, "%s = %s\n", k->name, field);
+        else if (k->kind == K_UINT)
+            (void)fprintf(f, "%s = %u\n", k->name, *(const unsigned *)(const void *)field);
+        else if (k->kind == K_SIZE)
+            (void)fprintf(f, "%s = %zu\n", k->name, *(const size_t *)(const void *)field);
+        else
+            (void)fprintf(f, "%s = %g\n", k->name, *(const double *)(const void *)field);
+    }
+}

@@ -1,0 +1,189 @@
+/* Private to src/server: the server handle, one request's context, and the
+ * pieces (routes, streams, metrics, rate limits, static files) that share
+ * them. */
+#ifndef PARLEY_SERVER_INTERNAL_H
+#define PARLEY_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common/internal.h"
+#include "parley/dialog.h"
+#include "server/server.h"
+
+/* ---- roles --------------------------------------------------------------- */
+
+enum {
+    ROLE_NONE = 0,
+    ROLE_CHANNEL = 1,
+    ROLE_AGENT = 2,
+    ROLE_ADMIN = 4,
+    ROLE_PUBLIC = 8, /* no key needed */
+};
+
+/* ---- the engine, swapped whole by a reload --------------------------------- */
+
+struct engine {
+    parley_dialog *d;
+    atomic_int refs; /* the server's one + one per running request */
+};
+
+/* ---- metrics (metrics.c) ----------------------------------------------------- */
+
+#define MET_MAX_LABELS 256
+
+/* Counters under one metric name, one per label value (added on first use). */
+struct labeled {
+    pthread_mutex_t mu;
+    size_t n;
+    char names[MET_MAX_LABELS][96];
+    atomic_ullong counts[MET_MAX_LABELS];
+};
+
+#define HIST_BUCKETS 13
+struct histogram {
+    atomic_ullong buckets[HIST_BUCKETS + 1]; /* last: +Inf */
+    atomic_ullong count;
+    atomic_ullong sum_us; /* microseconds (or thousandths for ratios) */
+};
+
+struct metrics {
+    atomic_ullong turns, conversations, agent_messages, ratings, reloads, reload_failures;
+    atomic_llong streams_open;
+    struct histogram turn_latency; /* seconds */
+    struct histogram confidence;   /* 0..1 */
+    struct histogram connector_latency;
+    struct labeled intents, handoffs, actions, connector_errors, http_status;
+};
+
+void met_init(struct metrics *m);
+void met_destroy(struct metrics *m);
+void met_count(struct labeled *l, const char *label);
+void met_observe(struct histogram *h, double value, int is_ratio);
+/* The Prometheus text exposition of everything (caller frees). */
+char *met_render(struct metrics *m, const struct parley_server *s);
+
+/* ---- rate limits (ratelimit.c): a token bucket per key --------------------- */
+
+struct ratelimit;
+struct ratelimit *rl_new(double rate, unsigned burst);
+void rl_free(struct ratelimit *r);
+/* 0 when `who` may go on; else the seconds to wait. */
+unsigned rl_take(struct ratelimit *r, const char *who, double now);
+
+/* ---- server-sent event streams (stream.c) ------------------------------------ */
+
+struct hub;
+struct hub *hub_new(atomic_llong *open_gauge);
+/* Ends every stream (each sends what it has buffered, then ends) and
+ * stops the keep-alive thread. */
+void hub_shutdown(struct hub *h);
+/* Frees the hub; only once the HTTP daemon has stopped. NULL is fine. */
+void hub_free(struct hub *h);
+/* Queues event text for every stream of conversation `id`. */
+void hub_publish(struct hub *h, const char *id, const char *event);
+/* A response that streams conversation `id`'s events, starting with
+ * `backlog` (already formatted events; may be ""). NULL on failure. */
+struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn, const char *id,
+                                  const char *backlog);
+size_t hub_count(struct hub *h);
+
+/* ---- the server -------------------------------------------------------------- */
+
+struct parley_server {
+    parley_server_config cfg;
+    struct MHD_Daemon *mhd;
+    unsigned port;
+    parley_store *store; /* keys, transcripts, queue, analytics */
+    pthread_mutex_t engine_mu;
+    struct engine *engine;
+    pthread_mutex_t conv_mu[64]; /* one turn at a time per conversation */
+    struct metrics met;
+    struct ratelimit *rl;
+    struct hub *hub;
+    struct webfiles *web;
+    atomic_int stopping;
+    atomic_int active; /* requests being handled */
+    double started;
+};
+
+/* One request, from its first callback to the response. */
+struct req {
+    struct parley_server *s;
+    struct MHD_Connection *conn;
+    const char *method, *url;
+    char *body;
+    size_t len;
+    int too_big;
+    int role;
+    char key_id[16];       /* for rate limits */
+    const char *params[4]; /* {id}-style path parameters */
+    char path_buf[512];
+    /* Filled by handlers: */
+    unsigned status;
+    json_t *json;                 /* the body to send, or NULL */
+    struct MHD_Response *special; /* a streamed or static response instead */
+    const char *retry_after;
+    char retry_buf[12];
+};
+
+/* Sets an error answer in the API's shape; returns 0 for chaining. */
+int req_error(struct req *r, unsigned status, const char *code, const char *fmt, ...)
+    PARLEY_PRINTF(4, 5);
+/* Parses the body as a JSON object within the limits; on failure sets the
+ * error answer and returns NULL. Caller decrefs. */
+json_t *req_json(struct req *r);
+/* Query parameter `name`, or NULL. */
+const char *req_query(struct req *r, const char *name);
+/* Error answer for a parley_err from the engine or the store. */
+int req_fail(struct req *r, parley_err rc, const parley_error *e);
+
+/* Opens the bot again (`bot_dir`/`models_dir`, NULL: the current ones)
+ * and swaps it in; running turns finish on the old one. On failure the
+ * old one stays. */
+parley_err parley_server_reload(struct parley_server *s, const char *bot_dir,
+                                const char *models_dir, parley_error *err);
+
+struct engine *engine_get(struct parley_server *s);
+void engine_put(struct engine *e);
+
+/* Routes (routes_*.c). */
+typedef void (*handler_fn)(struct req *r);
+struct route {
+    const char *method;
+    const char *path; /* "/v1/conversations/{id}/messages" */
+    int roles;        /* who may call it */
+    handler_fn fn;
+};
+extern const struct route server_routes[];
+extern const size_t server_route_count;
+
+void h_conversation_create(struct req *r);
+void h_message(struct req *r);
+void h_transcript(struct req *r);
+void h_close(struct req *r);
+void h_rating(struct req *r);
+void h_stream(struct req *r);
+void h_handoffs(struct req *r);
+void h_agent_message(struct req *r);
+void h_handback(struct req *r);
+void h_analytics(struct req *r);
+void h_reload(struct req *r);
+void h_healthz(struct req *r);
+void h_metrics(struct req *r);
+
+/* ISO 8601 UTC of Unix ms into `buf` (32 bytes). */
+void iso_time(int64_t ms, char buf[32]);
+/* Formats a stored turn as a stream event (caller frees). */
+char *turn_event(int64_t seq, const char *role, const char *text, const char *state);
+
+/* Static web files (web.c). */
+struct webfiles;
+parley_err web_load(const char *dir, struct webfiles **out, parley_error *err);
+void web_free(struct webfiles *w);
+/* The response for GET `path`, or NULL if there is no such file. */
+struct MHD_Response *web_response(struct webfiles *w, const char *path);
+
+#endif
