@@ -133,7 +133,10 @@
   function sleep(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
   var CSS = [
-    ':host{all:initial;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1c2430}',
+    ':host{all:initial}',
+    /* The host page's CSS still reaches the host element and what inherits
+       from it: set inherited properties again on our own wrapper. */
+    '.floating,.inline{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;color:#1c2430;text-align:left;letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;font-style:normal;visibility:visible;direction:ltr}',
     '*{box-sizing:border-box}',
     '[hidden]{display:none!important}',
     '.sr{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}',
