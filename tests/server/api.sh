@@ -1,0 +1,153 @@
+#!/bin/sh
+# parley serve end to end: keys and roles, conversations and turns, bad
+# input of each kind, hand-off to an agent with the stream, hand back,
+# close, rating, analytics, reload (good and refused), rate limits, the
+# configuration check, and a graceful stop.
+set -u
+. "${PARLEY_SOURCE_DIR:?}/tests/lib/clitest.sh"
+. "$PARLEY_SOURCE_DIR/tests/lib/servertest.sh"
+train_bot || exit 1
+start_server "$T/d1"
+trap 'stop_server; rm -rf "$T"' EXIT
+
+req GET /healthz ""
+expect_status 200 "healthz"
+
+# ---- keys and roles
+req POST /v1/conversations "" '{}'
+expect_status 401 "no key"
+req POST /v1/conversations "pk_000000000000_nope" '{}'
+expect_status 401 "unknown key"
+req POST /v1/conversations "$AG" '{}'
+expect_status 403 "agent key starting a conversation"
+expect_code 0 "keys create" "$P" keys create --role channel --label test --data-dir "$T/d1"
+NEW=$(cat "$T/out")
+req POST /v1/conversations "$NEW" '{"channel":"web"}'
+expect_status 201 "new channel key"
+expect_code 0 "keys revoke" "$P" keys revoke "$NEW" --data-dir "$T/d1"
+req POST /v1/conversations "$NEW" '{}'
+expect_status 401 "revoked key"
+expect_code 0 "keys list" "$P" keys list --data-dir "$T/d1"
+grep -q "revoked" "$T/out" || fail "keys list does not show the revoked key"
+expect_code 2 "keys create without role" "$P" keys create --data-dir "$T/d1"
+
+# ---- a conversation
+req POST /v1/conversations "$CH" '{"channel":"web","language":"fr"}'
+expect_status 201 "start in French"
+ID=$(field 'j["conversation_id"]')
+[ "$(field 'j["messages"][0]["type"]')" = text ] || fail "no welcome message"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":"je voudrais recharger 2 Go de données"}'
+expect_status 200 "a message"
+[ "$(field 'j["intent"]["name"]')" = refuel_data ] || fail "intent: $(cat "$T/body")"
+[ "$(field 'j["language"]')" = fr ] || fail "language: $(cat "$T/body")"
+[ "$(field 'j["entities"][0]["value"]')" = 2.0 ] || fail "entity: $(cat "$T/body")"
+[ "$(field 'j["identity"]')" = anonymous ] || fail "identity: $(cat "$T/body")"
+
+# ---- bad input of each kind
+req POST /v1/conversations "$CH" '{"language":"xx"}'
+expect_status 422 "unknown language"
+req POST /v1/conversations "$CH" '{"colour":"red"}'
+expect_status 400 "unknown field"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":'
+expect_status 400 "truncated JSON"
+req POST "/v1/conversations/$ID/messages" "$CH" '[1]'
+expect_status 400 "not an object"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":""}'
+expect_status 400 "empty text"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":5}'
+expect_status 400 "text not a string"
+long=$(python3 -c 'print("a" * 5000)')
+req POST "/v1/conversations/$ID/messages" "$CH" "{\"text\":\"$long\"}"
+expect_status 400 "text over 4096 bytes"
+big=$(python3 -c 'print("{\"text\":\"" + "b" * 70000 + "\"}")')
+req POST "/v1/conversations/$ID/messages" "$CH" "$big"
+expect_status 413 "body over the limit"
+deep=$(python3 -c 'print("{\"text\":\"x\",\"a\":" + "[" * 40 + "]" * 40 + "}")')
+req POST "/v1/conversations/$ID/messages" "$CH" "$deep"
+expect_status 413 "JSON too deep"
+req POST /v1/conversations/0123456789abcdef0123456789abcdef/messages "$CH" '{"text":"hi"}'
+expect_status 404 "unknown conversation"
+req DELETE "/v1/conversations/$ID/messages" "$CH"
+expect_status 405 "wrong method"
+req GET /v1/nothing "$CH"
+expect_status 404 "unknown path"
+[ "$(field 'j["error"]["code"]')" = not_found ] || fail "error shape: $(cat "$T/body")"
+
+# ---- hand-off, agent, stream
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":"je veux parler à un conseiller humain"}'
+expect_status 200 "ask for a person"
+[ "$(field 'j["state"]')" = handed_off ] || fail "not handed off: $(cat "$T/body")"
+[ "$(field 'j["messages"][0]["type"]')" = handoff ] || fail "no handoff reply"
+req GET /v1/handoffs "$AG"
+expect_status 200 "queue"
+[ "$(field 'j["handoffs"][0]["conversation_id"]')" = "$ID" ] || fail "queue: $(cat "$T/body")"
+curl -sN -m 4 -H "Authorization: Bearer $CH" "$URL/v1/conversations/$ID/stream" >"$T/stream" &
+CURL=$!
+sleep 1
+req POST "/v1/conversations/$ID/agent-messages" "$AG" '{"text":"Bonjour, ici Marie, je regarde."}'
+expect_status 201 "agent message"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":"merci"}'
+expect_status 200 "message while handed off"
+[ "$(field 'len(j["messages"])')" = 0 ] || fail "the bot answered a handed-off conversation"
+wait "$CURL" 2>/dev/null
+grep -q 'ici Marie' "$T/stream" || fail "the stream did not carry the agent's message"
+req GET "/v1/conversations/$ID" "$AG"
+expect_status 200 "transcript"
+[ "$(field '[t["role"] for t in j["turns"]].count("agent")')" = 1 ] || fail "agent turn missing"
+req POST "/v1/conversations/$ID/handback" "$AG"
+expect_status 200 "hand back"
+req POST "/v1/conversations/$ID/handback" "$AG"
+expect_status 409 "hand back twice"
+req POST "/v1/conversations/$ID/rating" "$CH" '{"score":6}'
+expect_status 400 "rating out of range"
+req POST "/v1/conversations/$ID/rating" "$CH" '{"score":4,"comment":"rapide"}'
+expect_status 200 "rating"
+req POST "/v1/conversations/$ID/close" "$CH"
+expect_status 200 "close"
+req POST "/v1/conversations/$ID/messages" "$CH" '{"text":"encore"}'
+expect_status 409 "message after close"
+req GET /v1/analytics "$AG"
+expect_status 200 "analytics"
+[ "$(field 'j["totals"]["handed_off"]')" -ge 1 ] || fail "analytics: $(cat "$T/body")"
+[ "$(field 'j["ratings"]["distribution"]["4"]')" = 1 ] || fail "ratings: $(cat "$T/body")"
+req GET '/v1/analytics?from=2026-13-01' "$AG"
+expect_status 400 "bad date"
+
+# ---- reload
+req POST /v1/admin/reload "$AG" '{}'
+expect_status 403 "reload by an agent"
+req POST /v1/admin/reload "$AD" "{\"bot_dir\":\"$T/nothing\"}"
+expect_status 422 "reload of a missing bot"
+req POST /v1/conversations "$CH" '{}'
+expect_status 201 "still serving after a refused reload"
+req POST /v1/admin/reload "$AD" "{\"models_dir\":\"$T/models\"}"
+expect_status 200 "reload"
+curl -s "$URL/metrics" >"$T/metrics"
+grep -q '^parley_turns_total [1-9]' "$T/metrics" || fail "metrics: turns"
+grep -q '^parley_turn_duration_seconds_bucket' "$T/metrics" || fail "metrics: latency"
+grep -q '^parley_reloads_total 1' "$T/metrics" || fail "metrics: reloads"
+
+# ---- graceful stop: exit 0, telco-sim gone
+SIM=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["telco_sim"])' \
+    "$T/d1/demo-keys.json")
+kill -TERM "$SPID"
+wait "$SPID"
+[ $? -eq 0 ] || fail "SIGTERM: the server did not exit cleanly"
+curl -s -m 2 "$SIM/healthz" >/dev/null 2>&1 && fail "telco-sim still running after stop"
+
+# ---- rate limit
+start_server "$T/d2" PARLEY_RATE_LIMIT=0.5 PARLEY_RATE_BURST=2
+req POST /v1/conversations "$CH" '{}'
+req POST /v1/conversations "$CH" '{}'
+req POST /v1/conversations "$CH" '{}'
+expect_status 429 "third request over a burst of 2"
+grep -qi '^retry-after: [1-9]' "$T/headers" || fail "429 without Retry-After"
+stop_server
+
+# ---- configuration
+printf 'port = 80800\n' >"$T/bad.conf"
+expect_code 2 "bad configuration" "$P" serve --config "$T/bad.conf" --check-config
+grep -q 'bad.conf:1' "$T/err" || fail "config error without file:line: $(cat "$T/err")"
+expect_code 0 "check configuration" "$P" serve --check-config --bot "$SRC/bots/carrier" \
+    --models "$T/models" --web-dir "$SRC/web" --data-dir "$T/d3"
+finish "server API checks passed"
