@@ -20,6 +20,12 @@
     backend_failed: 'Backend failed',
     flow: 'Handed off by the flow'
   };
+  function reasonLabel(r) {
+    if (!r) return 'hand-off';
+    if (REASONS[r]) return REASONS[r];
+    if (r.indexOf('flow:') === 0) return REASONS.flow + ' (' + r.slice(5) + ')';
+    return r;
+  }
   var LANGUAGES = { en: 'English', fr: 'French', es: 'Spanish', de: 'German' };
 
   var key = null;
@@ -191,7 +197,7 @@
         onclick: function () { select(h.conversation_id); }
       }, [
         el('span', { className: 'q-top' }, [
-          el('span', { className: 'badge reason', text: REASONS[h.reason] || h.reason || 'hand-off' }),
+          el('span', { className: 'badge reason', text: reasonLabel(h.reason) }),
           el('span', { className: 'badge', title: 'language', text: (h.language || '?').toUpperCase() }),
           h.intent ? el('span', { className: 'badge', title: 'intent', text: h.intent }) : null,
           el('span', { className: 'q-wait', 'data-since': h.since, text: waited(h.since) })
@@ -244,7 +250,7 @@
     $('d-state').textContent = (tr.state || '').replace('_', ' ');
     $('d-language').textContent = LANGUAGES[tr.language || (selectedInfo && selectedInfo.language)] || tr.language || '';
     $('d-intent').textContent = (selectedInfo && selectedInfo.intent) || lastIntent() || '—';
-    $('d-reason').textContent = REASONS[h.reason] || h.reason || '—';
+    $('d-reason').textContent = h.reason ? reasonLabel(h.reason) : '—';
     $('d-waiting').textContent = tr.state === 'handed_off' && h.since ? waited(h.since) : '—';
     $('d-summary').textContent = h.summary || (selectedInfo && selectedInfo.summary) || '—';
     var open = tr.state === 'handed_off';

@@ -306,7 +306,7 @@
 
   Chat.prototype.setLanguage = function (tag) {
     var l = pickLanguage(tag);
-    if (l && l !== this.lang) { this.lang = l; this.applyStrings(); }
+    if (l && l !== this.lang) { this.lang = l; this.applyStrings(); if (this.conv) this.save(); }
   };
 
   Chat.prototype.renderState = function () {
@@ -457,7 +457,7 @@
 
   Chat.prototype.save = function () {
     try {
-      if (this.conv) sessionStorage.setItem(this.storeKey, JSON.stringify({ id: this.conv, phase: this.phase }));
+      if (this.conv) sessionStorage.setItem(this.storeKey, JSON.stringify({ id: this.conv, phase: this.phase, lang: this.lang }));
       else sessionStorage.removeItem(this.storeKey);
     } catch (e) { /* storage may be disabled */ }
   };
@@ -517,7 +517,8 @@
     this.setBusy(true);
     return this.request('GET', '/v1/conversations/' + encodeURIComponent(saved.id)).then(function (tr) {
       self.setBusy(false);
-      self.setLanguage(tr.language);
+      // The language of the latest turn this tab saw, else the conversation's.
+      self.setLanguage(saved.lang || tr.language);
       (tr.turns || []).forEach(function (turn) { self.renderTurn(turn); });
       if (tr.state === 'handed_off' && (tr.turns || []).some(function (t) { return t.role === 'agent'; })) self.agentSpoke = true;
       if (tr.rating) self.phase = 'done';

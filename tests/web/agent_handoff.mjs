@@ -29,16 +29,22 @@ try {
   await agent.getByRole('button', { name: 'Sign in' }).click();
   const item = agent.locator(`#queue-list button[data-conversation="${conv}"]`);
   await item.waitFor();
-  const itemText = await item.textContent();
-  assert.match(itemText, /Customer asked for a person/, `reason shown: ${itemText}`);
-  assert.match(itemText, /EN/, `language shown: ${itemText}`);
-  const summary = (await item.locator('.q-summary').textContent()).trim();
-  assert.ok(summary && summary !== '(no summary)', `bot's summary shown: ${summary}`);
   const h = await api('GET', '/v1/handoffs', keys.agent);
   const entry = h.json.handoffs.find((x) => x.conversation_id === conv);
   assert.ok(entry, `GET /v1/handoffs lists ${conv}: ${h.text}`);
+  // The queue item shows what GET /v1/handoffs says: reason, language,
+  // intent, waiting time and the bot's summary.
+  const summary = (await item.locator('.q-summary').textContent()).trim();
+  assert.ok(entry.summary, `the hand-off has a summary: ${h.text}`);
   assert.equal(summary, entry.summary, 'queue shows the summary of GET /v1/handoffs');
-  assert.equal(entry.reason, 'customer_request');
+  const reason = (await item.locator('.badge.reason').textContent()).trim();
+  const labels = { customer_request: 'Customer asked for a person', flow: 'Handed off by the flow' };
+  if (labels[entry.reason]) assert.equal(reason, labels[entry.reason]);
+  else assert.ok(reason.includes(entry.reason.replace(/^flow:/, '')), `reason ${entry.reason} shown as ${reason}`);
+  const itemText = await item.textContent();
+  assert.equal((await item.locator('.badge[title="language"]').textContent()).trim(), entry.language.toUpperCase(), 'language shown');
+  if (entry.intent) assert.ok(itemText.includes(entry.intent), `intent shown: ${itemText}`);
+  assert.match(await item.locator('.q-wait').textContent(), /\d+ s|min/, 'waiting time shown');
 
   // Open it with the keyboard.
   await item.focus();
