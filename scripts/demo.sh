@@ -1,28 +1,23 @@
 #!/bin/sh
 # The main job on a fresh machine: installs what is missing, builds Parley,
-# trains the intent engine on CLINC150 and prints its evaluation and a few
-# predictions. (The server demo replaces this once the server exists.)
+# trains the reference carrier bot, and runs `parley serve --demo` (which
+# starts telco-sim, the reference carrier backend) with the embedded SQLite
+# store under data/. Prints the chat and console URLs and the demo keys;
+# Ctrl-C stops both. Set PARLEY_PORT to choose the port (default 8080).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 BUILD=${PARLEY_BUILD:-build/release}
+DATA=${PARLEY_DATA_DIR:-data}
+echo "== building Parley ($BUILD)" >&2
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 
-echo "== preparing CLINC150 from ${PARLEY_DATASETS:-../shared/datasets}" >&2
-python3 bench/prepare_data.py build/data
+echo "== checking and training the reference carrier bot (bots/carrier)" >&2
+"$BUILD/parley" bot check bots/carrier
+"$BUILD/parley" bot train bots/carrier --out "$DATA/models" --threads "$(nproc)" --quiet
 
-echo "== training on CLINC150 (150 intents + out-of-scope, 15,100 rows)" >&2
-"$BUILD/parley" train --data build/data/clinc_oostrain_train.txt \
-    --valid build/data/clinc_valid.txt --out build/clinc150.model --threads 2
-
-echo "== evaluating on the CLINC150 test set (4,500 in scope + 1,000 out of scope)" >&2
-"$BUILD/parley" eval --model build/clinc150.model --data build/data/clinc_test.txt | head -8
-
-echo "== a few predictions" >&2
-printf '%s\n' "how much money do i have in my checking account" \
-    "please set an alarm for 6 am tomorrow" \
-    "what is the meaning of life, the universe and everything" \
-    "¿cuál es el tipo de cambio del euro?" |
-    "$BUILD/parley" predict --model build/clinc150.model --top 2
+echo "== starting telco-sim and parley serve (Ctrl-C stops both)" >&2
+exec "$BUILD/parley" serve --demo --port "${PARLEY_PORT:-8080}" --data-dir "$DATA" \
+    --bot bots/carrier --models "$DATA/models" --web-dir web
