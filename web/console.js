@@ -274,7 +274,7 @@
     var text = turn.text;
     if (text === undefined && turn.messages) text = turn.messages.map(function (m) { return m.text || ''; }).join('\n');
     var meta = [WHO[turn.role] || turn.role];
-    if (turn.created) meta.push(clock(turn.created));
+    meta.push(clock(turn.created || new Date().toISOString())); // live events carry no time: now
     if (turn.role === 'customer' && turn.intent) meta.push(turn.intent + (typeof turn.confidence === 'number' ? ' ' + turn.confidence.toFixed(2) : ''));
     var log = $('transcript');
     log.appendChild(el('div', { className: 'turn ' + (turn.role || 'system'), 'data-seq': turn.seq ? String(turn.seq) : null, 'data-role': turn.role }, [

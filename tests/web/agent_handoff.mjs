@@ -78,7 +78,12 @@ try {
   const a = await api('GET', '/v1/analytics', keys.agent);
   assert.equal(a.status, 200, a.text);
   assert.ok(a.json.totals.handed_off >= 1, `analytics counts the hand-off: ${a.text}`);
-  await waitUntil(async () => /customer_request/.test(await agent.locator('#chart-reasons').textContent()), 'hand-off reasons chart');
+  const reasons = Object.keys(a.json.handoff_reasons);
+  assert.ok(reasons.length >= 1, `analytics lists hand-off reasons: ${a.text}`);
+  await waitUntil(async () => {
+    const chart = await agent.locator('#chart-reasons').textContent();
+    return reasons.every((r) => chart.includes(r));
+  }, `hand-off reasons chart with ${reasons.join(', ')}`);
   const kpis = await agent.locator('#kpis').textContent();
   assert.match(kpis, new RegExp(`${a.json.totals.conversations}\\s*Conversations`), kpis);
   await agent.locator('#t-language table').waitFor();

@@ -75,6 +75,7 @@ run_web_test() {
     mkdir "$DATA_DIR/data"
     trap 'stop_server' EXIT
     trap 'exit 130' INT TERM
+    : >"$DATA_DIR/stdout"
     "$P" serve --demo --port 0 --data-dir "$DATA_DIR/data" --bot "$SRC/bots/carrier" \
         --models "$MODELS" --web-dir "$SRC/web" >"$DATA_DIR/stdout" 2>"$DATA_DIR/stderr" &
     SERVER_PID=$!
