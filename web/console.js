@@ -466,7 +466,8 @@
     box.textContent = '';
     if (!items.length) { emptyChart(box); return; }
     var W = 460, H = 180, L = 34, B = 28, T = 10;
-    var max = opt.max || Math.max(1, Math.max.apply(null, items.map(function (i) { return i.value; })));
+    // Counts: an even maximum keeps the middle grid line on a whole number.
+    var max = opt.max || Math.max(2, Math.ceil(Math.max.apply(null, items.map(function (i) { return i.value; })) / 2) * 2);
     var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', role: 'img', 'aria-labelledby': titleId, preserveAspectRatio: 'xMidYMid meet' });
     var desc = svgEl('desc', {}, items.map(function (i) { return i.title; }).join('; '));
     svg.appendChild(desc);
@@ -492,7 +493,8 @@
   function hbarChart(box, titleId, items, color) {
     box.textContent = '';
     if (!items.length) { emptyChart(box); return; }
-    var W = 460, row = 24, L = 130, H = items.length * row + 6;
+    var longest = Math.max.apply(null, items.map(function (i) { return String(i.label).length; }));
+    var W = 460, row = 24, L = Math.min(240, Math.max(40, longest * 6.5 + 12)), H = items.length * row + 6;
     var max = Math.max(1, Math.max.apply(null, items.map(function (i) { return i.value; })));
     var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', role: 'img', 'aria-labelledby': titleId });
     svg.appendChild(svgEl('desc', {}, items.map(function (i) { return i.title; }).join('; ')));

@@ -285,6 +285,7 @@
       });
     }
     wrap.appendChild(this.panel);
+    window.addEventListener('resize', function () { self.scroll(); });
     this.applyStrings();
   };
 
