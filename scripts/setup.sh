@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang clang-format clang-tidy \
 libclang-rt-14-dev libutf8proc-dev libstemmer-dev libxxhash-dev \
 libcmocka-dev libjansson-dev libyaml-dev libzstd-dev \
-python3 fasttext liblinear-tools time \
+python3 python3-yaml python3-jsonschema fasttext liblinear-tools time \
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
 libreadline-dev libsodium-dev"
 
