@@ -4,7 +4,9 @@
   openapi_check.py routes SPEC ROUTES_FILE   every "METHOD PATH" line of
       `parley serve --routes` is documented, and nothing else is.
   openapi_check.py live SPEC URL KEYS_JSON   calls every route, with a success
-      and the main errors; each answer's status must be the expected one and
+      and the main errors; each JSON request body must be valid against the
+      documented request schema when the server accepts it and invalid when
+      it answers 400; each answer's status must be the expected one and
       documented for the route, its content type documented for that status and
       its JSON body valid against the documented schema. Response objects are
       checked as closed (a field the document does not name fails), and every
@@ -201,6 +203,28 @@ class Live:
             return None
         return doc
 
+    def check_request(self, method, template, body, want, what):
+        """The document must accept the JSON bodies the server accepts and
+        reject the ones it refuses as bad fields (400)."""
+        op = self.operation(method, template)
+        if op is None or not (want < 300 or want == 400) or isinstance(body, str):
+            return
+        rb = self.schemas.deref(op.get("requestBody"))
+        if rb is None:
+            if body is not None:
+                self.fail(f"{what}: sends a body; none is documented")
+            return
+        if body is None:
+            if rb.get("required") and want < 300:
+                self.fail(f"{what}: the server accepts no body; the document requires one")
+            return
+        schema = self.schemas.convert(rb["content"]["application/json"]["schema"])
+        valid = jsonschema.Draft4Validator(schema).is_valid(body)
+        if want < 300 and not valid:
+            self.fail(f"{what}: the server accepts {json.dumps(body)}; the document does not")
+        if want == 400 and valid:
+            self.fail(f"{what}: the server refuses {json.dumps(body)}; the document accepts it")
+
     def call(self, want, method, template, params=(), body=None, key="", query="",
              headers=None, what=None):
         """One request; `key` is a role name, None for no key, or a literal
@@ -214,6 +238,7 @@ class Live:
         else:
             k = self.keys[key] if key else None
         what = what or f"{method} {path} ({key or 'no key'})"
+        self.check_request(method, template, body, want, what)
         self.calls += 1
         status, ctype, raw = self.request(method, path, body, k, headers)
         if status != want:
