@@ -189,6 +189,7 @@ typedef struct parley_store_outcome {
     const char *handoff_reason;  /* with a hand-off; stamps its time */
     const char *handoff_queue;   /* with a hand-off */
     const char *handoff_summary; /* with a hand-off; redacted */
+    const char *language;        /* the customer's latest language */
 } parley_store_outcome;
 
 /** Like parley_store_commit_turns with 0 to 16 turns and the outcome

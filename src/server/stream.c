@@ -213,7 +213,7 @@ struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn, co
     h->list = s;
     h->count++;
     /* A first comment makes clients see the stream open at once. */
-    push(s, ": stream open\n\n", 16);
+    push(s, ": stream open\n\n", strlen(": stream open\n\n"));
     if (backlog && backlog[0])
         push(s, backlog, strlen(backlog));
     (void)pthread_mutex_unlock(&h->mu);

@@ -66,8 +66,16 @@ parley_err parley_dialog_begin(parley_dialog *d, const char *channel, const char
         goto out;
     }
     rc = parley_store_conversation_create(d->store, channel, st->lang, state, id_out, err);
-    if (rc == PARLEY_OK && welcome)
-        *welcome = render_alone(d, st, "welcome");
+    if (rc == PARLEY_OK && welcome && (*welcome = render_alone(d, st, "welcome"))) {
+        /* The greeting is part of the transcript, so a reloaded chat and
+         * the agent see it too. */
+        parley_store_turn turn = {.role = PARLEY_ROLE_BOT, .text = *welcome};
+        rc = parley_store_commit_outcome(d->store, id_out, 1, state, &turn, 1, NULL, NULL, err);
+        if (rc != PARLEY_OK) {
+            parley__free(*welcome);
+            *welcome = NULL;
+        }
+    }
 out:
     parley__free(state);
     dlg_state_clear(st);

@@ -351,7 +351,12 @@ void dlg_flow_run(struct dlg_turn *t)
             break;
         case PARLEY_STEP_HANDOFF: {
             char why[sizeof(t->handoff_reason)];
-            (void)snprintf(why, sizeof(why), "flow:%s.%s", f->name, s->id);
+            /* A flow that starts by handing off is the customer asking for
+             * a person; elsewhere the flow decided it. */
+            if (i == 0)
+                (void)snprintf(why, sizeof(why), "customer_request");
+            else
+                (void)snprintf(why, sizeof(why), "flow:%s.%s", f->name, s->id);
             dlg_handoff(t, s->response, why);
             return;
         }

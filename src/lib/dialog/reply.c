@@ -194,7 +194,7 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
 static parley_err commit_waiting(struct dlg_turn *t, const parley_store_conversation *conv,
                                  parley_dialog_reply **out, parley_error *err)
 {
-    parley_store_outcome oc = {.customer_turns = 1};
+    parley_store_outcome oc = {.customer_turns = 1, .language = t->lang};
     parley_store_turn turn = {.role = PARLEY_ROLE_CUSTOMER};
     char *state = dlg_state_write(t->st), *red = redact(t);
     int64_t seq = 0;
@@ -309,6 +309,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     /* The message and the reply land together, with the state. */
     oc.customer_turns = 1;
     oc.intent = t->intent_acted;
+    oc.language = t->lang;
     if (t->handoff) {
         oc.status = "handed_off";
         oc.handoff_reason = t->handoff_reason;

@@ -78,7 +78,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "handoff_reason = COALESCE(?8, handoff_reason), "
                   "handoff_queue = COALESCE(?9, handoff_queue), "
                   "handoff_summary = COALESCE(?10, handoff_summary), "
-                  "handoff_at = CASE WHEN ?8 IS NULL THEN handoff_at ELSE ?2 END "
+                  "handoff_at = CASE WHEN ?8 IS NULL THEN handoff_at ELSE ?2 END, "
+                  "language = COALESCE(?11, language) "
                   "WHERE id = ?3 AND version = ?4",
     [ST_EXISTS] = "SELECT 1 FROM conversations WHERE id = ?1",
     [ST_INSERT_TURN] = "INSERT INTO turns (conversation_id, seq, role, text, intent, confidence, "
@@ -418,6 +419,7 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         bind_opt(st, 8, oc->handoff_reason);
         bind_opt(st, 9, oc->handoff_queue);
         bind_opt(st, 10, oc->handoff_summary);
+        bind_opt(st, 11, oc->language);
     }
     int r = sqlite3_step(st);
     if (r != SQLITE_DONE) {

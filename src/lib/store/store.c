@@ -265,7 +265,8 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
          (rc = check_len("hand-off queue", oc->handoff_queue, PARLEY_STORE_MAX_TAG, &local)) !=
              PARLEY_OK ||
          (rc = check_len("hand-off summary", oc->handoff_summary, PARLEY_STORE_MAX_TEXT, &local)) !=
-             PARLEY_OK))
+             PARLEY_OK ||
+         (rc = check_len("language", oc->language, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK))
         goto out;
     lock(store);
     rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, oc, now_ms(),
