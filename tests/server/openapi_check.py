@@ -263,12 +263,9 @@ class Live:
             if not line:
                 self.fail(f"{what}: the stream ended before an event")
                 return None
-            if line.startswith(b"\0"):
-                # Known server defect, reported: stream.c pushes the opening
-                # ": stream open" comment with its NUL terminator, which
-                # glues a NUL to the first field of the first event.
-                print(f"WARNING: {what}: a NUL byte in the event stream (server defect)")
-                line = line.lstrip(b"\0")
+            if b"\0" in line:
+                self.fail(f"{what}: a NUL byte in the event stream")
+                return None
             line = line.decode().rstrip("\r\n")
             if line == "":
                 if data:
