@@ -174,6 +174,9 @@ void h_reload(struct req *r);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 
+/* The lock that makes turns of conversation `id` run one at a time. */
+pthread_mutex_t *conv_lock(struct parley_server *s, const char *id);
+
 /* ISO 8601 UTC of Unix ms into `buf` (32 bytes). */
 void iso_time(int64_t ms, char buf[32]);
 /* Formats a stored turn as a stream event (caller frees). */

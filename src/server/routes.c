@@ -37,7 +37,7 @@ void iso_time(int64_t ms, char buf[32])
     (void)strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static pthread_mutex_t *conv_lock(struct parley_server *s, const char *id)
+pthread_mutex_t *conv_lock(struct parley_server *s, const char *id)
 {
     unsigned h = 2166136261u;
     for (const char *p = id; *p; p++)

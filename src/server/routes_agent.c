@@ -8,14 +8,6 @@
 
 #include "server/internal.h"
 
-static pthread_mutex_t *lock_for(struct parley_server *s, const char *id)
-{
-    unsigned h = 2166136261u;
-    for (const char *p = id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    return &s->conv_mu[h % (sizeof(s->conv_mu) / sizeof(s->conv_mu[0]))];
-}
-
 static int add_turn(const parley_store_turn *t, void *userdata)
 {
     json_t *turns = userdata;
@@ -110,7 +102,7 @@ void h_agent_message(struct req *r)
         goto out;
     }
     struct engine *en = engine_get(r->s);
-    pthread_mutex_t *mu = lock_for(r->s, id);
+    pthread_mutex_t *mu = conv_lock(r->s, id);
     (void)pthread_mutex_lock(mu);
     parley_err rc = parley_dialog_agent_say(en->d, id, json_string_value(text),
                                             json_string_length(text), &seq, &e);
@@ -138,7 +130,7 @@ void h_handback(struct req *r)
     const char *id = r->params[0];
     parley_error e = PARLEY_ERROR_INIT;
     struct engine *en = engine_get(r->s);
-    pthread_mutex_t *mu = lock_for(r->s, id);
+    pthread_mutex_t *mu = conv_lock(r->s, id);
     (void)pthread_mutex_lock(mu);
     parley_err rc = parley_dialog_handback(en->d, id, &e);
     (void)pthread_mutex_unlock(mu);
