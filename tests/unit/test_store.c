@@ -623,6 +623,104 @@ static parley_err oom_round(void)
     return rc;
 }
 
+static int count_handoff(const parley_store_handoff *h, void *userdata)
+{
+    assert_string_equal(h->reason, "customer_request");
+    assert_string_equal(h->summary, "wants a person");
+    (*(int *)userdata)++;
+    return 0;
+}
+
+static int sum_outcome(const parley_store_outcome_row *row, void *userdata)
+{
+    int64_t *sums = userdata;
+    sums[0] += row->conversations;
+    sums[1] += row->handoff_reason[0] ? row->conversations : 0;
+    sums[2] += row->ratings;
+    sums[3] += row->rating_count[3];
+    assert_string_equal(row->language, "fr");
+    return 0;
+}
+
+/* Outcome columns travel with the commit; the queue and the aggregates
+ * read them back; ratings are checked and stored. */
+static void test_outcomes(void **state)
+{
+    (void)state;
+    parley_store *s = open_ok(":memory:");
+    char a[PARLEY_STORE_ID_SIZE], b[PARLEY_STORE_ID_SIZE];
+    parley_store_turn turn = {.role = PARLEY_ROLE_CUSTOMER, .text = "hi"};
+    parley_store_outcome plain = {.customer_turns = 1, .intent = "greet", .language = "fr"};
+    parley_store_outcome handoff = {.customer_turns = 1,
+                                    .status = "handed_off",
+                                    .intent = "human_agent",
+                                    .handoff_reason = "customer_request",
+                                    .handoff_queue = "general",
+                                    .handoff_summary = "wants a person",
+                                    .language = "fr"};
+    parley_store_conversation c = {0};
+    int queued = 0;
+    int64_t sums[4] = {0};
+
+    assert_int_equal(parley_store_conversation_create(s, "web", "en", "{}", a, NULL), PARLEY_OK);
+    assert_int_equal(parley_store_conversation_create(s, "web", "en", "{}", b, NULL), PARLEY_OK);
+    assert_int_equal(parley_store_commit_outcome(s, a, 1, "{}", &turn, 1, &plain, NULL, NULL),
+                     PARLEY_OK);
+    assert_int_equal(parley_store_commit_outcome(s, b, 1, "{}", &turn, 1, &handoff, NULL, NULL),
+                     PARLEY_OK);
+    /* The first intent sticks; the language follows the latest turn. */
+    plain.intent = "pay_bill";
+    assert_int_equal(parley_store_commit_outcome(s, a, 2, "{}", &turn, 1, &plain, NULL, NULL),
+                     PARLEY_OK);
+    assert_int_equal(parley_store_conversation_load(s, a, &c, NULL), PARLEY_OK);
+    assert_string_equal(c.intent, "greet");
+    assert_string_equal(c.language, "fr");
+    assert_string_equal(c.status, "active");
+    assert_int_equal(c.customer_turns, 2);
+    assert_null(c.handoff_reason);
+    parley_store_conversation_release(&c);
+    assert_int_equal(parley_store_handoffs_list(s, 10, count_handoff, &queued, NULL), PARLEY_OK);
+    assert_int_equal(queued, 1);
+    assert_int_equal(parley_store_rating_set(s, b, 6, NULL, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_store_rating_set(s, b, 4, "quick", NULL), PARLEY_OK);
+    assert_int_equal(parley_store_rating_set(s, "nope", 4, NULL, NULL), PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_outcomes(s, 0, INT64_MAX, sum_outcome, sums, NULL), PARLEY_OK);
+    assert_int_equal(sums[0], 2);
+    assert_int_equal(sums[1], 1);
+    assert_int_equal(sums[2], 1);
+    assert_int_equal(sums[3], 1);
+    parley_store_close(s);
+}
+
+static int copy_role(const parley_store_key *k, void *userdata)
+{
+    (void)snprintf(userdata, 16, "%s%s", k->role, k->revoked ? "-revoked" : "");
+    return 0;
+}
+
+static void test_keys(void **state)
+{
+    (void)state;
+    parley_store *s = open_ok(":memory:");
+    unsigned char hash[32] = {1, 2, 3};
+    parley_store_key k = {.id = "abc", .role = "agent", .hash = hash, .hash_len = 32, .label = "x"};
+    char role[16] = "";
+
+    assert_int_equal(parley_store_key_add(s, &k, NULL), PARLEY_OK);
+    assert_int_equal(parley_store_key_add(s, &k, NULL), PARLEY_ERR_CONFLICT);
+    k.hash_len = 8;
+    k.id = "short";
+    assert_int_equal(parley_store_key_add(s, &k, NULL), PARLEY_ERR_INVALID);
+    assert_int_equal(parley_store_key_find(s, "abc", copy_role, role, NULL), PARLEY_OK);
+    assert_string_equal(role, "agent");
+    assert_int_equal(parley_store_key_find(s, "zzz", copy_role, role, NULL), PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_key_revoke(s, "abc", NULL), PARLEY_OK);
+    assert_int_equal(parley_store_key_revoke(s, "abc", NULL), PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_key_find(s, "abc", copy_role, role, NULL), PARLEY_OK);
+    assert_string_equal(role, "agent-revoked");
+    parley_store_close(s);
+}
+
 static void test_oom_sweep(void **state)
 {
     (void)state;
@@ -656,6 +754,8 @@ int main(void)
         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_crash_durability),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_outcomes),
+        cmocka_unit_test(test_keys),
         cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
