@@ -422,9 +422,9 @@ typedef struct parley_langid_options {
                                         trained on as well; default 0.1, 0 = none */
     unsigned groups;                 /* stage 2: at most this many confusable groups get
                                         a specialist (needs validation data); 0..32,
-                                        default 8, 0 = none */
+                                        default 16, 0 = none */
     unsigned group_min;              /* pair two languages when stage 1 confuses them at
-                                        least this often on validation; default 3 */
+                                        least this often on validation; default 2 */
     parley_nlu_progress_fn progress; /* phases "read", "train", "calibrate", "stage2" */
     void *progress_userdata;
     double progress_interval_s; /* default 0.2 */
@@ -477,6 +477,7 @@ typedef struct parley_langid_info {
     uint64_t train_rows;
     uint64_t created_unix;
     size_t file_bytes;
+    size_t n_groups; /* stage-2 specialists (confusable groups) */
 } parley_langid_info;
 
 void parley_langid_get_info(const parley_langid *m, parley_langid_info *info);

@@ -29,6 +29,10 @@ static const char usage[] =
     "  --hash-bits N        2^N weight rows, 8-22 (default 17)\n"
     "  --holdout P          without --valid, percent of rows to calibrate on (default 10)\n"
     "  --seed N             random seed (default 1)\n"
+    "  --groups N           specialists for at most N confusable groups, 0-32 (default 16;\n"
+    "                       needs --valid)\n"
+    "  --group-min N        group two languages confused at least N times on --valid\n"
+    "                       (default 2)\n"
     "  -q, --quiet          no progress or summary\n"
     "predict: one text per line in, one language code per line out\n"
     "  --model MODEL        language model from parley langid train\n"
@@ -83,6 +87,8 @@ static int langid_train(int argc, char **argv)
         {"hash-bits", required_argument, NULL, 'b'},
         {"holdout", required_argument, NULL, 'H'},
         {"seed", required_argument, NULL, 's'},
+        {"groups", required_argument, NULL, 'G'},
+        {"group-min", required_argument, NULL, 'M'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -159,6 +165,16 @@ static int langid_train(int argc, char **argv)
                 return EXIT_USAGE;
             o.seed = u;
             break;
+        case 'G':
+            if (cli_parse_uint("--groups", optarg, 0, 32, &u))
+                return EXIT_USAGE;
+            o.groups = (unsigned)u;
+            break;
+        case 'M':
+            if (cli_parse_uint("--group-min", optarg, 1, 1000000, &u))
+                return EXIT_USAGE;
+            o.group_min = (unsigned)u;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -199,10 +215,10 @@ static int langid_train(int argc, char **argv)
         parley_langid_get_info(model, &in);
         fprintf(stderr,
                 "trained '%s': %llu rows, %zu languages, char %u-%u, words %u, 2^%u rows, "
-                "temperature %.3f, %.1f MB, %.1fs\n",
+                "temperature %.3f, %zu specialist groups, %.1f MB, %.1fs\n",
                 outp, (unsigned long long)in.train_rows, in.n_languages, in.char_min, in.char_max,
-                in.word_ngrams, in.hash_bits, (double)in.temperature, (double)in.file_bytes / 1e6,
-                cli_now() - t0);
+                in.word_ngrams, in.hash_bits, (double)in.temperature, in.n_groups,
+                (double)in.file_bytes / 1e6, cli_now() - t0);
     }
     rc = EXIT_OK;
 out:

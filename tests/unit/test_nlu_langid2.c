@@ -398,7 +398,7 @@ static void test_file_checks(void **state)
 
     /* A newer format version (checksum fixed up) is a version error. */
     memcpy(copy, img, len);
-    copy[8] = 3;
+    copy[8] = 4;
     uint64_t sum = XXH64(copy + 32, len - 32, 0);
     memcpy(copy + 24, &sum, 8);
     assert_int_equal(parley_langid_load_memory(copy, len, &m, &err), PARLEY_ERR_VERSION);

@@ -107,9 +107,10 @@ void parley__lid_scores(const parley_langid *m, const uint32_t *feat, size_t n_c
         scores[c] = m->bias[c] + m->scale[c] * (inv * (float)acc[c] + invw * (float)accw[c]);
 }
 
-/* Features and raw scores of a text; PARLEY_ERR_UTF8 with the offset. */
+/* Features and raw scores of a text; PARLEY_ERR_UTF8 with the offset.
+ * *has_text: whether the text had any features (stage 2 needs some). */
 static parley_err score_text(const parley_langid *m, const char *s, size_t n, float *scores,
-                             parley_error *err)
+                             int *has_text, parley_error *err)
 {
     uint32_t feat[LID_MAX_FEATURES];
     size_t nc = 0, nw = 0, bad = 0;
@@ -120,6 +121,7 @@ static parley_err score_text(const parley_langid *m, const char *s, size_t n, fl
         return parley_error_set(err, PARLEY_ERR_UTF8,
                                 "cannot identify language: invalid UTF-8 at byte %zu", bad);
     parley__lid_scores(m, feat, nc, nw, scores);
+    *has_text = nc + nw > 0;
     return PARLEY_OK;
 }
 
@@ -199,18 +201,27 @@ static float max_of(const float *sc, size_t n)
  * entry j: labels[map ? map[j] : j]) and their probabilities under
  * softmax(sc / temperature), best first. sc has room for n rounded up to
  * 16, which is padded here. Consumes sc. */
-static void take_top(const parley_langid *m, float *sc, const uint32_t *map, size_t n, size_t k,
-                     parley_langid_result *out)
+/* Pads sc[0..n) to a multiple of 16 and returns the index of its first
+ * largest entry, the maximum in *max. */
+static size_t arg_max(float *sc, size_t n, float *max)
 {
-    const float inv_t = 1.0f / m->temperature;
     const size_t padded = (n + 15) & ~(size_t)15;
     size_t best = 0;
 
     for (size_t j = n; j < padded; j++)
         sc[j] = -1e30f;
-    const float max = max_of(sc, padded);
-    while (sc[best] != max) /* the first entry with the largest score */
+    *max = max_of(sc, padded);
+    while (sc[best] != *max) /* the first entry with the largest score */
         best++;
+    return best;
+}
+
+/* As take_top with the arg-max of sc already known (arg_max). */
+static void take_top_from(const parley_langid *m, float *sc, const uint32_t *map, size_t n,
+                          size_t k, size_t best, float max, parley_langid_result *out)
+{
+    const float inv_t = 1.0f / m->temperature;
+    const size_t padded = (n + 15) & ~(size_t)15;
     const float z = normalizer(sc, padded, max, inv_t);
     k = k > n ? n : k;
     k = k > 16 ? 16 : k;
@@ -229,6 +240,14 @@ static void take_top(const parley_langid *m, float *sc, const uint32_t *map, siz
     out->probability = out->top[0].probability;
 }
 
+static void take_top(const parley_langid *m, float *sc, const uint32_t *map, size_t n, size_t k,
+                     parley_langid_result *out)
+{
+    float max;
+    size_t best = arg_max(sc, n, &max);
+    take_top_from(m, sc, map, n, k, best, max, out);
+}
+
 parley_err parley_langid_predict(const parley_langid *m, const char *s, size_t n, size_t k,
                                  parley_langid_result *out, parley_error *err)
 {
@@ -239,9 +258,16 @@ parley_err parley_langid_predict(const parley_langid *m, const char *s, size_t n
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot identify language: no model");
     if (k < 1 || k > 16)
         return parley_error_set(err, PARLEY_ERR_INVALID, "top k must be 1..16, not %zu", k);
-    if ((rc = score_text(m, s, n, scores, err)) != PARLEY_OK)
+    int has_text = 0;
+    if ((rc = score_text(m, s, n, scores, &has_text, err)) != PARLEY_OK)
         return rc;
-    take_top(m, scores, NULL, m->n_labels, k, out);
+    /* Stage 2 needs stage 1's best language; the arg-max is reused unless
+     * a specialist changed the scores. */
+    float max;
+    size_t best = arg_max(scores, m->n_labels, &max);
+    if (m->n_groups && has_text && parley__lid_s2_apply(m, s, n, (uint32_t)best, scores))
+        best = arg_max(scores, m->n_labels, &max);
+    take_top_from(m, scores, NULL, m->n_labels, k, best, max, out);
     return PARLEY_OK;
 }
 
@@ -295,8 +321,15 @@ parley_err parley_langid_predict_among(const parley_langid *m, const char *s, si
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot identify language: no model");
     if ((rc = resolve(m, allowed, n_allowed, idx, err)) != PARLEY_OK)
         return rc;
-    if ((rc = score_text(m, s, n, scores, err)) != PARLEY_OK)
+    int has_text = 0;
+    if ((rc = score_text(m, s, n, scores, &has_text, err)) != PARLEY_OK)
         return rc;
+    if (m->n_groups && has_text) {
+        uint32_t best = idx[0];
+        for (size_t i = 1; i < n_allowed; i++)
+            best = scores[idx[i]] > scores[best] ? idx[i] : best;
+        parley__lid_s2_apply(m, s, n, best, scores);
+    }
     /* The calibrated distribution conditioned on the allowed set: the same
      * temperature, normalized over the allowed scores only. */
     for (size_t i = 0; i < n_allowed; i++)

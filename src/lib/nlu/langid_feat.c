@@ -117,7 +117,9 @@ int parley__lid_cfg_bad(const struct lid_cfg *cfg)
            cfg->word_ngrams > 2;
 }
 
-/* Hashes and row computations; state of one pass. */
+/* Hashes and row computations; state of one pass. In wide mode (stage 2)
+ * each feature's full 64-bit hash goes to `sink` instead of a row index
+ * into `out`: specialists look features up exactly, without collisions. */
 struct walk {
     const struct lid_cfg *cfg;
     uint32_t *out;
@@ -129,25 +131,36 @@ struct walk {
     unsigned have;               /* characters in win */
     uint64_t word, prev_word;
     int in_word, has_prev;
+    parley__lid_sink sink;
+    void *ctx;
 };
 
-static void end_word(struct walk *w)
+/* `wide` is a constant after inlining: the row path stays branch-free. */
+static inline __attribute__((always_inline)) void emit(struct walk *w, uint64_t h, int is_word,
+                                                       int wide)
+{
+    if (wide)
+        w->sink(w->ctx, h, is_word);
+    else if (is_word)
+        w->out[w->cap - ++w->nw] = (uint32_t)(h >> w->shift);
+    else
+        w->out[w->nf++] = (uint32_t)(h >> w->shift);
+}
+
+static inline __attribute__((always_inline)) void end_word(struct walk *w, int wide)
 {
     if (!w->in_word)
         return;
-    uint64_t h = (w->word ^ WORD_SEED) * HASH_MUL;
-    w->out[w->cap - ++w->nw] = (uint32_t)(h >> w->shift);
-    if (w->cfg->word_ngrams >= 2 && w->has_prev) {
-        uint64_t p = ((w->prev_word * PAIR_SEED) ^ w->word) * HASH_MUL;
-        w->out[w->cap - ++w->nw] = (uint32_t)(p >> w->shift);
-    }
+    emit(w, (w->word ^ WORD_SEED) * HASH_MUL, 1, wide);
+    if (w->cfg->word_ngrams >= 2 && w->has_prev)
+        emit(w, ((w->prev_word * PAIR_SEED) ^ w->word) * HASH_MUL, 1, wide);
     w->prev_word = w->word;
     w->has_prev = 1;
     w->in_word = 0;
 }
 
 /* Adds folded character `c`: the n-grams ending at it, and word state. */
-static inline void push(struct walk *w, uint32_t c)
+static inline __attribute__((always_inline)) void push(struct walk *w, uint32_t c, int wide)
 {
     const unsigned kmax = w->cfg->char_max, kmin = w->cfg->char_min;
     uint64_t h = 0;
@@ -160,7 +173,7 @@ static inline void push(struct walk *w, uint32_t c)
     for (unsigned k = 1; k <= w->have; k++) {
         h = (h ^ w->win[k - 1]) * HASH_MUL + k;
         if (k >= kmin)
-            w->out[w->nf++] = (uint32_t)(h >> w->shift);
+            emit(w, h, 0, wide);
     }
     if (w->cfg->word_ngrams == 0)
         return;
@@ -168,24 +181,20 @@ static inline void push(struct walk *w, uint32_t c)
         w->word = w->in_word ? (w->word ^ c) * HASH_MUL : (c + 1) * HASH_MUL;
         w->in_word = 1;
     } else {
-        end_word(w);
+        end_word(w, wide);
     }
 }
 
-parley_err parley__lid_features(const struct lid_cfg *cfg, const char *s, size_t n, uint32_t *out,
-                                size_t *n_char, size_t *n_word, size_t *bad_at)
+/* One pass over the text; returns the number of characters read, or
+ * SIZE_MAX for invalid UTF-8 (offset in *bad_at). */
+static inline __attribute__((always_inline)) size_t walk_text(struct walk *w, const char *s,
+                                                              size_t n, size_t *bad_at, int wide)
 {
     const unsigned char *u = (const unsigned char *)s;
-    struct walk w;
     size_t i = 0, chars = 0;
     int space = 1; /* the text starts after a padding space */
 
-    memset(&w, 0, sizeof(w));
-    w.cfg = cfg;
-    w.out = out;
-    w.cap = LID_MAX_FEATURES;
-    w.shift = 64 - cfg->hash_bits;
-    push(&w, ' ');
+    push(w, ' ', wide);
     while (i < n && chars < PARLEY_LANGID_MAX_CHARS) {
         uint32_t c = u[i];
         if (c < 0x80) {
@@ -195,7 +204,7 @@ parley_err parley__lid_features(const struct lid_cfg *cfg, const char *s, size_t
             c = decode(u, n, &i);
             if (c == UINT32_MAX) {
                 *bad_at = i;
-                return PARLEY_ERR_UTF8;
+                return SIZE_MAX;
             }
             c = fold_cp(c);
         }
@@ -206,12 +215,28 @@ parley_err parley__lid_features(const struct lid_cfg *cfg, const char *s, size_t
         } else {
             space = 0;
         }
-        push(&w, c);
+        push(w, c, wide);
         chars++;
     }
     if (!space)
-        push(&w, ' ');
-    end_word(&w);
+        push(w, ' ', wide);
+    end_word(w, wide);
+    return chars;
+}
+
+parley_err parley__lid_features(const struct lid_cfg *cfg, const char *s, size_t n, uint32_t *out,
+                                size_t *n_char, size_t *n_word, size_t *bad_at)
+{
+    struct walk w;
+
+    memset(&w, 0, sizeof(w));
+    w.cfg = cfg;
+    w.out = out;
+    w.cap = LID_MAX_FEATURES;
+    w.shift = 64 - cfg->hash_bits;
+    size_t chars = walk_text(&w, s, n, bad_at, 0);
+    if (chars == SIZE_MAX)
+        return PARLEY_ERR_UTF8;
     /* Only the padding space: no features (the model's prior decides). */
     if (chars == 0) {
         *n_char = *n_word = 0;
@@ -221,4 +246,18 @@ parley_err parley__lid_features(const struct lid_cfg *cfg, const char *s, size_t
     *n_char = w.nf;
     *n_word = w.nw;
     return PARLEY_OK;
+}
+
+int parley__lid_walk64(const struct lid_cfg *cfg, const char *s, size_t n, parley__lid_sink sink,
+                       void *ctx)
+{
+    struct walk w;
+    size_t bad = 0;
+
+    memset(&w, 0, sizeof(w));
+    w.cfg = cfg;
+    w.sink = sink;
+    w.ctx = ctx;
+    size_t chars = walk_text(&w, s, n, &bad, 1);
+    return chars == SIZE_MAX ? -1 : chars == 0 ? 0 : 1;
 }

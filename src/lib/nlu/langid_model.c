@@ -124,7 +124,7 @@ static parley_err from_image(unsigned char *img, size_t len, int mapped, parley_
 {
     parley_langid *m = NULL;
     parley_err rc;
-    uint64_t nl, stride, rows, labels_off, scale_off, weights_off;
+    uint64_t nl, stride, rows, labels_off, scale_off, weights_off, s2_off, weights_end;
     const char *p, *end;
 
     if ((rc = check_header(img, len, err)) != PARLEY_OK)
@@ -135,7 +135,14 @@ static parley_err from_image(unsigned char *img, size_t len, int mapped, parley_
     labels_off = rd64(img + 80);
     scale_off = rd64(img + 88);
     weights_off = rd64(img + 96);
+    s2_off = rd64(img + 104);
     rc = PARLEY_ERR_CORRUPT;
+    for (size_t i = 112; i < LID_HEADER_SIZE; i++) {
+        if (img[i]) {
+            corrupt(err, "reserved header bytes are not zero");
+            goto fail;
+        }
+    }
     if (nl < 1 || nl > PARLEY_LANGID_MAX_LANGUAGES || stride != LID_STRIDE(nl)) {
         corrupt(err, "bad language count");
         goto fail;
@@ -147,7 +154,13 @@ static parley_err from_image(unsigned char *img, size_t len, int mapped, parley_
     rows = (uint64_t)1 << cfg.hash_bits;
     if (labels_off != LID_HEADER_SIZE || scale_off < labels_off + 2 * nl || scale_off > len ||
         (scale_off & 63) || weights_off != align64(scale_off + stride * 8) || weights_off > len ||
-        len - weights_off != rows * stride) {
+        len - weights_off < rows * stride) {
+        corrupt(err, "section bounds do not match the counts");
+        goto fail;
+    }
+    /* The weights end the file, or stage 2 follows them and ends it. */
+    weights_end = weights_off + rows * stride;
+    if (s2_off ? s2_off != align64(weights_end) || s2_off >= len : weights_end != len) {
         corrupt(err, "section bounds do not match the counts");
         goto fail;
     }
@@ -208,6 +221,8 @@ static parley_err from_image(unsigned char *img, size_t len, int mapped, parley_
     m->q = (const int8_t *)(img + weights_off);
     m->train_rows = rd64(img + 64);
     m->created = rd64(img + 72);
+    if (s2_off && (rc = parley__lid_s2_load(m, img, (size_t)s2_off, len, err)) != PARLEY_OK)
+        goto fail;
     m->image = img;
     m->image_len = len;
     m->mapped = mapped;
@@ -216,6 +231,8 @@ static parley_err from_image(unsigned char *img, size_t len, int mapped, parley_
 fail:
     if (m) {
         parley__free((void *)m->labels);
+        parley__free(m->groups);
+        parley__free(m->group_of);
         parley__free(m);
     }
     release_image(img, len, mapped);
@@ -224,8 +241,8 @@ fail:
 
 parley_err parley__lid_build(const struct lid_cfg *cfg, const char *const *labels,
                              uint32_t n_labels, const float *w, const float *bias,
-                             float temperature, uint64_t train_rows, parley_langid **out,
-                             parley_error *err)
+                             float temperature, uint64_t train_rows, const unsigned char *s2,
+                             size_t s2_len, parley_langid **out, parley_error *err)
 {
     const size_t stride = LID_STRIDE(n_labels), rows = (size_t)1 << cfg->hash_bits;
     size_t labels_len = 0, scale_off, weights_off, len;
@@ -238,6 +255,9 @@ parley_err parley__lid_build(const struct lid_cfg *cfg, const char *const *label
     scale_off = align64(LID_HEADER_SIZE + labels_len);
     weights_off = align64(scale_off + stride * 8);
     len = weights_off + rows * stride;
+    size_t s2_off = s2 && s2_len ? align64(len) : 0;
+    if (s2_off)
+        len = s2_off + s2_len;
     img = parley__calloc(1, len);
     if (!img)
         return parley_error_set(err, PARLEY_ERR_NOMEM,
@@ -259,6 +279,9 @@ parley_err parley__lid_build(const struct lid_cfg *cfg, const char *const *label
     wr64(img + 80, LID_HEADER_SIZE);
     wr64(img + 88, scale_off);
     wr64(img + 96, weights_off);
+    wr64(img + 104, s2_off);
+    if (s2_off)
+        memcpy(img + s2_off, s2, s2_len);
     for (size_t i = 0, at = LID_HEADER_SIZE; i < n_labels; i++) {
         size_t l = strlen(labels[i]) + 1;
         memcpy(img + at, labels[i], l);
@@ -292,6 +315,8 @@ void parley_langid_free(parley_langid *m)
         return;
     release_image(m->image, m->image_len, m->mapped);
     parley__free((void *)m->labels);
+    parley__free(m->groups);
+    parley__free(m->group_of);
     parley__free(m);
 }
 
@@ -391,6 +416,7 @@ void parley_langid_get_info(const parley_langid *m, parley_langid_info *info)
     info->train_rows = m->train_rows;
     info->created_unix = m->created;
     info->file_bytes = m->image_len;
+    info->n_groups = m->n_groups;
 }
 
 int32_t parley__lid_label_index(const parley_langid *m, const char *code)

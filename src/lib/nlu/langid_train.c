@@ -420,6 +420,8 @@ void parley_langid_options_default(parley_langid_options *o)
     o->seed = 1;
     o->holdout = 0.1;
     o->progress_interval_s = 0.2;
+    o->groups = 16;
+    o->group_min = 2;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -479,12 +481,13 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
                                 cfg.hash_bits, LID_MIN_BITS, LID_MAX_BITS);
     if (o->epochs < 1 || o->epochs > 1000 || !(o->lr > 0.0 && o->lr <= 100.0) ||
         !(o->holdout >= 0.0 && o->holdout <= 0.5) || !(o->dropout >= 0.0 && o->dropout <= 0.9) ||
-        o->threads > MAX_THREADS)
+        o->threads > MAX_THREADS || o->groups > LID_MAX_GROUPS)
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "bad training options: epochs %u (1-1000), learning rate %g "
                                 "(0-100], holdout %g (0-0.5), dropout %g (0-0.9), threads %u "
-                                "(0-%d)",
-                                o->epochs, o->lr, o->holdout, o->dropout, o->threads, MAX_THREADS);
+                                "(0-%d), groups %u (0-%u)",
+                                o->epochs, o->lr, o->holdout, o->dropout, o->threads, MAX_THREADS,
+                                o->groups, LID_MAX_GROUPS);
     if (!(ls = parley__calloc(1, sizeof(*ls))))
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot train: out of memory");
     (void)report(&pg, "read", 0, o->epochs, 0.0, 0.0);
@@ -526,7 +529,7 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
         rc = fit_weights(o, &tr, order, n_order, w, bias, ls->n, n_rows_w, &pg, err);
         if (rc == PARLEY_OK)
             rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias, 1.0f,
-                                   n_order, &m, err);
+                                   n_order, NULL, 0, &m, err);
         if (rc == PARLEY_OK)
             rc = fit_temperature(m, &tr, held, n_held, &temperature, err);
         parley_langid_free(m);
@@ -541,8 +544,8 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
         goto out;
     (void)report(&pg, "calibrate", o->epochs, o->epochs, 0.97, 0.0);
     if (valid && va.n > 0) {
-        rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias, 1.0f, tr.n, &m,
-                               err);
+        rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias, 1.0f, tr.n,
+                               NULL, 0, &m, err);
         if (rc == PARLEY_OK)
             rc = fit_temperature(m, &va, NULL, va.n, &temperature, err);
         parley_langid_free(m);
@@ -551,7 +554,26 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
             goto out;
     }
     rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias, temperature, tr.n,
-                           &m, err);
+                           NULL, 0, &m, err);
+    /* Stage 2: specialists for the groups stage 1 confuses on validation;
+     * the model is rebuilt with their section. */
+    if (rc == PARLEY_OK && valid && va.n > 0 && o->groups > 0) {
+        unsigned char *blob = NULL;
+        size_t blob_len = 0;
+        (void)report(&pg, "stage2", o->epochs, o->epochs, 0.98, 0.0);
+        rc = parley__lid_s2_train(o, m, train, valid, &blob, &blob_len, err);
+        if (rc == PARLEY_OK && blob) {
+            parley_langid_free(m);
+            m = NULL;
+            rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias,
+                                   temperature, tr.n, blob, blob_len, &m, err);
+        }
+        parley__free(blob);
+        if (rc != PARLEY_OK) {
+            parley_langid_free(m);
+            m = NULL;
+        }
+    }
     if (rc == PARLEY_OK) {
         (void)report(&pg, "calibrate", o->epochs, o->epochs, 1.0, 0.0);
         *out = m;
