@@ -19,6 +19,9 @@ static const struct lid_cfg s2_cfg = {1, 5, 2, LID_MIN_BITS};
 #define S2_EPOCHS  120u
 #define S2_DROPOUT 0.85
 #define S2_LR      2.0
+/* Keys seen fewer times in a group's rows are left out (1: 44 MB model,
+ * 2: 26 MB for one validation row less, 3: 0.1% less). */
+#define S2_MIN_COUNT 2u
 
 /* Growable arrays of 64-bit hashes. */
 struct hbuf {
@@ -137,33 +140,46 @@ static parley_err build_table(struct spec *sp)
     while (bits < LID_MAX_TBITS && ((uint64_t)1 << bits) < 2 * sp->tr.key.n)
         bits++;
     uint64_t *tmp = parley__calloc((size_t)1 << bits, sizeof(uint64_t));
-    if (!tmp)
+    uint32_t *count = parley__calloc((size_t)1 << bits, sizeof(uint32_t));
+    if (!tmp || !count) {
+        parley__free(tmp);
+        parley__free(count);
         return PARLEY_ERR_NOMEM;
-    uint64_t distinct = 0, limit = ((uint64_t)1 << bits) / 2;
-    for (size_t i = 0; i < sp->tr.key.n && distinct < limit; i++) {
-        if (slot_of(tmp, bits, sp->tr.key.h[i], 0) < 0) {
-            (void)slot_of(tmp, bits, sp->tr.key.h[i], 1);
-            distinct++;
-        }
     }
-    parley__free(tmp);
+    const uint32_t min_count = S2_MIN_COUNT;
+    uint64_t kept = 0, filled = 0, limit = ((uint64_t)1 << bits) / 2;
+    for (size_t i = 0; i < sp->tr.key.n; i++) {
+        int64_t at = slot_of(tmp, bits, sp->tr.key.h[i], 0);
+        if (at < 0) {
+            if (filled >= limit)
+                continue;
+            at = slot_of(tmp, bits, sp->tr.key.h[i], 1);
+            filled++;
+        }
+        kept += ++count[at] == min_count;
+    }
     sp->bits = LID_MIN_TBITS;
-    while (sp->bits < LID_MAX_TBITS && ((uint64_t)1 << sp->bits) < 2 * distinct)
+    while (sp->bits < LID_MAX_TBITS && ((uint64_t)1 << sp->bits) < 2 * kept)
         sp->bits++;
     sp->keys = parley__calloc((size_t)1 << sp->bits, sizeof(uint64_t));
     sp->w = parley__calloc(((size_t)1 << sp->bits) * sp->k, sizeof(float));
-    if (!sp->keys || !sp->w)
+    if (!sp->keys || !sp->w) {
+        parley__free(tmp);
+        parley__free(count);
         return PARLEY_ERR_NOMEM;
-    sp->entries = 0;
-    for (size_t i = 0; i < sp->tr.key.n; i++) {
-        if (slot_of(sp->keys, sp->bits, sp->tr.key.h[i], 0) >= 0)
-            continue;
-        if (sp->entries + 1 >= ((uint64_t)1 << sp->bits) / 2 + 1)
-            continue; /* the table is full: rare keys past it are dropped */
-        (void)slot_of(sp->keys, sp->bits, sp->tr.key.h[i], 1);
-        sp->entries++;
     }
-    /* Row keys become slot indices (keys that did not fit: UINT64_MAX). */
+    /* Keys seen fewer than min_count times in the group's rows are left
+     * out: they hardly generalize, and most keys are seen once. */
+    sp->entries = 0;
+    for (size_t i = 0; i < ((size_t)1 << bits) && sp->entries < kept; i++) {
+        if (tmp[i] && count[i] >= min_count) {
+            (void)slot_of(sp->keys, sp->bits, tmp[i], 1);
+            sp->entries++;
+        }
+    }
+    parley__free(tmp);
+    parley__free(count);
+    /* Row keys become slot indices (keys left out: UINT64_MAX). */
     for (size_t i = 0; i < sp->tr.key.n; i++) {
         int64_t at = slot_of(sp->keys, sp->bits, sp->tr.key.h[i], 0);
         sp->tr.key.h[i] = at < 0 ? UINT64_MAX : (uint64_t)at;
