@@ -5,7 +5,8 @@
 # POST /v1/conversations/{id}/messages with wrk and, in the same run,
 # GET /healthz as the ceiling of the HTTP layer alone. Prints turns/s,
 # p50/p99 and the ratio. Env: CONVS (2000), SECONDS (20), CONNS (64),
-# THREADS (2), PREFILL (0: conversations to add first, 5 turns each).
+# THREADS (2), PREFILL (0: conversations of 10 turns written first, spread
+# over the last 24 h; 100000 = 1 million turns).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -21,6 +22,34 @@ rm -rf "$W/data"
 mkdir -p "$W/data"
 [ -f "$W/models/langid.model" ] ||
     "$B/parley" bot train bots/carrier --out "$W/models" --threads 2 --quiet
+PREFILL=${PREFILL:-0}
+if [ "$PREFILL" -gt 0 ]; then
+    # 24 hours of history: PREFILL conversations of 5 exchanges (10 turns)
+    # spread over the last day, written before the server starts.
+    "$B/parley" keys list --data-dir "$W/data" >/dev/null
+    echo "== pre-filling the store: $PREFILL conversations, $((PREFILL * 10)) turns" >&2
+    python3 - "$W/data/parley.db" "$PREFILL" <<'PY'
+import json, os, sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+n = int(sys.argv[2])
+now = int(time.time() * 1000)
+db.execute("PRAGMA synchronous = OFF")
+with db:
+    for i in range(n):
+        cid = os.urandom(16).hex()
+        t = now - 86400000 + i * 86400000 // n
+        db.execute("INSERT INTO conversations (id, created, updated, channel, language, state,"
+                   " version, status, intent, customer_turns) VALUES (?, ?, ?, 'web', 'en', ?,"
+                   " 11, 'closed', 'check_balance', 5)", (cid, t, t + 60000, json.dumps({})))
+        db.executemany("INSERT INTO turns (conversation_id, seq, role, text, intent, confidence,"
+                       " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(cid, k + 1, "customer" if k % 2 == 0 else "bot",
+                         "how much do I owe this month?" if k % 2 == 0 else
+                         "Your bill is 42.00 USD, due on the 5th.",
+                         "check_balance" if k % 2 == 0 else None, 0.97 if k % 2 == 0 else None,
+                         t + k * 6000) for k in range(10)])
+PY
+fi
 PARLEY_RATE_LIMIT=1000000 PARLEY_RATE_BURST=1000000 "$B/parley" serve --demo --port 0 \
     --data-dir "$W/data" --models "$W/models" --threads 4 >"$W/out.log" 2>"$W/err.log" &
 SPID=$!
