@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/internal.h"
 #include "parley/bot.h"
 #include "server/server.h"
 
@@ -116,31 +117,32 @@ static char *trim(char *s)
     return s;
 }
 
-parley_err parley_server_config_file(parley_server_config *c, const char *path, parley_error *err)
+parley_err parley_server_config_parse(parley_server_config *c, const char *text, size_t len,
+                                      const char *name, parley_error *err)
 {
-    FILE *f = fopen(path, "r");
     char line[4096], where[1100];
     unsigned n = 0;
+    size_t at = 0;
     parley_err rc = PARLEY_OK;
 
-    if (!f)
-        return parley_error_set(err, PARLEY_ERR_IO, "cannot read configuration '%s': %s", path,
-                                strerror(errno));
-    while (rc == PARLEY_OK && fgets(line, sizeof(line), f)) {
+    while (rc == PARLEY_OK && at < len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t ll = nl ? (size_t)(nl - (text + at)) : len - at;
         n++;
-        (void)snprintf(where, sizeof(where), "%.1000s:%u", path, n);
-        if (!strchr(line, '\n') && !feof(f)) {
-            rc = parley_error_set(err, PARLEY_ERR_FORMAT, "%s: line longer than %zu bytes", where,
-                                  sizeof(line) - 2);
-            break;
-        }
+        (void)snprintf(where, sizeof(where), "%.1000s:%u", name, n);
+        if (ll >= sizeof(line))
+            return parley_error_set(err, PARLEY_ERR_FORMAT, "%s: line longer than %zu bytes", where,
+                                    sizeof(line) - 1);
+        if (memchr(text + at, '\0', ll))
+            return parley_error_set(err, PARLEY_ERR_FORMAT, "%s: NUL byte in the line", where);
+        memcpy(line, text + at, ll);
+        line[ll] = '\0';
+        at += ll + (nl ? 1 : 0);
         char *s = trim(line), *eq;
         if (!*s || *s == '#')
             continue;
-        if (!(eq = strchr(s, '='))) {
-            rc = parley_error_set(err, PARLEY_ERR_FORMAT, "%s: expected 'key = value'", where);
-            break;
-        }
+        if (!(eq = strchr(s, '=')))
+            return parley_error_set(err, PARLEY_ERR_FORMAT, "%s: expected 'key = value'", where);
         *eq = '\0';
         char *value = trim(eq + 1);
         size_t vl = strlen(value);
@@ -150,9 +152,18 @@ parley_err parley_server_config_file(parley_server_config *c, const char *path, 
         }
         rc = parley_server_config_set(c, trim(s), value, where, err);
     }
-    if (rc == PARLEY_OK && ferror(f))
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read configuration '%s'", path);
-    (void)fclose(f);
+    return rc;
+}
+
+parley_err parley_server_config_file(parley_server_config *c, const char *path, parley_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    parley_error e = PARLEY_ERROR_INIT;
+    if (parley__read_file(path, 1024 * 1024, &text, &len, &e) != PARLEY_OK)
+        return parley_error_set(err, e.code, "cannot read configuration: %s", e.msg);
+    parley_err rc = parley_server_config_parse(c, text, len, path, err);
+    parley__free(text);
     return rc;
 }
 

@@ -41,6 +41,11 @@ void parley_server_config_defaults(parley_server_config *c);
  * unknown key or a bad value is PARLEY_ERR_FORMAT naming FILE:LINE. */
 parley_err parley_server_config_file(parley_server_config *c, const char *path, parley_error *err);
 
+/* Like parley_server_config_file on `text[0..len)`; `name` stands for the
+ * file in messages. */
+parley_err parley_server_config_parse(parley_server_config *c, const char *text, size_t len,
+                                      const char *name, parley_error *err);
+
 /* Applies PARLEY_<KEY> variables (PARLEY_PORT, PARLEY_DATA_DIR...). */
 parley_err parley_server_config_env(parley_server_config *c, parley_error *err);
 
