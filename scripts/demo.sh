@@ -14,6 +14,7 @@ echo "== building Parley ($BUILD)" >&2
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 
+mkdir -p "$DATA"
 echo "== checking and training the reference carrier bot (bots/carrier)" >&2
 "$BUILD/parley" bot check bots/carrier
 "$BUILD/parley" bot train bots/carrier --out "$DATA/models" --threads "$(nproc)" --quiet
