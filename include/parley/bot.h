@@ -218,6 +218,34 @@ const char *parley_bot_response(const parley_bot *bot, const char *key, const ch
 /** The folder the bot was loaded from (as given). Borrowed. */
 const char *parley_bot_dir(const parley_bot *bot);
 
+/* ---- consent scopes (the 'consents' catalogue; docs/trust.md) -------- */
+
+/** Limits a consent scope may carry, one bit each. */
+enum {
+    PARLEY_LIMIT_GB_PER_MONTH = 1,     /* "max_gb_per_month": number */
+    PARLEY_LIMIT_AMOUNT_PER_MONTH = 2, /* "max_amount_per_month": number */
+    PARLEY_LIMIT_COUNT_PER_MONTH = 4,  /* "max_count_per_month": whole number */
+    PARLEY_LIMIT_CHANNELS = 8,         /* "channels": list of channel names */
+    PARLEY_LIMIT_QUIET_HOURS = 16,     /* "quiet_hours": "22-08" (UTC hours) */
+};
+
+/** One consent scope. `words[l]` is a NULL-terminated list of lowercase
+ * phrases in the bot's language l that name the scope in a message. */
+typedef struct parley_bot_consent {
+    const char *scope;
+    unsigned limits;    /* PARLEY_LIMIT_* bits it supports */
+    const char *action; /* the action it covers, or NULL */
+    const char *const *const *words;
+} parley_bot_consent;
+
+/** The number of scopes and scope `i` (borrowed), or NULL. */
+size_t parley_bot_consent_count(const parley_bot *bot);
+const parley_bot_consent *parley_bot_consent_at(const parley_bot *bot, size_t i);
+/** The scope named `scope`, or NULL. */
+const parley_bot_consent *parley_bot_find_consent(const parley_bot *bot, const char *scope);
+/** The name of limit bit `bit` ("max_gb_per_month"...), or NULL. */
+const char *parley_bot_limit_name(unsigned bit);
+
 #ifdef __cplusplus
 }
 #endif

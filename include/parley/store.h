@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 3
+#define PARLEY_STORE_SCHEMA_VERSION 4
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -259,6 +259,56 @@ parley_err parley_store_key_revoke(parley_store *store, const char *id, parley_e
 /** Calls `fn` for every key, revoked ones included, oldest first. */
 parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, void *userdata,
                                   parley_error *err);
+
+/* ---- the consent ledger (docs/trust.md) ------------------------------------ */
+
+/** A consent grant. On output pointers are borrowed for the callback. */
+typedef struct parley_store_consent {
+    const char *id;              /* "g_" + 16 hex; set by the store on add */
+    const char *customer_id;     /* opaque account id */
+    const char *scope;           /* "auto_refuel", ... */
+    const char *limits;          /* JSON object, e.g. {"max_gb_per_month": 2} */
+    const char *channel;         /* where it was given: "web", "api", ... */
+    const char *conversation_id; /* evidence; "" when given through the API */
+    int64_t turn;                /* evidence: the customer's turn; 0 if none */
+    int64_t created, expires;    /* Unix ms; expires 0: never */
+    int64_t revoked;             /* Unix ms; 0 while active */
+    /* Use in the period asked for (parley_store_consents / _use): */
+    double used_quantity, used_amount;
+    int64_t used_count;
+} parley_store_consent;
+typedef int (*parley_store_consent_fn)(const parley_store_consent *c, void *userdata);
+
+/** Records a grant; its new id is written to `id_out` (24 bytes). */
+parley_err parley_store_consent_add(parley_store *store, const parley_store_consent *c,
+                                    char id_out[24], parley_error *err);
+
+/** Calls `fn` for every grant of `customer` (active, expired and revoked),
+ * oldest first, with its use in `period` ("2026-11"). */
+parley_err parley_store_consents(parley_store *store, const char *customer, const char *period,
+                                 parley_store_consent_fn fn, void *userdata, parley_error *err);
+
+/** Revokes grant `id` of `customer` at once ("scope:NAME" revokes every
+ * active grant of that scope); `*count` gets how many were revoked.
+ * PARLEY_ERR_NOTFOUND when none was active. */
+parley_err parley_store_consent_revoke(parley_store *store, const char *customer, const char *id,
+                                       size_t *count, parley_error *err);
+
+/** Decides whether one more use fits a grant: given the grant with its
+ * use so far in the period, returns 1 to take it (and the store records
+ * the use), 0 to refuse. */
+typedef int (*parley_store_consent_check_fn)(const parley_store_consent *c, void *userdata);
+
+/** Atomically (one write transaction): finds the active, unexpired
+ * grants of `customer` for `scope`, asks `check` about each in turn and
+ * records `quantity`/`amount` against the first it accepts; `*used` gets
+ * that grant (strings valid until the next call on the store). Two
+ * concurrent uses cannot both pass a limit that allows one.
+ * PARLEY_ERR_NOTFOUND when no grant accepted. */
+parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
+                                    const char *period, double quantity, double amount,
+                                    parley_store_consent_check_fn check, void *userdata,
+                                    parley_store_consent *used, parley_error *err);
 
 #ifdef __cplusplus
 }

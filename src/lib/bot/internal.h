@@ -73,6 +73,8 @@ struct parley_bot {
     size_t nconns;
     parley_bot_identity identity;
     int has_identity;
+    parley_bot_consent *consents;
+    size_t nconsents;
 };
 
 /* ---- the loader (load.c, tree.c, sections.c, flows.c) ---------------- */
@@ -234,6 +236,13 @@ void parley__bot_check_engine_needs(struct ctx *c, yaml_node_t *root);
 /* Builds the runtime tables of `b` from the checked document (runtime.c);
  * returns 0 when out of memory. */
 int parley__bot_compile(struct ctx *c, parley_bot *b);
+/* Zeroed memory / a copy of `s` in the bot's runtime blocks (runtime.c);
+ * NULL (and *nomem set for strings) when out of memory. */
+void *parley__bot_alloc(parley_bot *b, size_t size);
+const char *parley__bot_strdup(parley_bot *b, const char *s, int *nomem);
+/* The 'consents' catalogue (consents.c): checking, then compiling. */
+void parley__bot_read_consents(struct ctx *c, yaml_node_t *n);
+int parley__bot_compile_consents(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
 void parley__bot_free_runtime(parley_bot *b);
 
 #endif

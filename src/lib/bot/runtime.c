@@ -11,7 +11,7 @@
 
 /* ---- allocation ----------------------------------------------------- */
 
-static void *balloc(parley_bot *b, size_t size)
+void *parley__bot_alloc(parley_bot *b, size_t size)
 {
     struct bot_block *blk = b->blocks;
     size = (size + 15u) & ~(size_t)15u;
@@ -29,14 +29,14 @@ static void *balloc(parley_bot *b, size_t size)
     return memset(blk->data + blk->used - size, 0, size);
 }
 
-static const char *bstr(parley_bot *b, const char *s, int *nomem)
+const char *parley__bot_strdup(parley_bot *b, const char *s, int *nomem)
 {
     size_t n;
     char *p;
     if (!s)
         return NULL;
     n = strlen(s) + 1;
-    p = balloc(b, n);
+    p = parley__bot_alloc(b, n);
     if (!p) {
         *nomem = 1;
         return NULL;
@@ -87,7 +87,7 @@ static int compile_cases(struct ctx *c, parley_bot *b, yaml_node_t *steps, yaml_
 {
     static const char *const cmps[] = {"equals", "not_equals", "below", "above", "contains", NULL};
     size_t n = (size_t)(cases->data.sequence.items.top - cases->data.sequence.items.start), k = 0;
-    parley_bot_case *cs = balloc(b, (n ? n : 1) * sizeof(*cs));
+    parley_bot_case *cs = parley__bot_alloc(b, (n ? n : 1) * sizeof(*cs));
     if (!cs)
         return 0;
     FOR_ITEMS(cases, it)
@@ -95,12 +95,12 @@ static int compile_cases(struct ctx *c, parley_bot *b, yaml_node_t *steps, yaml_
         yaml_node_t *cn = parley__bot_node_at(c->doc, *it);
         const char *slot = sval(c, cn, "slot");
         cs[k].subject_is_slot = slot != NULL;
-        cs[k].subject = bstr(b, slot ? slot : sval(c, cn, "fact"), nomem);
+        cs[k].subject = parley__bot_strdup(b, slot ? slot : sval(c, cn, "fact"), nomem);
         for (int o = 0; cmps[o]; o++) {
             const char *v = sval(c, cn, cmps[o]);
             if (v) {
                 cs[k].cmp = (parley_bot_cmp)o;
-                cs[k].value = bstr(b, v, nomem);
+                cs[k].value = parley__bot_strdup(b, v, nomem);
             }
         }
         cs[k].go = step_ref(steps, c, sval(c, cn, "goto"), -1);
@@ -116,12 +116,13 @@ static int compile_flow(struct ctx *c, parley_bot *b, parley_bot_flow *f, const 
 {
     yaml_node_t *steps = parley__bot_map_get(c->doc, fv, "steps");
     size_t n = (size_t)(steps->data.sequence.items.top - steps->data.sequence.items.start), i = 0;
-    parley_bot_step *ss = balloc(b, n * sizeof(*ss));
+    parley_bot_step *ss = parley__bot_alloc(b, n * sizeof(*ss));
     if (!ss)
         return 0;
-    f->name = bstr(b, name, nomem);
-    f->intent = bstr(b, sval(c, fv, "intent"), nomem);
-    f->description = bstr(b, sval(c, fv, "description") ? sval(c, fv, "description") : "", nomem);
+    f->name = parley__bot_strdup(b, name, nomem);
+    f->intent = parley__bot_strdup(b, sval(c, fv, "intent"), nomem);
+    f->description =
+        parley__bot_strdup(b, sval(c, fv, "description") ? sval(c, fv, "description") : "", nomem);
     f->steps = ss;
     f->n_steps = n;
     FOR_ITEMS(steps, it)
@@ -129,22 +130,22 @@ static int compile_flow(struct ctx *c, parley_bot *b, parley_bot_flow *f, const 
         yaml_node_t *sn = parley__bot_node_at(c->doc, *it), *cases;
         parley_bot_step *st = &ss[i];
         long following = i + 1 < n ? (long)i + 1 : -1;
-        st->id = bstr(b, sval(c, sn, "id"), nomem);
+        st->id = parley__bot_strdup(b, sval(c, sn, "id"), nomem);
         st->type = (parley_bot_step_type)parley__bot_in_list(sval(c, sn, "type"), type_names);
-        st->slot = bstr(b, sval(c, sn, "slot"), nomem);
-        st->prompt = bstr(b, sval(c, sn, "prompt"), nomem);
-        st->reprompt = bstr(b, sval(c, sn, "reprompt"), nomem);
-        st->response = bstr(b, sval(c, sn, "response"), nomem);
-        st->action = bstr(b, sval(c, sn, "action"), nomem);
+        st->slot = parley__bot_strdup(b, sval(c, sn, "slot"), nomem);
+        st->prompt = parley__bot_strdup(b, sval(c, sn, "prompt"), nomem);
+        st->reprompt = parley__bot_strdup(b, sval(c, sn, "reprompt"), nomem);
+        st->response = parley__bot_strdup(b, sval(c, sn, "response"), nomem);
+        st->action = parley__bot_strdup(b, sval(c, sn, "action"), nomem);
         st->next = step_ref(steps, c, sval(c, sn, "next"), following);
         st->on_error = step_ref(steps, c, sval(c, sn, "on_error"), -1);
         st->yes = step_ref(steps, c, sval(c, sn, "yes"), -1);
         st->no = step_ref(steps, c, sval(c, sn, "no"), -1);
         st->otherwise = step_ref(steps, c, sval(c, sn, "else"), following);
-        st->from = bstr(b, sval(c, sn, "from"), nomem);
-        st->where = bstr(b, sval(c, sn, "where"), nomem);
-        st->as = bstr(b, sval(c, sn, "as"), nomem);
-        st->equals = bstr(b, sval(c, sn, "equals"), nomem);
+        st->from = parley__bot_strdup(b, sval(c, sn, "from"), nomem);
+        st->where = parley__bot_strdup(b, sval(c, sn, "where"), nomem);
+        st->as = parley__bot_strdup(b, sval(c, sn, "as"), nomem);
+        st->equals = parley__bot_strdup(b, sval(c, sn, "equals"), nomem);
         st->none = step_ref(steps, c, sval(c, sn, "none"), st->next);
         cases = parley__bot_map_get(c->doc, sn, "cases");
         if (cases && cases->type == YAML_SEQUENCE_NODE &&
@@ -179,10 +180,10 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
                 *ident = parley__bot_map_get(c->doc, root, "identity");
     size_t k;
 
-    b->rflows = balloc(b, (pair_count(flows) + 1) * sizeof(*b->rflows));
-    b->slots = balloc(b, (pair_count(slots) + 1) * sizeof(*b->slots));
-    b->actions = balloc(b, (pair_count(actions) + 1) * sizeof(*b->actions));
-    b->responses = balloc(b, (pair_count(resps) + 1) * sizeof(*b->responses));
+    b->rflows = parley__bot_alloc(b, (pair_count(flows) + 1) * sizeof(*b->rflows));
+    b->slots = parley__bot_alloc(b, (pair_count(slots) + 1) * sizeof(*b->slots));
+    b->actions = parley__bot_alloc(b, (pair_count(actions) + 1) * sizeof(*b->actions));
+    b->responses = parley__bot_alloc(b, (pair_count(resps) + 1) * sizeof(*b->responses));
     if (!b->rflows || !b->slots || !b->actions || !b->responses)
         return 0;
     k = 0;
@@ -200,8 +201,9 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
             yaml_node_t *v = parley__bot_node_at(c->doc, p->value);
             parley_bot_slot *s = &b->slots[b->nslots++];
             const char *mn = sval(c, v, "min"), *mx = sval(c, v, "max"), *u = sval(c, v, "unit");
-            s->name = bstr(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
-            s->entity = bstr(b, sval(c, v, "entity"), nomem);
+            s->name =
+                parley__bot_strdup(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
+            s->entity = parley__bot_strdup(b, sval(c, v, "entity"), nomem);
             s->unit_gb = u && strcmp(u, "gb") == 0;
             s->has_min = mn != NULL;
             s->has_max = mx != NULL;
@@ -216,19 +218,20 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
             parley_bot_action *a = &b->actions[b->nactions++];
             parley_bot_param *ps;
             size_t np = pair_count(params), j = 0;
-            a->name = bstr(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
+            a->name =
+                parley__bot_strdup(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
             a->connector = conn_index(c, sval(c, v, "connector"));
-            a->operation = bstr(b, sval(c, v, "operation"), nomem);
-            ps = balloc(b, (np + 1) * sizeof(*ps));
+            a->operation = parley__bot_strdup(b, sval(c, v, "operation"), nomem);
+            ps = parley__bot_alloc(b, (np + 1) * sizeof(*ps));
             if (!ps)
                 return 0;
             if (np)
                 FOR_PAIRS(params, q)
                 {
-                    ps[j].name =
-                        bstr(b, parley__bot_sval(parley__bot_node_at(c->doc, q->key)), nomem);
-                    ps[j++].value =
-                        bstr(b, parley__bot_sval(parley__bot_node_at(c->doc, q->value)), nomem);
+                    ps[j].name = parley__bot_strdup(
+                        b, parley__bot_sval(parley__bot_node_at(c->doc, q->key)), nomem);
+                    ps[j++].value = parley__bot_strdup(
+                        b, parley__bot_sval(parley__bot_node_at(c->doc, q->value)), nomem);
                 }
             a->params = ps;
             a->n_params = j;
@@ -238,19 +241,22 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
         {
             yaml_node_t *v = parley__bot_node_at(c->doc, p->value);
             struct bot_response *r = &b->responses[b->nresponses++];
-            r->key = bstr(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
-            r->texts = balloc(b, (c->nlangs + 1) * sizeof(*r->texts));
+            r->key =
+                parley__bot_strdup(b, parley__bot_sval(parley__bot_node_at(c->doc, p->key)), nomem);
+            r->texts = parley__bot_alloc(b, (c->nlangs + 1) * sizeof(*r->texts));
             if (!r->texts)
                 return 0;
             for (size_t l = 0; l < c->nlangs; l++)
-                r->texts[l] = bstr(b, sval(c, v, c->langs[l].code), nomem);
+                r->texts[l] = parley__bot_strdup(b, sval(c, v, c->langs[l].code), nomem);
         }
+    if (!parley__bot_compile_consents(c, b, parley__bot_map_get(c->doc, root, "consents"), nomem))
+        return 0;
     if (ident && ident->type == YAML_MAPPING_NODE) {
         b->has_identity = 1;
         b->identity.connector = conn_index(c, sval(c, ident, "connector"));
-        b->identity.by_phone = bstr(b, sval(c, ident, "by_phone"), nomem);
-        b->identity.line = bstr(b, sval(c, ident, "line"), nomem);
-        b->identity.send_code = bstr(b, sval(c, ident, "send_code"), nomem);
+        b->identity.by_phone = parley__bot_strdup(b, sval(c, ident, "by_phone"), nomem);
+        b->identity.line = parley__bot_strdup(b, sval(c, ident, "line"), nomem);
+        b->identity.send_code = parley__bot_strdup(b, sval(c, ident, "send_code"), nomem);
     }
     return 1;
 }
@@ -258,7 +264,7 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
 int parley__bot_compile(struct ctx *c, parley_bot *b)
 {
     int nomem = 0;
-    b->dir = bstr(b, c->dir, &nomem);
+    b->dir = parley__bot_strdup(b, c->dir, &nomem);
     if (!compile_tables(c, b, yaml_document_get_root_node(c->doc), &nomem) || nomem)
         return 0;
     b->conns = parley__calloc(c->nconns + 1, sizeof(parley_connect_def *));

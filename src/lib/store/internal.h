@@ -41,6 +41,16 @@ struct parley_store_ops {
                            parley_error *err);
     parley_err (*key_revoke)(parley_store *s, const char *id, int64_t now, parley_error *err);
     parley_err (*keys)(parley_store *s, parley_store_key_fn fn, void *userdata, parley_error *err);
+    parley_err (*consent_add)(parley_store *s, const parley_store_consent *c, int64_t now,
+                              parley_error *err);
+    parley_err (*consents)(parley_store *s, const char *customer, const char *period,
+                           parley_store_consent_fn fn, void *userdata, parley_error *err);
+    parley_err (*consent_revoke)(parley_store *s, const char *customer, const char *id, int64_t now,
+                                 size_t *count, parley_error *err);
+    parley_err (*consent_use)(parley_store *s, const char *customer, const char *scope,
+                              const char *period, double quantity, double amount, int64_t now,
+                              parley_store_consent_check_fn check, void *userdata,
+                              parley_store_consent *used, parley_error *err);
 };
 
 /* The first member of every backend's handle. */

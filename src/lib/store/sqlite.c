@@ -57,6 +57,28 @@ static const char *const migrations[] = {
     " created INTEGER NOT NULL,"
     " revoked INTEGER"
     ") WITHOUT ROWID;",
+    /* 4: the consent ledger: grants and their use per period */
+    "CREATE TABLE consents ("
+    " id TEXT PRIMARY KEY,"
+    " customer_id TEXT NOT NULL,"
+    " scope TEXT NOT NULL,"
+    " limits TEXT NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " conversation_id TEXT,"
+    " turn INTEGER,"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER,"
+    " revoked INTEGER"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX consents_customer ON consents(customer_id, scope);"
+    "CREATE TABLE consent_usage ("
+    " grant_id TEXT NOT NULL REFERENCES consents(id) ON DELETE CASCADE,"
+    " period TEXT NOT NULL,"
+    " quantity REAL NOT NULL DEFAULT 0,"
+    " amount REAL NOT NULL DEFAULT 0,"
+    " uses INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (grant_id, period)"
+    ") WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -105,6 +127,22 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_KEY_FIND] = "SELECT role, hash, label, created, revoked FROM api_keys WHERE id = ?1",
     [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
     [ST_KEYS] = "SELECT id, role, hash, label, created, revoked FROM api_keys ORDER BY created, id",
+    [ST_CONSENT_ADD] = "INSERT INTO consents (id, customer_id, scope, limits, channel, "
+                       "conversation_id, turn, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8, ?9)",
+    [ST_CONSENTS] = "SELECT c.id, c.scope, c.limits, c.channel, COALESCE(c.conversation_id, ''), "
+                    "COALESCE(c.turn, 0), c.created, COALESCE(c.expires, 0), "
+                    "COALESCE(c.revoked, 0), COALESCE(u.quantity, 0), COALESCE(u.amount, 0), "
+                    "COALESCE(u.uses, 0) FROM consents c LEFT JOIN consent_usage u ON "
+                    "u.grant_id = c.id AND u.period = ?2 WHERE c.customer_id = ?1 "
+                    "ORDER BY c.created, c.id",
+    [ST_CONSENT_REVOKE] = "UPDATE consents SET revoked = ?3 WHERE customer_id = ?1 AND "
+                          "(id = ?2 OR (?2 LIKE 'scope:%' AND scope = substr(?2, 7))) "
+                          "AND revoked IS NULL",
+    [ST_CONSENT_USE] = "INSERT INTO consent_usage (grant_id, period, quantity, amount, uses) "
+                       "VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (grant_id, period) DO UPDATE SET "
+                       "quantity = quantity + ?3, amount = amount + ?4, uses = uses + 1",
+    [ST_CUSTOMER_ERASE] = "DELETE FROM consents WHERE customer_id = ?1",
 };
 
 static parley_err code_of(int rc)
@@ -568,6 +606,10 @@ static const struct parley_store_ops sqlite_ops = {
     .key_find = sq_key_find,
     .key_revoke = sq_key_revoke,
     .keys = sq_keys,
+    .consent_add = sq_consent_add,
+    .consents = sq_consents,
+    .consent_revoke = sq_consent_revoke,
+    .consent_use = sq_consent_use,
 };
 
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,

@@ -27,6 +27,11 @@ enum stmt_id {
     ST_KEY_FIND,
     ST_KEY_REVOKE,
     ST_KEYS,
+    ST_CONSENT_ADD,
+    ST_CONSENTS,
+    ST_CONSENT_REVOKE,
+    ST_CONSENT_USE,
+    ST_CUSTOMER_ERASE,
     ST__COUNT
 };
 
@@ -34,6 +39,8 @@ struct sqlite_store {
     parley_store base; /* first: a parley_store * points here */
     sqlite3 *db;
     sqlite3_stmt *stmt[ST__COUNT];
+    /* The grant parley_store_consent_use chose, kept until the next call. */
+    char used_id[32], used_scope[64], used_limits[1024];
 };
 
 /* Reports SQLite failure `rc` into `err` and returns its parley code. */
@@ -61,5 +68,17 @@ parley_err sq_key_find(parley_store *s, const char *id, parley_store_key_fn fn, 
                        parley_error *err);
 parley_err sq_key_revoke(parley_store *s, const char *id, int64_t now, parley_error *err);
 parley_err sq_keys(parley_store *s, parley_store_key_fn fn, void *userdata, parley_error *err);
+
+/* sqlite_consent.c */
+parley_err sq_consent_add(parley_store *s, const parley_store_consent *c, int64_t now,
+                          parley_error *err);
+parley_err sq_consents(parley_store *s, const char *customer, const char *period,
+                       parley_store_consent_fn fn, void *userdata, parley_error *err);
+parley_err sq_consent_revoke(parley_store *s, const char *customer, const char *id, int64_t now,
+                             size_t *count, parley_error *err);
+parley_err sq_consent_use(parley_store *s, const char *customer, const char *scope,
+                          const char *period, double quantity, double amount, int64_t now,
+                          parley_store_consent_check_fn check, void *userdata,
+                          parley_store_consent *used, parley_error *err);
 
 #endif

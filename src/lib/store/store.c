@@ -2,6 +2,7 @@
  * checks arguments and size caps once for every backend, makes conversation
  * ids from kernel randomness and keeps each handle's last error message. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -506,5 +507,110 @@ parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, v
     unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list keys");
+    return finish(store, rc, &local, err);
+}
+
+/* ---- consent ledger ------------------------------------------------------ */
+
+static parley_err check_customer(const char *customer, parley_error *err)
+{
+    if (!customer || !customer[0] ||
+        strnlen(customer, PARLEY_STORE_MAX_ID + 1) > PARLEY_STORE_MAX_ID)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "customer id must be 1 to %d bytes",
+                                PARLEY_STORE_MAX_ID);
+    return PARLEY_OK;
+}
+
+parley_err parley_store_consent_add(parley_store *store, const parley_store_consent *c,
+                                    char id_out[24], parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    unsigned char raw[8];
+    char id[24];
+    parley_store_consent copy;
+    parley_err rc;
+
+    if (!store || !c || !id_out)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot record consent: bad argument");
+    if ((rc = check_customer(c->customer_id, &local)) != PARLEY_OK ||
+        (rc = check_len("scope", c->scope, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK ||
+        (rc = check_len("limits", c->limits, 1000, &local)) != PARLEY_OK ||
+        (rc = check_len("channel", c->channel, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK)
+        goto out;
+    if (!c->scope || !c->scope[0] || !c->limits) {
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "a grant needs a scope and limits");
+        goto out;
+    }
+    if ((rc = parley__store_random(raw, sizeof(raw), &local)) != PARLEY_OK)
+        goto out;
+    (void)snprintf(id, sizeof(id), "g_%02x%02x%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2],
+                   raw[3], raw[4], raw[5], raw[6], raw[7]);
+    copy = *c;
+    copy.id = id;
+    lock(store);
+    rc = store->ops->consent_add(store, &copy, now_ms(), &local);
+    unlock(store);
+    if (rc == PARLEY_OK)
+        memcpy(id_out, id, sizeof(id));
+out:
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot record consent");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_consents(parley_store *store, const char *customer, const char *period,
+                                 parley_store_consent_fn fn, void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !fn || !period)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list consents: bad argument");
+    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->consents(store, customer, period, fn, userdata, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list consents");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_consent_revoke(parley_store *store, const char *customer, const char *id,
+                                       size_t *count, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    size_t n = 0;
+    parley_err rc;
+    if (!store || !id)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot revoke consent: bad argument");
+    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->consent_revoke(store, customer, id, now_ms(), &n, &local);
+        unlock(store);
+    }
+    if (count)
+        *count = n;
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot revoke consent");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
+                                    const char *period, double quantity, double amount,
+                                    parley_store_consent_check_fn check, void *userdata,
+                                    parley_store_consent *used, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !scope || !period || !check || !used)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot use consent: bad argument");
+    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->consent_use(store, customer, scope, period, quantity, amount, now_ms(),
+                                     check, userdata, used, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot use consent");
     return finish(store, rc, &local, err);
 }

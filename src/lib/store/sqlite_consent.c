@@ -1,0 +1,174 @@
+/* The SQLite backend's consent ledger: grants, their revocation, and their
+ * use per period, taken atomically inside one write transaction so two
+ * concurrent uses cannot both pass a limit that allows one. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+
+parley_err sq_consent_add(parley_store *s, const parley_store_consent *c, int64_t now,
+                          parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CONSENT_ADD, err);
+    parley_err rc = PARLEY_OK;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, c->customer_id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 3, c->scope, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 4, c->limits, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 5, c->channel ? c->channel : "", -1, SQLITE_STATIC);
+    if (c->conversation_id && c->conversation_id[0]) {
+        (void)sqlite3_bind_text(st, 6, c->conversation_id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(st, 7, c->turn);
+    }
+    (void)sqlite3_bind_int64(st, 8, now);
+    if (c->expires)
+        (void)sqlite3_bind_int64(st, 9, c->expires);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    return rc;
+}
+
+static void consent_from_row(sqlite3_stmt *st, const char *customer, parley_store_consent *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = (const char *)sqlite3_column_text(st, 0);
+    c->customer_id = customer;
+    c->scope = (const char *)sqlite3_column_text(st, 1);
+    c->limits = (const char *)sqlite3_column_text(st, 2);
+    c->channel = (const char *)sqlite3_column_text(st, 3);
+    c->conversation_id = (const char *)sqlite3_column_text(st, 4);
+    c->turn = sqlite3_column_int64(st, 5);
+    c->created = sqlite3_column_int64(st, 6);
+    c->expires = sqlite3_column_int64(st, 7);
+    c->revoked = sqlite3_column_int64(st, 8);
+    c->used_quantity = sqlite3_column_double(st, 9);
+    c->used_amount = sqlite3_column_double(st, 10);
+    c->used_count = sqlite3_column_int64(st, 11);
+}
+
+parley_err sq_consents(parley_store *s, const char *customer, const char *period,
+                       parley_store_consent_fn fn, void *userdata, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CONSENTS, err);
+    parley_err rc = PARLEY_OK;
+    int r;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        parley_store_consent c;
+        consent_from_row(st, customer, &c);
+        if (!c.id || !c.scope || !c.limits || !c.channel || !c.conversation_id) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+            break;
+        }
+        if (fn(&c, userdata) != 0) {
+            r = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc == PARLEY_OK && r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    return rc;
+}
+
+parley_err sq_consent_revoke(parley_store *s, const char *customer, const char *id, int64_t now,
+                             size_t *count, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CONSENT_REVOKE, err);
+    parley_err rc = PARLEY_OK;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 3, now);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    else if ((*count = (size_t)sqlite3_changes(q->db)) == 0)
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no active grant '%.64s'", id);
+    sq_done(st);
+    return rc;
+}
+
+parley_err sq_consent_use(parley_store *s, const char *customer, const char *scope,
+                          const char *period, double quantity, double amount, int64_t now,
+                          parley_store_consent_check_fn check, void *userdata,
+                          parley_store_consent *used, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = NULL;
+    parley_err rc;
+    int r, found = 0;
+
+    /* BEGIN IMMEDIATE takes the write lock before reading the use so far:
+     * check and record happen with no other writer in between. */
+    if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
+        return rc;
+    if (!(st = sq_stmt(q, ST_CONSENTS, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    while (!found && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        parley_store_consent c;
+        consent_from_row(st, customer, &c);
+        if (!c.id || !c.scope || !c.limits || strcmp(c.scope, scope) != 0 || c.revoked ||
+            (c.expires && c.expires <= now) || !check(&c, userdata))
+            continue;
+        found = 1;
+        (void)snprintf(q->used_id, sizeof(q->used_id), "%s", c.id);
+        (void)snprintf(q->used_scope, sizeof(q->used_scope), "%s", c.scope);
+        (void)snprintf(q->used_limits, sizeof(q->used_limits), "%s", c.limits);
+        *used = c;
+        used->id = q->used_id;
+        used->scope = q->used_scope;
+        used->limits = q->used_limits;
+        used->channel = used->conversation_id = "";
+        used->used_quantity += quantity;
+        used->used_amount += amount;
+        used->used_count += 1;
+    }
+    if (!found && r != SQLITE_DONE) {
+        rc = sq_fail(q->db, r, err);
+        goto out;
+    }
+    sq_done(st);
+    st = NULL;
+    if (!found) {
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no active '%.64s' grant allows it", scope);
+        goto out;
+    }
+    if (!(st = sq_stmt(q, ST_CONSENT_USE, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, q->used_id, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, period, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_double(st, 3, quantity);
+    (void)sqlite3_bind_double(st, 4, amount);
+    r = sqlite3_step(st);
+    if (r != SQLITE_DONE) {
+        rc = sq_fail(q->db, r, err);
+        goto out;
+    }
+    rc = sq_run(q, ST_COMMIT, err);
+out:
+    sq_done(st);
+    if (rc != PARLEY_OK)
+        sq_rollback(q);
+    return rc;
+}
