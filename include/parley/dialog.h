@@ -146,6 +146,12 @@ parley_err parley_dialog_end(parley_dialog *d, const char *id, parley_error *err
 parley_err parley_dialog_rate(parley_dialog *d, const char *id, int score, const char *comment,
                               parley_error *err);
 
+/** The account conversation `id` is verified for: its customer id into
+ * `customer` (64 bytes; "" when none) and the identity level name
+ * ("anonymous"...) into `level` (16 bytes). */
+parley_err parley_dialog_identity(parley_dialog *d, const char *id, char customer[64],
+                                  char level[16], parley_error *err);
+
 /** Longest customer message accepted, in bytes. */
 #define PARLEY_DIALOG_MAX_MESSAGE 4096u
 

@@ -171,6 +171,9 @@ void h_agent_message(struct req *r);
 void h_handback(struct req *r);
 void h_analytics(struct req *r);
 void h_reload(struct req *r);
+void h_consents_list(struct req *r);
+void h_consent_grant(struct req *r);
+void h_consent_revoke(struct req *r);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 

@@ -113,6 +113,33 @@ expect_status 200 "analytics"
 req GET '/v1/analytics?from=2026-13-01' "$AG"
 expect_status 400 "bad date"
 
+# ---- consents: admin for anyone, a channel key only in a verified conversation
+req POST /v1/customers/C1001/consents "$AD" '{"scope":"auto_refuel","limits":{"max_gb_per_month":2}}'
+expect_status 201 "grant by admin"
+G=$(field 'j["grant_id"]')
+req POST /v1/customers/C1001/consents "$AD" '{"scope":"auto_refuel","limits":{"quiet_hours":"22-08"}}'
+expect_status 422 "a limit the scope does not support"
+req GET /v1/customers/C1001/consents "$CH"
+expect_status 403 "channel key without a conversation"
+req POST /v1/conversations "$CH" '{"language":"en"}'
+V=$(field 'j["conversation_id"]')
+req GET "/v1/customers/C1001/consents?conversation_id=$V" "$CH"
+expect_status 403 "channel key in an unverified conversation"
+req POST "/v1/conversations/$V/messages" "$CH" '{"text":"I want to pay my bill"}'
+req POST "/v1/conversations/$V/messages" "$CH" '{"text":"555-123-2001"}'
+[ "$(field 'j["identity"]')" = identified ] || fail "phone of an account: $(cat "$T/body")"
+req POST "/v1/conversations/$V/messages" "$CH" '{"text":"John Smith, born 15/06/1985"}'
+[ "$(field 'j["identity"]')" = verified ] || fail "name and birth date: $(cat "$T/body")"
+req GET "/v1/customers/C1001/consents?conversation_id=$V" "$CH"
+expect_status 200 "channel key in the customer's verified conversation"
+[ "$(field 'j["grants"][0]["active"]')" = True ] || fail "grant not listed: $(cat "$T/body")"
+req GET "/v1/customers/C1002/consents?conversation_id=$V" "$CH"
+expect_status 403 "another customer's grants"
+req DELETE "/v1/customers/C1001/consents/$G?conversation_id=$V" "$CH"
+expect_status 200 "revoke in chat channel"
+req DELETE "/v1/customers/C1001/consents/$G" "$AD"
+expect_status 404 "revoke twice"
+
 # ---- reload
 req POST /v1/admin/reload "$AG" '{}'
 expect_status 403 "reload by an agent"

@@ -17,6 +17,7 @@ python3-jsonschema).
 """
 import http.client
 import json
+import re
 import sys
 import urllib.parse
 
@@ -231,7 +232,8 @@ class Live:
         key after 'raw:'. Returns the parsed body (None on failure)."""
         path = template
         for p in params:
-            path = path.replace("{id}", urllib.parse.quote(p, safe=""), 1)
+            path = re.sub(r"\{[a-z_]+\}", lambda _m: urllib.parse.quote(p, safe=""), path,
+                          count=1)
         path += query
         if key and key.startswith("raw:"):
             k = key[4:]
@@ -486,6 +488,26 @@ def run_live(spec, url, keys_file):
     t.call(403, "POST", RELOAD, body={}, key="agent")
     t.call(403, "POST", RELOAD, body={}, key="channel")
     t.call(401, "POST", RELOAD, body={}, key=None)
+
+    # ---- consents
+    CONS = "/v1/customers/{customer_id}/consents"
+    CREV = "/v1/customers/{customer_id}/consents/{grant_id}"
+    g = t.call(201, "POST", CONS, ["C1001"], key="admin",
+               body={"scope": "auto_refuel", "limits": {"max_gb_per_month": 2},
+                     "expires_at": "2099-01-01T00:00:00Z"})
+    t.call(422, "POST", CONS, ["C1001"], body={"scope": "nope"}, key="admin",
+           what="grant an unknown scope")
+    t.call(422, "POST", CONS, ["C1001"], key="admin", what="grant a limit the scope lacks",
+           body={"scope": "auto_refuel", "limits": {"max_count_per_month": 1}})
+    t.call(400, "POST", CONS, ["C1001"], body={"scope": "auto_refuel", "x": 1}, key="admin",
+           what="grant with an unknown field")
+    t.call(403, "GET", CONS, ["C1001"], key="channel", what="channel key without a conversation")
+    t.call(403, "GET", CONS, ["C1001"], key="agent")
+    t.call(200, "GET", CONS, ["C1001"], key="admin")
+    if g:
+        t.call(200, "DELETE", CREV, ["C1001", g["grant_id"]], key="admin")
+        t.call(404, "DELETE", CREV, ["C1001", g["grant_id"]], key="admin",
+               what="revoke twice")
     t.call(405, "GET", RELOAD, key="admin")
     t.call(200, "GET", "/healthz", key=None, what="healthz after the reloads")
 

@@ -197,3 +197,31 @@ out:
     parley_store_conversation_release(&conv);
     return rc;
 }
+
+parley_err parley_dialog_identity(parley_dialog *d, const char *id, char customer[64],
+                                  char level[16], parley_error *err)
+{
+    parley_store_conversation conv = {0};
+    struct dlg_state *st = NULL;
+    parley_err rc;
+    if (!d || !id || !customer || !level)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot read identity: bad argument");
+    customer[0] = level[0] = '\0';
+    if ((rc = parley_store_conversation_load(d->store, id, &conv, err)) != PARLEY_OK)
+        return rc;
+    if (!(st = parley__calloc(1, sizeof(*st)))) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = dlg_state_read(st, conv.state, err)) != PARLEY_OK)
+        goto out;
+    (void)snprintf(level, 16, "%s", dlg_identity_level(st));
+    if (st->id.verified)
+        (void)snprintf(customer, 64, "%s", st->id.customer_id);
+out:
+    if (st)
+        dlg_state_clear(st);
+    parley__free(st);
+    parley_store_conversation_release(&conv);
+    return rc;
+}

@@ -300,6 +300,8 @@ static int check_code(struct dlg_turn *t)
         return -1;
     }
     rc = verified(t, r);
+    if (rc == 1)
+        t->st->id.strong = 1; /* the code went to the phone on file */
     parley_connect_result_free(r);
     return rc;
 }
@@ -323,6 +325,7 @@ static int phone(struct dlg_turn *t)
         return -1;
     (void)snprintf(id->phone, sizeof(id->phone), "%.31s", ph->value);
     id->stage = ID_PROOF;
+    id->identified = 1;
     id->attempts = 0;
     id->name_ok = id->dob_ok = 0;
     if (dlg_entity(t, PARLEY_ENTITY_DATE))

@@ -14,6 +14,7 @@
 #include "parley/kb.h"
 #include "parley/nlu.h"
 #include "parley/store.h"
+#include "parley/trust.h"
 
 #define DLG_MAX_LANGS    16
 #define DLG_MAX_CONNS    8
@@ -71,7 +72,9 @@ struct dlg_slot {
 
 struct dlg_identity {
     int stage;
+    int identified; /* the phone given belongs to an account */
     int verified;
+    int strong; /* verified by a one-time code to the phone on file */
     int attempts;
     int name_ok, dob_ok;
     char customer_id[DLG_MAX_NAME];
@@ -140,6 +143,7 @@ struct dlg_turn {
     char handoff_reason[DLG_MAX_NAME * 2 + 8]; /* docs/http-api.md "Hand-off reasons" */
     const char *intent_acted;                  /* intent of the first flow started, or NULL */
     int redact_all; /* the message was identity proof: store a placeholder */
+    int refused_disclosures; /* facts withheld for want of identity */
     int failed;     /* out of memory or storage: abort the turn */
 };
 
@@ -206,7 +210,8 @@ void dlg_label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b);
 /* reply.c: `text` with phone numbers and dates among `ents` replaced by
  * [PHONE] and [DATE] (caller frees with parley__free; NULL: no memory). */
 char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n);
-/* "anonymous", "identified" or "verified". */
+/* The conversation's identity level, and its name. */
+parley_trust_level dlg_level(const struct dlg_state *st);
 const char *dlg_identity_level(const struct dlg_state *st);
 
 /* Entity helpers (turn.c). */

@@ -173,11 +173,15 @@ static void fill(struct dlg_turn *t, struct parley_buf *b, const char *name, siz
     f = dlg_fact_get(t->st, key);
     if (zip[0])
         fz = dlg_fact_get(t->st, zip);
-    if (!f || (f->sensitivity > PARLEY_CONNECT_PUBLIC && !t->st->id.verified)) {
+    /* Whatever the flow says: an account fact needs a verified customer,
+     * a sensitive one a strongly verified one. */
+    if (!f || dlg_level(t->st) < parley_trust_level_for(f->sensitivity)) {
         (void)parley__buf_add(b, "\xe2\x80\x94", 3);
-        if (f)
-            PARLEY_LOG(PARLEY_LOG_WARN, "dialog: refused to render fact '%s' before verification",
-                       key);
+        if (f) {
+            PARLEY_LOG(PARLEY_LOG_WARN, "dialog: refused to render fact '%s' at identity %s", key,
+                       dlg_identity_level(t->st));
+            t->refused_disclosures++;
+        }
         return;
     }
     if (f->is_list || f->json[0] == '[')

@@ -114,11 +114,16 @@ static const char *state_name(const struct dlg_turn *t)
     return "active";
 }
 
-const char *dlg_identity_level(const struct dlg_state *st)
+parley_trust_level dlg_level(const struct dlg_state *st)
 {
     if (st->id.verified)
-        return "verified";
-    return st->id.customer_id[0] ? "identified" : "anonymous";
+        return st->id.strong ? PARLEY_TRUST_STRONG : PARLEY_TRUST_VERIFIED;
+    return st->id.identified ? PARLEY_TRUST_IDENTIFIED : PARLEY_TRUST_ANONYMOUS;
+}
+
+const char *dlg_identity_level(const struct dlg_state *st)
+{
+    return parley_trust_level_name(dlg_level(st));
 }
 
 static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_text, int64_t seq,

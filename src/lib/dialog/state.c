@@ -145,6 +145,8 @@ parley_err dlg_state_read(struct dlg_state *st, const char *json, parley_error *
         const char *h = json_string_value(json_object_get(id, "code_hash"));
         st->id.stage = (int)get_int(id, "stage", 0);
         st->id.verified = (int)get_int(id, "verified", 0);
+        st->id.identified = (int)get_int(id, "identified", 0);
+        st->id.strong = (int)get_int(id, "strong", 0);
         st->id.attempts = (int)get_int(id, "attempts", 0);
         st->id.name_ok = (int)get_int(id, "name_ok", 0);
         st->id.dob_ok = (int)get_int(id, "dob_ok", 0);
@@ -204,6 +206,8 @@ char *dlg_state_write(const struct dlg_state *st)
     (void)snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)st->id.code_hash);
     (void)json_object_set_new(id, "stage", json_integer(st->id.stage));
     (void)json_object_set_new(id, "verified", json_integer(st->id.verified));
+    (void)json_object_set_new(id, "identified", json_integer(st->id.identified));
+    (void)json_object_set_new(id, "strong", json_integer(st->id.strong));
     (void)json_object_set_new(id, "attempts", json_integer(st->id.attempts));
     (void)json_object_set_new(id, "name_ok", json_integer(st->id.name_ok));
     (void)json_object_set_new(id, "dob_ok", json_integer(st->id.dob_ok));

@@ -1,0 +1,204 @@
+/* The consent ledger over HTTP: a customer's grants (active and past, with
+ * this month's use), granting and revoking. Channel keys may act only for
+ * the customer their conversation verified (?conversation_id=); admin
+ * keys for anyone. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "parley/bot.h"
+#include "parley/trust.h"
+#include "server/internal.h"
+
+/* 1 when the caller may act for customer `cust`; else an error answer is
+ * set and 0 returned. Fills `channel` and `conv` for the grant's evidence. */
+static int may_act_for(struct req *r, const char *cust, const char **conv)
+{
+    char customer[64], level[16];
+    parley_error e = PARLEY_ERROR_INIT;
+    *conv = req_query(r, "conversation_id");
+    if (r->role == ROLE_ADMIN && !*conv)
+        return 1;
+    if (!*conv)
+        return req_error(r, 403, "forbidden",
+                         "a channel key acts for a customer only within that customer's verified "
+                         "conversation: add ?conversation_id=ID");
+    struct engine *en = engine_get(r->s);
+    parley_err rc = parley_dialog_identity(en->d, *conv, customer, level, &e);
+    engine_put(en);
+    if (rc != PARLEY_OK)
+        return req_fail(r, rc, &e);
+    if (!customer[0] || strcmp(customer, cust) != 0)
+        return req_error(r, 403, "forbidden",
+                         "conversation '%.64s' is not verified for customer '%.64s'", *conv, cust);
+    return 1;
+}
+
+static json_t *grant_json(const parley_store_consent *g, const char *period)
+{
+    char created[32], expires[32], revoked[32];
+    iso_time(g->created, created);
+    iso_time(g->expires, expires);
+    iso_time(g->revoked, revoked);
+    json_t *limits = json_loads(g->limits, 0, NULL);
+    int64_t now = (int64_t)time(NULL) * 1000;
+    int active = !g->revoked && (!g->expires || g->expires > now);
+    return json_pack(
+        "{s:s, s:s, s:o, s:s, s:s?, s:I, s:s, s:s?, s:s?, s:b, s:{s:s, s:f, s:f, s:I}}", "grant_id",
+        g->id, "scope", g->scope, "limits", limits ? limits : json_object(), "channel", g->channel,
+        "conversation_id", g->conversation_id[0] ? g->conversation_id : NULL, "turn",
+        (json_int_t)g->turn, "created", created, "expires_at", g->expires ? expires : NULL,
+        "revoked_at", g->revoked ? revoked : NULL, "active", active, "usage", "period", period,
+        "gb", g->used_quantity, "amount", g->used_amount, "count", (json_int_t)g->used_count);
+}
+
+struct listing {
+    json_t *grants;
+    const char *period;
+};
+
+static int add_grant(const parley_store_consent *g, void *userdata)
+{
+    struct listing *l = userdata;
+    return json_array_append_new(l->grants, grant_json(g, l->period)) != 0;
+}
+
+void h_consents_list(struct req *r)
+{
+    const char *cust = r->params[0], *conv;
+    char period[8];
+    parley_error e = PARLEY_ERROR_INIT;
+    if (!may_act_for(r, cust, &conv))
+        return;
+    parley_trust_period((int64_t)time(NULL) * 1000, period);
+    struct listing l = {json_array(), period};
+    parley_err rc = parley_store_consents(r->s->store, cust, period, add_grant, &l, &e);
+    if (rc != PARLEY_OK) {
+        json_decref(l.grants);
+        req_fail(r, rc, &e);
+        return;
+    }
+    r->status = 200;
+    r->json = json_pack("{s:s, s:o}", "customer_id", cust, "grants", l.grants);
+}
+
+/* ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" (or a date) to Unix ms; 0 on failure. */
+static int64_t parse_time(const char *s)
+{
+    struct tm tm;
+    int y, mo, d, h = 0, mi = 0, se = 0;
+    memset(&tm, 0, sizeof(tm));
+    if (!s || (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 &&
+               (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)))
+        return 0;
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        se > 60)
+        return 0;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? 0 : (int64_t)t * 1000;
+}
+
+void h_consent_grant(struct req *r)
+{
+    const char *cust = r->params[0], *conv;
+    json_t *body = req_json(r), *scope, *limits, *exp;
+    parley_error e = PARLEY_ERROR_INIT;
+    char *norm = NULL, *lim_text = NULL, id[24], period[8];
+    const char *k;
+    json_t *v;
+
+    if (!body)
+        return;
+    json_object_foreach(body, k, v) if (strcmp(k, "scope") != 0 && strcmp(k, "limits") != 0 &&
+                                        strcmp(k, "expires_at") != 0)
+    {
+        req_error(r, 400, "bad_field", "unknown field '%.64s'", k);
+        goto out;
+    }
+    if (!may_act_for(r, cust, &conv))
+        goto out;
+    scope = json_object_get(body, "scope");
+    limits = json_object_get(body, "limits");
+    exp = json_object_get(body, "expires_at");
+    if (!json_is_string(scope)) {
+        req_error(r, 400, "bad_field", "'scope' is required: a consent scope of the bot");
+        goto out;
+    }
+    if (limits && !json_is_object(limits)) {
+        req_error(r, 400, "bad_field", "'limits' must be an object");
+        goto out;
+    }
+    int64_t expires = 0;
+    if (exp && !json_is_null(exp)) {
+        if (!json_is_string(exp) || !(expires = parse_time(json_string_value(exp)))) {
+            req_error(r, 400, "bad_field", "'expires_at' must be a time like 2027-01-31T00:00:00Z");
+            goto out;
+        }
+        if (expires <= (int64_t)time(NULL) * 1000) {
+            req_error(r, 422, "unprocessable", "'expires_at' is in the past");
+            goto out;
+        }
+    }
+    struct engine *en = engine_get(r->s);
+    const parley_bot_consent *sc =
+        parley_bot_find_consent(parley_dialog_bot(en->d), json_string_value(scope));
+    parley_err rc = PARLEY_ERR_NOTFOUND;
+    if (sc) {
+        lim_text = limits ? json_dumps(limits, JSON_COMPACT) : NULL;
+        rc = parley_trust_limits_check(sc, lim_text ? lim_text : "{}", &norm, &e);
+    }
+    engine_put(en);
+    if (!sc) {
+        req_error(r, 422, "unprocessable", "unknown consent scope '%.64s'",
+                  json_string_value(scope));
+        goto out;
+    }
+    if (rc != PARLEY_OK) {
+        req_error(r, 422, "unprocessable", "%s", e.msg);
+        goto out;
+    }
+    parley_store_consent g = {0};
+    g.customer_id = cust;
+    g.scope = json_string_value(scope);
+    g.limits = norm;
+    g.channel = conv ? "chat" : "api";
+    g.conversation_id = conv;
+    g.expires = expires;
+    if ((rc = parley_store_consent_add(r->s->store, &g, id, &e)) != PARLEY_OK) {
+        req_fail(r, rc, &e);
+        goto out;
+    }
+    g.id = id;
+    g.created = (int64_t)time(NULL) * 1000;
+    g.conversation_id = conv ? conv : "";
+    parley_trust_period(g.created, period);
+    r->status = 201;
+    r->json = grant_json(&g, period);
+out:
+    free(lim_text);
+    parley_trust_free(norm);
+    json_decref(body);
+}
+
+void h_consent_revoke(struct req *r)
+{
+    const char *cust = r->params[0], *grant = r->params[1], *conv;
+    parley_error e = PARLEY_ERROR_INIT;
+    size_t n = 0;
+    if (!may_act_for(r, cust, &conv))
+        return;
+    parley_err rc = parley_store_consent_revoke(r->s->store, cust, grant, &n, &e);
+    if (rc != PARLEY_OK) {
+        req_fail(r, rc, &e);
+        return;
+    }
+    r->status = 200;
+    r->json = json_pack("{s:s, s:b}", "grant_id", grant, "revoked", 1);
+}
