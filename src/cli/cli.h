@@ -26,6 +26,7 @@ int cmd_test(int argc, char **argv);
 int cmd_langid(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

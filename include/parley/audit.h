@@ -1,0 +1,192 @@
+/* The tamper-evident audit log: every decision and effect of the AI as a
+ * record in a hash chain (BLAKE2b-256) with signed checkpoints (Ed25519),
+ * in its own SQLite file so that erasing conversation data never breaks it.
+ *
+ * Privacy contract: record bodies are written as given and kept forever.
+ * Callers pass redacted JSON and opaque ids only, never personal data in
+ * clear; the log cannot check that, it only caps sizes and checks syntax.
+ *
+ * Thread safety: one handle may be shared by any number of threads (a
+ * mutex per handle); several processes may append to the same file.
+ * Format, chain and record kinds: docs/audit.md. */
+#ifndef PARLEY_AUDIT_H
+#define PARLEY_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An open audit log. Opaque; create with parley_audit_open(). */
+typedef struct parley_audit parley_audit;
+
+/** Largest record body accepted, in bytes. */
+#define PARLEY_AUDIT_MAX_BODY (16 * 1024)
+/** Longest kind tag: 1..32 of [a-z0-9_], starting with a letter. */
+#define PARLEY_AUDIT_MAX_KIND 32
+/** Longest conversation or customer id: printable ASCII, no spaces. */
+#define PARLEY_AUDIT_MAX_ID 64
+/** Deepest nesting of arrays and objects accepted in a body. */
+#define PARLEY_AUDIT_MAX_DEPTH 32
+/** Records between two automatic checkpoints unless configured. */
+#define PARLEY_AUDIT_DEFAULT_INTERVAL 1000
+/** Size of a chain hash (BLAKE2b-256) and of an Ed25519 public key. */
+#define PARLEY_AUDIT_HASH_SIZE 32
+/** Schema version this build writes; newer databases are refused. */
+#define PARLEY_AUDIT_SCHEMA_VERSION 1
+
+/** Flags of parley_audit_options. */
+enum parley_audit_flags {
+    /** Open an existing log read-only (verify, list, explain). */
+    PARLEY_AUDIT_READ_ONLY = 1 << 0,
+};
+
+/** How to open a log. Zero it (or pass NULL) for the defaults. */
+typedef struct parley_audit_options {
+    /** Secret key file made by parley_audit_keygen(), or NULL: checkpoints
+     * are then unsigned hashes. Read once at open; must be mode 0600. */
+    const char *signing_key_path;
+    /** Records between automatic checkpoints: 0 means the default
+     * (PARLEY_AUDIT_DEFAULT_INTERVAL), -1 never (on demand only). */
+    int64_t checkpoint_interval;
+    unsigned flags; /* enum parley_audit_flags */
+} parley_audit_options;
+
+/** Opens (creating if needed, unless read-only) the log named by `url`:
+ * "sqlite:PATH", a plain PATH or ":memory:", optionally followed by
+ * "?sync=full" (each append survives a power loss: one fsync) or
+ * "?sync=normal" (default: WAL, synchronous=NORMAL, an acknowledged append
+ * survives a crash of the process). Brings the schema up to date. Fails
+ * with PARLEY_ERR_INVALID (bad url or option), PARLEY_ERR_IO, _CORRUPT,
+ * _VERSION (schema newer than this build), _FORMAT (bad key file),
+ * _NOMEM. On success the caller frees `*out` with parley_audit_close();
+ * on failure `*out` is unchanged. `opts` is copied. */
+parley_err parley_audit_open(const char *url, const parley_audit_options *opts,
+                             parley_audit **out, parley_error *err);
+
+/** Closes the log and frees the handle (the secret key is wiped).
+ * Acknowledged records are already durable. NULL does nothing. */
+void parley_audit_close(parley_audit *a);
+
+/** One record. On input (parley_audit_append) the log copies what it
+ * needs; on output every pointer is borrowed, valid during the callback. */
+typedef struct parley_audit_record {
+    int64_t seq;              /* 1, 2, ...; set by the log */
+    int64_t time;             /* Unix ms; 0 on input means now */
+    const char *kind;         /* "intent", "action", ...: see docs/audit.md */
+    const char *conversation; /* id, or NULL/"" */
+    const char *customer;     /* opaque id, or NULL/"" (never a name, a phone) */
+    int64_t turn;             /* turn of the conversation, 0 if none */
+    const char *body;         /* a JSON object, already redacted */
+} parley_audit_record;
+
+/** Appends `rec` to the chain; `*seq_out` (if not NULL) receives its seq.
+ * When this returns PARLEY_OK the record is committed (durable as the url
+ * says) and chained; every `checkpoint_interval` records a checkpoint is
+ * written in the same transaction. Fails with PARLEY_ERR_INVALID (bad kind
+ * or id, body not a JSON object: the message says where), PARLEY_ERR_LIMIT
+ * (body over PARLEY_AUDIT_MAX_BODY or nested too deep), PARLEY_ERR_IO,
+ * PARLEY_ERR_NOMEM; nothing is written then. Thread-safe. */
+parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
+                               parley_error *err);
+
+/** Writes a checkpoint at the latest record now (a no-op if there is one
+ * already); `*seq_out` (if not NULL) receives its seq. PARLEY_ERR_EMPTY
+ * when the log has no record. Thread-safe. */
+parley_err parley_audit_checkpoint(parley_audit *a, int64_t *seq_out, parley_error *err);
+
+/** The number of records (the seq of the last one) into `*out`. */
+parley_err parley_audit_count(parley_audit *a, int64_t *out, parley_error *err);
+
+/** Which records parley_audit_list() reports: set exactly one id. */
+typedef struct parley_audit_filter {
+    const char *conversation;
+    const char *customer;
+} parley_audit_filter;
+
+/** Called per record, oldest first; non-zero stops the listing (which
+ * still returns PARLEY_OK). `rec` is borrowed, valid during the call. */
+typedef int (*parley_audit_record_fn)(const parley_audit_record *rec, void *userdata);
+
+/** Lists the records of one conversation or one customer, oldest first.
+ * PARLEY_ERR_INVALID unless exactly one filter id is set. Thread-safe; the
+ * callback must not call back into `a`. */
+parley_err parley_audit_list(parley_audit *a, const parley_audit_filter *filter,
+                             parley_audit_record_fn fn, void *userdata, parley_error *err);
+
+/** How a chain breaks. New values go at the end. */
+typedef enum parley_audit_break {
+    PARLEY_AUDIT_INTACT = 0,
+    PARLEY_AUDIT_MODIFIED = 1,       /* a record's content or hash changed */
+    PARLEY_AUDIT_DELETED = 2,        /* a record is missing (a gap) */
+    PARLEY_AUDIT_INSERTED = 3,       /* a record not in the original chain */
+    PARLEY_AUDIT_REORDERED = 4,      /* records moved to other seqs */
+    PARLEY_AUDIT_BAD_CHECKPOINT = 5, /* checkpoint disagrees with the chain */
+    PARLEY_AUDIT_BAD_SIGNATURE = 6,  /* checkpoint signature does not verify */
+} parley_audit_break;
+
+/** Names a break ("modified"...). Never NULL; static storage. */
+const char *parley_audit_break_name(parley_audit_break b);
+
+/** What parley_audit_verify() found. Caller-owned. */
+typedef struct parley_audit_report {
+    int ok;                /* 1 when nothing is wrong */
+    int64_t records;       /* records checked */
+    int64_t checkpoints;   /* checkpoints checked */
+    int64_t signed_checkpoints;
+    int64_t last_signed_seq;  /* seq of the last verified signature, 0 if none */
+    int key_trusted;          /* signatures checked against the given key */
+    parley_audit_break kind;  /* PARLEY_AUDIT_INTACT when ok */
+    int64_t seq;              /* first seq where the chain breaks, 0 if ok */
+    char detail[256];         /* plain-language account of the break */
+    uint8_t head[PARLEY_AUDIT_HASH_SIZE]; /* hash of the last record */
+} parley_audit_report;
+
+/** Optional verify settings; NULL for the defaults. */
+typedef struct parley_audit_verify_options {
+    /** Public key file to check signatures with; NULL uses the handle's
+     * signing key, else the key stored with each checkpoint (weaker: then
+     * `key_trusted` is 0 and the report says so). */
+    const char *public_key_path;
+    /** Called every 65,536 records with the count done and the total. */
+    void (*progress)(int64_t done, int64_t total, void *userdata);
+    void *userdata;
+} parley_audit_verify_options;
+
+/** Recomputes the whole chain and checks every checkpoint; fills `*rep`.
+ * A broken chain is PARLEY_OK with rep->ok == 0 and the first break in
+ * rep->kind, rep->seq and rep->detail. Fails only when it cannot read:
+ * PARLEY_ERR_IO, _CORRUPT, _FORMAT (bad public key file), _NOMEM. Reads a
+ * snapshot; appends by other threads go on meanwhile. */
+parley_err parley_audit_verify(parley_audit *a, const parley_audit_verify_options *vo,
+                               parley_audit_report *rep, parley_error *err);
+
+/** Called with each line of an explanation (no newline). Borrowed. */
+typedef void (*parley_audit_line_fn)(const char *line, void *userdata);
+
+/** Explains in plain language, one line per decision, what the AI did and
+ * why in conversation `conversation` (only turn `turn` if > 0), from its
+ * records' bodies (fields in docs/audit.md). Times are HH:MM in UTC when
+ * `utc` is non-zero, else local time. PARLEY_ERR_NOTFOUND when there is
+ * no record of it. */
+parley_err parley_audit_explain(parley_audit *a, const char *conversation, int64_t turn, int utc,
+                                parley_audit_line_fn fn, void *userdata, parley_error *err);
+
+/** Makes a new Ed25519 key pair: the secret key in `path` (mode 0600,
+ * refused if it exists) and the public key in `path`.pub. */
+parley_err parley_audit_keygen(const char *path, parley_error *err);
+
+/** Checks that `body` (`len` bytes) is a JSON object the log accepts:
+ * strict RFC 8259, UTF-8, at most PARLEY_AUDIT_MAX_BODY bytes and
+ * PARLEY_AUDIT_MAX_DEPTH deep. PARLEY_ERR_INVALID with the byte offset
+ * of the first fault, or PARLEY_ERR_LIMIT. */
+parley_err parley_audit_body_check(const char *body, size_t len, parley_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
