@@ -142,26 +142,28 @@ static parley_err classify(struct verify *v, const unsigned char *prev, const st
      * (seqs swapped) or stayed at k (contents swapped). */
     for (size_t j = 0; j < n; j++) {
         hash_as(prev, &ahead[j], k, h);
-        if (!matches(h, &ahead[j]) && !matches(h, bad))
+        int moved = matches(h, &ahead[j]);
+        if (!moved && !matches(h, bad))
             continue;
         memcpy(hk, h, sizeof(hk));
         int64_t js = ahead[j].r.seq;
         const unsigned char *pj = j == 0 ? hk : ahead[j - 1].hash;
         hash_as(pj, bad, js, h);
-        if (matches(h, bad) || matches(h, &ahead[j]))
+        if (matches(h, bad) || matches(h, &ahead[j])) {
             broken(v, PARLEY_AUDIT_REORDERED, k,
                    "records %lld and %lld were swapped: each is stored at the other's seq",
                    (long long)k, (long long)js);
-        else if (j == 0)
+            goto out;
+        }
+        /* Only one side fits: equal records can look alike, so the sole
+         * claim made is the renumbering that an insertion leaves. */
+        if (j == 0 && moved) {
             broken(v, PARLEY_AUDIT_INSERTED, k,
                    "record %lld is not part of the chain: it was inserted and the records "
                    "after it renumbered (record %lld continues from record %lld)",
                    (long long)k, (long long)js, (long long)k - 1);
-        else
-            broken(v, PARLEY_AUDIT_REORDERED, k,
-                   "the record that belongs at seq %lld is stored at seq %lld", (long long)k,
-                   (long long)js);
-        goto out;
+            goto out;
+        }
     }
     /* Record k deleted and the rest renumbered: the next one chains from
      * the hash now stored at k, with its seq one higher. */
