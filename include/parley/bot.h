@@ -109,6 +109,7 @@ typedef enum parley_bot_step_type {
     PARLEY_STEP_HANDOFF = 6,
     PARLEY_STEP_END = 7,
     PARLEY_STEP_PICK = 8,
+    PARLEY_STEP_CONSENT = 9,
 } parley_bot_step_type;
 
 /** Comparisons of branch cases. */
@@ -148,7 +149,8 @@ typedef struct parley_bot_step {
     long otherwise;                /* branch: no case holds */
     const char *from, *where, *as; /* pick */
     const char *equals;            /* pick: literal or slot./fact. */
-    long none;                     /* pick: nothing matches */
+    long none;                     /* pick: nothing matches; consent: nothing found */
+    const char *op;                /* consent: understand, grant, revoke, list */
 } parley_bot_step;
 
 /** A flow with its steps. */

@@ -17,12 +17,21 @@ enum step_type {
     ST_SAY,
     ST_HANDOFF,
     ST_END,
-    ST_PICK
+    ST_PICK,
+    ST_CONSENT
 };
 
 static const char *const step_types[] = {
-    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", "pick", NULL,
+    "ask",  "verify_identity", "call", "branch", "confirm", "say", "handoff", "end",
+    "pick", "consent",         NULL,
 };
+
+/* What a consent step does, and the facts it provides (docs/trust.md). */
+static const char *const consent_ops[] = {"understand", "describe", "grant",
+                                          "revoke",     "list",     NULL};
+static const char *const consent_facts[] = {"consent_scope_text",   "consent_limits_text",
+                                            "consents_text",        "consents_count",
+                                            "consent_revoked_text", NULL};
 
 #define MAX_STEP_KEYS 7
 
@@ -37,6 +46,7 @@ static const char *const step_keys[][MAX_STEP_KEYS] = {
     [ST_HANDOFF] = {"response", NULL},
     [ST_END] = {"response", NULL},
     [ST_PICK] = {"from", "where", "equals", "as", "next", "none", NULL},
+    [ST_CONSENT] = {"op", "next", "none", NULL},
 };
 
 /* ---- flows ------------------------------------------------------------ */
@@ -176,6 +186,9 @@ static void read_step(struct ctx *c, struct flow_state *fs, yaml_node_t *sn)
         else if (a && a->conn)
             parley__bot_op_facts(a->conn, a->op, fs->names, &fs->nnames, MAX_PROVIDED);
         parley__bot_provide(fs->names, &fs->nnames, MAX_PROVIDED, "error_code");
+    } else if (st->type == ST_CONSENT) {
+        for (int i = 0; consent_facts[i]; i++)
+            parley__bot_provide(fs->names, &fs->nnames, MAX_PROVIDED, consent_facts[i]);
     } else if (st->type == ST_PICK && st->f[3]) {
         const char *as = parley__bot_scalar(c, st->f[3], "'as'");
         if (as && !parley__bot_valid_name(as))
@@ -331,6 +344,21 @@ static void link_step(struct ctx *c, struct flow_state *fs, size_t i)
         if (st->f[5])
             add_edge(c, fs, i, st->f[5], "'none'");
         break;
+    case ST_CONSENT: {
+        const char *op;
+        char all[96];
+        require(c, st, 0, "op");
+        op = st->f[0] ? parley__bot_scalar(c, st->f[0], "'op'") : NULL;
+        if (op && parley__bot_in_list(op, consent_ops) < 0) {
+            parley__bot_join(all, sizeof(all), consent_ops);
+            parley__bot_problem(c, st->f[0], "unknown consent op '%s' (expected one of %s)", op,
+                                all);
+        }
+        add_edge(c, fs, i, st->f[1], "'next'");
+        if (st->f[2])
+            add_edge(c, fs, i, st->f[2], "'none'");
+        break;
+    }
     default:
         break;
     }

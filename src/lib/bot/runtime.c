@@ -79,7 +79,8 @@ static long step_ref(yaml_node_t *steps, struct ctx *c, const char *id, long dfl
 }
 
 static const char *const type_names[] = {
-    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", "pick", NULL,
+    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", "pick",
+    "consent", NULL,
 };
 
 static int compile_cases(struct ctx *c, parley_bot *b, yaml_node_t *steps, yaml_node_t *cases,
@@ -147,6 +148,7 @@ static int compile_flow(struct ctx *c, parley_bot *b, parley_bot_flow *f, const 
         st->as = parley__bot_strdup(b, sval(c, sn, "as"), nomem);
         st->equals = parley__bot_strdup(b, sval(c, sn, "equals"), nomem);
         st->none = step_ref(steps, c, sval(c, sn, "none"), st->next);
+        st->op = parley__bot_strdup(b, sval(c, sn, "op"), nomem);
         cases = parley__bot_map_get(c->doc, sn, "cases");
         if (cases && cases->type == YAML_SEQUENCE_NODE &&
             !compile_cases(c, b, steps, cases, st, nomem))

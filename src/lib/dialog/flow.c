@@ -341,6 +341,15 @@ void dlg_flow_run(struct dlg_turn *t)
         case PARLEY_STEP_PICK:
             t->st->step = run_pick(t, s) ? s->next : s->none;
             break;
+        case PARLEY_STEP_CONSENT: {
+            int r = dlg_consent_step(t, s);
+            if (r < 0) {
+                dlg_handoff(t, NULL, "backend_failed");
+                return;
+            }
+            t->st->step = r ? s->next : s->none;
+            break;
+        }
         case PARLEY_STEP_CONFIRM:
             (void)dlg_say(t, s->response);
             t->st->wait = WAIT_STEP;

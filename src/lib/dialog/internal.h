@@ -197,6 +197,11 @@ void dlg_identity_reprompt(struct dlg_turn *t);
 /* Whether the message answers the identity stage. */
 int dlg_identity_answers(const struct dlg_turn *t);
 
+/* consent.c: runs consent step `s` (understand, grant, revoke, list);
+ * 1: done, go on; 0: nothing found (the step's `none`); -1: the store
+ * failed. */
+int dlg_consent_step(struct dlg_turn *t, const parley_bot_step *s);
+
 /* turn.c: language, intent and entities of the message; then what to do. */
 void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);
 void dlg_decide(struct dlg_turn *t);

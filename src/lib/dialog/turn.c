@@ -61,6 +61,10 @@ static const char *pick_language(parley_dialog *d, struct dlg_state *st, const c
     size_t words = word_count(s, n);
     /* Names, numbers and one-word answers say little about the language:
      * they switch it only at the start of a conversation. */
+    /* Answers to the identity questions are mostly names and dates, which
+     * say little of the language: only a longer sentence switches it. */
+    if ((st->id.stage == ID_PROOF || st->id.stage == ID_CODE) && words < 6)
+        words = 0;
     if (d->nlangs > 1 && d->language && (words >= 3 || !st->lang[0]) &&
         parley_langid_predict_among(d->language, s, n, d->langs, d->nlangs, &p, NULL) ==
             PARLEY_OK &&
