@@ -79,8 +79,8 @@ static long step_ref(yaml_node_t *steps, struct ctx *c, const char *id, long dfl
 }
 
 static const char *const type_names[] = {
-    "ask", "verify_identity", "call", "branch", "confirm", "say", "handoff", "end", "pick",
-    "consent", NULL,
+    "ask",  "verify_identity", "call", "branch", "confirm", "say", "handoff", "end",
+    "pick", "consent",         NULL,
 };
 
 static int compile_cases(struct ctx *c, parley_bot *b, yaml_node_t *steps, yaml_node_t *cases,

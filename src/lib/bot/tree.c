@@ -11,7 +11,8 @@
 
 /* Facts the verify_identity step provides once the customer is verified. */
 const char *const parley__bot_identity_facts[] = {"customer_id", "line_id", "full_name", NULL};
-const char *const parley__bot_engine_names[] = {"choices", "topic", "code", "error_code", "value", NULL};
+const char *const parley__bot_engine_names[] = {"choices",    "topic", "code",
+                                                "error_code", "value", NULL};
 
 /* ---- reporting -------------------------------------------------------- */
 
