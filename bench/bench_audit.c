@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     int rc = 1;
 
     if (argc < 4 || (strcmp(argv[1], "append") != 0 && strcmp(argv[1], "fill") != 0)) {
-        fprintf(stderr, "usage: bench_audit append|fill URL N [KEY]\n");
+        (void)fprintf(stderr, "usage: bench_audit append|fill URL N [KEY]\n");
         return 2;
     }
     int timing = strcmp(argv[1], "append") == 0;
@@ -40,29 +40,31 @@ int main(int argc, char **argv)
     parley_audit_options o = {argc > 4 ? argv[4] : NULL, 0, 0};
     double *lat = timing ? malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)) : NULL;
     if (n <= 0 || (timing && !lat)) {
-        fprintf(stderr, "bench_audit: bad count '%s'\n", argv[3]);
+        (void)fprintf(stderr, "bench_audit: bad count '%s'\n", argv[3]);
+        free(lat);
         return 2;
     }
     if (parley_audit_open(argv[2], &o, &a, &e) != PARLEY_OK) {
-        fprintf(stderr, "bench_audit: %s\n", e.msg);
+        (void)fprintf(stderr, "bench_audit: %s\n", e.msg);
         goto out;
     }
     double start = now_us();
     for (long i = 0; i < n; i++) {
         /* A conversation of about ten records, as a turn with an action
          * writes intent, decision and result. */
-        snprintf(conv, sizeof(conv), "%032lx", (unsigned long)(i / 10) * 2654435761UL);
-        snprintf(cust, sizeof(cust), "C%06ld", (i / 10) % 5000);
-        snprintf(body, sizeof(body),
-                 "{\"action\":\"refuel_data\",\"decision\":\"allowed\",\"rule\":\"confirmation\","
-                 "\"result\":\"ok\",\"summary\":\"1 GB refuelled\",\"asked_turn\":%ld,"
-                 "\"confirmed_turn\":%ld,\"proactive\":false,\"bot_version\":\"carrier-1.4.2\","
-                 "\"model\":\"intents-2026-11-20\"}",
-                 i % 10 + 1, i % 10 + 2);
+        (void)snprintf(conv, sizeof(conv), "%032lx", (unsigned long)(i / 10) * 2654435761UL);
+        (void)snprintf(cust, sizeof(cust), "C%06ld", (i / 10) % 5000);
+        (void)snprintf(
+            body, sizeof(body),
+            "{\"action\":\"refuel_data\",\"decision\":\"allowed\",\"rule\":\"confirmation\","
+            "\"result\":\"ok\",\"summary\":\"1 GB refuelled\",\"asked_turn\":%ld,"
+            "\"confirmed_turn\":%ld,\"proactive\":false,\"bot_version\":\"carrier-1.4.2\","
+            "\"model\":\"intents-2026-11-20\"}",
+            i % 10 + 1, i % 10 + 2);
         parley_audit_record r = {0, 0, "action", conv, cust, i % 10 + 1, body};
         double t0 = timing ? now_us() : 0;
         if (parley_audit_append(a, &r, NULL, &e) != PARLEY_OK) {
-            fprintf(stderr, "bench_audit: %s\n", e.msg);
+            (void)fprintf(stderr, "bench_audit: %s\n", e.msg);
             goto out;
         }
         if (timing)
@@ -71,11 +73,11 @@ int main(int argc, char **argv)
     double total = now_us() - start;
     if (timing) {
         qsort(lat, (size_t)n, sizeof(double), cmp_double);
-        printf("{\"url\":\"%s\",\"appends\":%ld,\"median_us\":%.1f,\"p90_us\":%.1f,"
-               "\"p99_us\":%.1f,\"per_s\":%.0f}\n",
-               argv[2], n, lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100], n / (total / 1e6));
+        (void)printf("{\"url\":\"%s\",\"appends\":%ld,\"median_us\":%.1f,\"p90_us\":%.1f,"
+                     "\"p99_us\":%.1f,\"per_s\":%.0f}\n",
+                     argv[2], n, lat[n / 2], lat[n * 9 / 10], lat[n * 99 / 100], n / (total / 1e6));
     } else {
-        printf("{\"url\":\"%s\",\"filled\":%ld,\"seconds\":%.2f}\n", argv[2], n, total / 1e6);
+        (void)printf("{\"url\":\"%s\",\"filled\":%ld,\"seconds\":%.2f}\n", argv[2], n, total / 1e6);
     }
     rc = 0;
 out:

@@ -65,8 +65,8 @@ typedef struct parley_audit_options {
  * _VERSION (schema newer than this build), _FORMAT (bad key file),
  * _NOMEM. On success the caller frees `*out` with parley_audit_close();
  * on failure `*out` is unchanged. `opts` is copied. */
-parley_err parley_audit_open(const char *url, const parley_audit_options *opts,
-                             parley_audit **out, parley_error *err);
+parley_err parley_audit_open(const char *url, const parley_audit_options *opts, parley_audit **out,
+                             parley_error *err);
 
 /** Closes the log and frees the handle (the secret key is wiped).
  * Acknowledged records are already durable. NULL does nothing. */
@@ -134,15 +134,15 @@ const char *parley_audit_break_name(parley_audit_break b);
 
 /** What parley_audit_verify() found. Caller-owned. */
 typedef struct parley_audit_report {
-    int ok;                /* 1 when nothing is wrong */
-    int64_t records;       /* records checked */
-    int64_t checkpoints;   /* checkpoints checked */
+    int ok;              /* 1 when nothing is wrong */
+    int64_t records;     /* records checked */
+    int64_t checkpoints; /* checkpoints checked */
     int64_t signed_checkpoints;
-    int64_t last_signed_seq;  /* seq of the last verified signature, 0 if none */
-    int key_trusted;          /* signatures checked against the given key */
-    parley_audit_break kind;  /* PARLEY_AUDIT_INTACT when ok */
-    int64_t seq;              /* first seq where the chain breaks, 0 if ok */
-    char detail[256];         /* plain-language account of the break */
+    int64_t last_signed_seq;              /* seq of the last verified signature, 0 if none */
+    int key_trusted;                      /* signatures checked against the given key */
+    parley_audit_break kind;              /* PARLEY_AUDIT_INTACT when ok */
+    int64_t seq;                          /* first seq where the chain breaks, 0 if ok */
+    char detail[256];                     /* plain-language account of the break */
     uint8_t head[PARLEY_AUDIT_HASH_SIZE]; /* hash of the last record */
 } parley_audit_report;
 

@@ -42,8 +42,8 @@ static int on_record(const parley_audit_record *r, void *userdata)
     if (*json) {
         print_record_json(r);
     } else {
-        (void)printf("%lld  %lld  %-10s  %s  %s  %lld  %s\n", (long long)r->seq,
-                     (long long)r->time, r->kind, r->conversation[0] ? r->conversation : "-",
+        (void)printf("%lld  %lld  %-10s  %s  %s  %lld  %s\n", (long long)r->seq, (long long)r->time,
+                     r->kind, r->conversation[0] ? r->conversation : "-",
                      r->customer[0] ? r->customer : "-", (long long)r->turn, r->body);
     }
     return 0;
@@ -59,8 +59,7 @@ static void on_progress(int64_t done, int64_t total, void *userdata)
 {
     (void)userdata;
     if (isatty(2))
-        (void)fprintf(stderr, "\rverified %lld of %lld records", (long long)done,
-                      (long long)total);
+        (void)fprintf(stderr, "\rverified %lld of %lld records", (long long)done, (long long)total);
 }
 
 static int report(const parley_audit_report *rep, const char *pubkey, int json)
@@ -186,7 +185,8 @@ int cmd_audit(int argc, char **argv)
     if (is_list && (!conv == !cust))
         return cli_usage_error(usage, "audit list needs --conversation ID or --customer ID");
     if (is_explain && (optind >= argc || argc - optind > 2))
-        return cli_usage_error(usage, "audit explain needs a conversation id and optionally a turn");
+        return cli_usage_error(usage,
+                               "audit explain needs a conversation id and optionally a turn");
     if (!is_explain && optind != argc)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
     unsigned long long turn = 0;

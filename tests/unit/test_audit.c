@@ -474,11 +474,26 @@ static void test_body_check(void **state)
         "{\"\xf0\x9f\x98\x80\":0.5}",
     };
     static const char *const bad[] = {
-        "{\"a\":01}",       "{\"a\":1.}",         "{\"a\":.5}",        "{\"a\":tru}",
-        "{\"a\":\"\\x\"}",  "{\"a\":\"\\u12\"}",  "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
-        "{\"a\":\"\\u0000\"}", "{\"a\":\"\xc0\xaf\"}", "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\x01\"}",
-        "{\"a\":1,}",       "{,}",                "{\"a\" 1}",          "{\"a\":[1 2]}",
-        "{\"a\":\"open",    "{",                  "",                   "{'a':1}",
+        "{\"a\":01}",
+        "{\"a\":1.}",
+        "{\"a\":.5}",
+        "{\"a\":tru}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\\u12\"}",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\udc00\"}",
+        "{\"a\":\"\\u0000\"}",
+        "{\"a\":\"\xc0\xaf\"}",
+        "{\"a\":\"\xed\xa0\x80\"}",
+        "{\"a\":\"\x01\"}",
+        "{\"a\":1,}",
+        "{,}",
+        "{\"a\" 1}",
+        "{\"a\":[1 2]}",
+        "{\"a\":\"open",
+        "{",
+        "",
+        "{'a':1}",
     };
     parley_error e = PARLEY_ERROR_INIT;
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
@@ -523,21 +538,26 @@ static void test_explain(void **state)
     parley_error e = PARLEY_ERROR_INIT;
     struct lines l = {0, {{0}}};
 
-    timed(a, base + 60000, "identity", 2, "{\"from\":\"identified\",\"to\":\"strong\",\"method\":\"otp\"}");
+    timed(a, base + 60000, "identity", 2,
+          "{\"from\":\"identified\",\"to\":\"strong\",\"method\":\"otp\"}");
     timed(a, base + 120000, "intent", 3,
           "{\"intent\":\"refuel_data\",\"confidence\":0.93,\"language\":\"en\",\"model\":\"m1\"}");
     timed(a, base + 120000, "action", 3,
           "{\"action\":\"refuel_data\",\"decision\":\"needs_confirmation\",\"summary\":\"1 GB\"}");
-    timed(a, base + 180000, "action", 4,
-          "{\"action\":\"refuel_data\",\"decision\":\"allowed\",\"rule\":\"confirmation\","
-          "\"result\":\"ok\",\"summary\":\"1 GB refuelled\",\"asked_turn\":3,\"confirmed_turn\":4}");
-    timed(a, base + 240000, "action", 5,
-          "{\"action\":\"enable_roaming\",\"decision\":\"denied\",\"rule\":\"consent:auto_roaming\","
-          "\"proactive\":true}");
+    timed(
+        a, base + 180000, "action", 4,
+        "{\"action\":\"refuel_data\",\"decision\":\"allowed\",\"rule\":\"confirmation\","
+        "\"result\":\"ok\",\"summary\":\"1 GB refuelled\",\"asked_turn\":3,\"confirmed_turn\":4}");
+    timed(
+        a, base + 240000, "action", 5,
+        "{\"action\":\"enable_roaming\",\"decision\":\"denied\",\"rule\":\"consent:auto_roaming\","
+        "\"proactive\":true}");
     timed(a, base + 300000, "consent", 6,
-          "{\"op\":\"granted\",\"scope\":\"auto_refuel\",\"grant_id\":\"g1\",\"limits\":\"up to 2 GB a month\"}");
+          "{\"op\":\"granted\",\"scope\":\"auto_refuel\",\"grant_id\":\"g1\",\"limits\":\"up to 2 "
+          "GB a month\"}");
     timed(a, base + 300000, "disclosure", 6,
-          "{\"fact\":\"balance\",\"level_needed\":\"verified\",\"level\":\"identified\",\"allowed\":false}");
+          "{\"fact\":\"balance\",\"level_needed\":\"verified\",\"level\":\"identified\","
+          "\"allowed\":false}");
     assert_int_equal(parley_audit_explain(a, "conv7", 0, 1, on_line, &l, &e), PARLEY_OK);
     assert_int_equal(l.n, 7);
     assert_string_equal(l.text[0], "14:01 [turn 2] identity strongly verified by one-time code "

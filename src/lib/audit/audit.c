@@ -193,7 +193,9 @@ void parley__audit_signed_bytes(int64_t seq, int64_t time,
                                 const unsigned char hash[PARLEY_AUDIT_HASH_SIZE],
                                 unsigned char out[AUDIT_SIGNED_SIZE])
 {
-    memcpy(out, "parley-audit-cp1", 16);
+    static const unsigned char domain[16] = {'p', 'a', 'r', 'l', 'e', 'y', '-', 'a',
+                                             'u', 'd', 'i', 't', '-', 'c', 'p', '1'};
+    memcpy(out, domain, sizeof(domain)); /* "parley-audit-cp1", no NUL */
     put64(out + 16, (uint64_t)seq);
     put64(out + 24, (uint64_t)time);
     memcpy(out + 32, hash, PARLEY_AUDIT_HASH_SIZE);
@@ -231,7 +233,8 @@ static parley_err migrate(parley_audit *a, parley_error *err)
         (void)snprintf(insert, sizeof(insert), "INSERT INTO parley_schema (version) VALUES (%lld)",
                        (long long)version + 1);
         if ((rc = exec(a->db, migrations[version], err)) != PARLEY_OK ||
-            (rc = exec(a->db, insert, err)) != PARLEY_OK || (rc = run(a, AS_COMMIT, err)) != PARLEY_OK) {
+            (rc = exec(a->db, insert, err)) != PARLEY_OK ||
+            (rc = run(a, AS_COMMIT, err)) != PARLEY_OK) {
             parley_error_prefix(err, "migration %lld", (long long)version + 1);
             break;
         }
@@ -306,8 +309,8 @@ static void free_handle(parley_audit *a)
     parley__free(a);
 }
 
-parley_err parley_audit_open(const char *url, const parley_audit_options *opts,
-                             parley_audit **out, parley_error *err)
+parley_err parley_audit_open(const char *url, const parley_audit_options *opts, parley_audit **out,
+                             parley_error *err)
 {
     parley_audit_options o = {NULL, 0, 0};
     parley_audit *a = NULL;
@@ -327,7 +330,8 @@ parley_err parley_audit_open(const char *url, const parley_audit_options *opts,
         return parley_error_set(err, PARLEY_ERR_IO, "cannot open audit log: libsodium failed");
     if (!(a = parley__calloc(1, sizeof(*a))))
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot open audit log: out of memory");
-    a->interval = o.checkpoint_interval == 0 ? PARLEY_AUDIT_DEFAULT_INTERVAL : o.checkpoint_interval;
+    a->interval =
+        o.checkpoint_interval == 0 ? PARLEY_AUDIT_DEFAULT_INTERVAL : o.checkpoint_interval;
     const char *path = strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url;
     const char *q = strstr(path, "?sync=");
     size_t plen = q ? (size_t)(q - path) : strlen(path);
@@ -355,7 +359,7 @@ parley_err parley_audit_open(const char *url, const parley_audit_options *opts,
     }
     mutex = 1;
     int flags = (o.flags & PARLEY_AUDIT_READ_ONLY) ? SQLITE_OPEN_READONLY
-                                                    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+                                                   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int r = sqlite3_open_v2(a->path, &a->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (r != SQLITE_OK) {
         rc = parley__audit_sqlfail(a->db, r, err);
@@ -420,8 +424,8 @@ static parley_err check_id(const char *what, const char *id, size_t *len, parley
     size_t n = 0;
     for (; id && id[n]; n++) {
         if (n >= PARLEY_AUDIT_MAX_ID)
-            return parley_error_set(err, PARLEY_ERR_INVALID, "%s id is longer than %d bytes",
-                                    what, PARLEY_AUDIT_MAX_ID);
+            return parley_error_set(err, PARLEY_ERR_INVALID, "%s id is longer than %d bytes", what,
+                                    PARLEY_AUDIT_MAX_ID);
         if ((unsigned char)id[n] <= 0x20 || (unsigned char)id[n] >= 0x7f)
             return parley_error_set(err, PARLEY_ERR_INVALID,
                                     "%s id has a byte that is not printable ASCII", what);
@@ -481,7 +485,7 @@ parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, 
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_audit_record r;
-    size_t lens[4];
+    size_t lens[4] = {0, 0, 0, 0};
     unsigned char hash[PARLEY_AUDIT_HASH_SIZE];
     parley_err rc;
     int sqlrc = 0, locked = 0, txn = 0;

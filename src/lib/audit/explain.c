@@ -73,9 +73,8 @@ static const char *level_word(const char *level)
 static const char *method_word(const char *m)
 {
     static const char *const map[][2] = {
-        {"otp", "one-time code"},        {"knowledge", "knowledge check"},
-        {"claim", "account claim"},      {"idle", "idle timeout"},
-        {"expiry", "idle timeout"},      {"switch", "switching account"},
+        {"otp", "one-time code"}, {"knowledge", "knowledge check"}, {"claim", "account claim"},
+        {"idle", "idle timeout"}, {"expiry", "idle timeout"},       {"switch", "switching account"},
         {"agent", "an agent"},
     };
     for (size_t i = 0; m && i < sizeof(map) / sizeof(map[0]); i++)
@@ -189,7 +188,8 @@ static void line_for(struct parley_buf *b, const struct collect *c, const struct
         action_line(b, c, body, last_identity, utc);
     } else if (strcmp(k, "intent") == 0) {
         json_t *conf = json_object_get(body, "confidence");
-        (void)parley__buf_printf(b, "understood %s", str(body, "intent") ? str(body, "intent") : "?");
+        (void)parley__buf_printf(b, "understood %s",
+                                 str(body, "intent") ? str(body, "intent") : "?");
         if (json_is_number(conf))
             (void)parley__buf_printf(b, " (confidence %.2f)", json_number_value(conf));
         if (str(body, "language"))
@@ -232,11 +232,11 @@ static void line_for(struct parley_buf *b, const struct collect *c, const struct
     } else if (strcmp(k, "privacy") == 0) {
         const char *r = str(body, "request");
         (void)parley__buf_printf(b, "you asked %s",
-                                 !r                            ? "a privacy question"
-                                 : strcmp(r, "export") == 0    ? "for a copy of your data"
-                                 : strcmp(r, "opt_out") == 0   ? "to opt out of training use"
-                                 : strcmp(r, "erase") == 0     ? "to erase your data"
-                                                               : r);
+                                 !r                          ? "a privacy question"
+                                 : strcmp(r, "export") == 0  ? "for a copy of your data"
+                                 : strcmp(r, "opt_out") == 0 ? "to opt out of training use"
+                                 : strcmp(r, "erase") == 0   ? "to erase your data"
+                                                             : r);
     } else {
         (void)parley__buf_printf(b, "%s: ", k);
         add_json_value(b, body);

@@ -40,7 +40,8 @@ struct parley_audit {
 /* hash_n = BLAKE2b-256(prev || canonical bytes of `r`) into `out`. */
 void parley__audit_hash(const unsigned char prev[PARLEY_AUDIT_HASH_SIZE],
                         const parley_audit_record *r, size_t kind_len, size_t conv_len,
-                        size_t cust_len, size_t body_len, unsigned char out[PARLEY_AUDIT_HASH_SIZE]);
+                        size_t cust_len, size_t body_len,
+                        unsigned char out[PARLEY_AUDIT_HASH_SIZE]);
 
 /* The bytes a checkpoint signature covers. */
 #define AUDIT_SIGNED_SIZE (16 + 8 + 8 + PARLEY_AUDIT_HASH_SIZE)

@@ -256,9 +256,7 @@ parley_err parley_audit_body_check(const char *body, size_t len, parley_error *e
             return PARLEY_OK;
         j.why = "text after the object";
     }
-    return parley_error_set(err,
-                            strcmp(j.why, "nested too deep") == 0 ? PARLEY_ERR_LIMIT
-                                                                  : PARLEY_ERR_INVALID,
-                            "record body is not valid JSON: %s at byte %zu", j.why,
-                            (size_t)(j.p - j.start));
+    return parley_error_set(
+        err, strcmp(j.why, "nested too deep") == 0 ? PARLEY_ERR_LIMIT : PARLEY_ERR_INVALID,
+        "record body is not valid JSON: %s at byte %zu", j.why, (size_t)(j.p - j.start));
 }

@@ -29,7 +29,7 @@ static parley_err write_key(const char *path, const char *header, const unsigned
     size_t hl = strlen(header);
     parley_err rc = PARLEY_OK;
 
-    memcpy(text, header, hl);
+    memcpy(text, header, hl + 1);
     (void)sodium_bin2hex(text + hl, sizeof(text) - hl, key, n);
     size_t len = hl + 2 * n;
     text[len++] = '\n';
@@ -125,7 +125,8 @@ parley_err parley__audit_load_secret(const char *path, unsigned char sk[crypto_s
                                      parley_error *err)
 {
     parley_err rc = sodium_ready(err);
-    return rc != PARLEY_OK ? rc : load_key(path, secret_header, 1, sk, crypto_sign_SECRETKEYBYTES, err);
+    return rc != PARLEY_OK ? rc
+                           : load_key(path, secret_header, 1, sk, crypto_sign_SECRETKEYBYTES, err);
 }
 
 parley_err parley__audit_load_public(const char *path, unsigned char pk[crypto_sign_PUBLICKEYBYTES],

@@ -13,7 +13,8 @@
 #include "audit/internal.h"
 
 #define LOOKAHEAD 4096
-#define SELECT_ROWS "SELECT seq, time, kind, conversation, customer, turn, body, hash FROM audit_records"
+#define SELECT_ROWS                                                                                \
+    "SELECT seq, time, kind, conversation, customer, turn, body, hash FROM audit_records"
 
 /* A record with its stored hash, copied out of SQLite. */
 struct row {
@@ -252,8 +253,7 @@ static int check_checkpoints(struct verify *v, int64_t seq, const unsigned char 
                 crypto_sign_verify_detached(c->sig, msg, sizeof(msg), pk) != 0) {
                 broken(v, PARLEY_AUDIT_BAD_SIGNATURE, c->seq,
                        "the signature of the checkpoint at seq %lld does not verify%s",
-                       (long long)c->seq,
-                       v->trusted ? " with the given public key" : "");
+                       (long long)c->seq, v->trusted ? " with the given public key" : "");
                 return 0;
             }
             v->rep->signed_checkpoints++;
@@ -281,10 +281,9 @@ static parley_err walk(struct verify *v, const parley_audit_verify_options *vo, 
 
     if ((rc = load_checkpoints(v, err)) != PARLEY_OK)
         return rc;
-    r = sqlite3_prepare_v2(v->db, "SELECT COALESCE(MAX(seq), 0) FROM audit_records", -1, &st,
-                           NULL);
-    if (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
+    r = sqlite3_prepare_v2(v->db, "SELECT COALESCE(MAX(seq), 0) FROM audit_records", -1, &st, NULL);
+    if (r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        total = sqlite3_column_int64(st, 0); /* only for progress: no row, no total */
     (void)sqlite3_finalize(st);
     st = NULL;
     r = sqlite3_prepare_v2(v->db, SELECT_ROWS " ORDER BY seq", -1, &st, NULL);
@@ -391,9 +390,8 @@ out:
 
 const char *parley_audit_break_name(parley_audit_break b)
 {
-    static const char *const names[] = {"intact",  "modified",       "deleted",
-                                        "inserted", "reordered",     "bad checkpoint",
-                                        "bad signature"};
+    static const char *const names[] = {"intact",    "modified",       "deleted",      "inserted",
+                                        "reordered", "bad checkpoint", "bad signature"};
     if ((unsigned)b >= sizeof(names) / sizeof(names[0]))
         return "unknown";
     return names[b];
