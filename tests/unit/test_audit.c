@@ -578,6 +578,119 @@ static void test_explain(void **state)
     parley_audit_close(a);
 }
 
+static void count_progress(int64_t done, int64_t total, void *userdata)
+{
+    assert_true(done <= total);
+    (*(int *)userdata)++;
+}
+
+/* URL forms, ?sync=full and the progress callback. */
+static void test_urls_progress(void **state)
+{
+    (void)state;
+    char url[300];
+    (void)snprintf(url, sizeof(url), "sqlite:%s?sync=full", db_path("u.db"));
+    parley_audit *a = open_log(url, NULL, -1);
+    for (int i = 0; i < 3; i++)
+        (void)append(a, "model", "", "", 0, "{\"model\":\"m\"}");
+    parley_audit_close(a);
+    a = open_log(":memory:", NULL, -1);
+    parley_audit_record r = {0, 0, "intent", "c", "", 1, "{\"intent\":\"x\"}"};
+    parley_error e = PARLEY_ERROR_INIT;
+    for (int i = 0; i < 70000; i++)
+        assert_int_equal(parley_audit_append(a, &r, NULL, &e), PARLEY_OK);
+    int calls = 0;
+    parley_audit_verify_options vo = {NULL, count_progress, &calls};
+    parley_audit_report rep;
+    assert_int_equal(parley_audit_verify(a, &vo, &rep, &e), PARLEY_OK);
+    assert_true(rep.ok);
+    assert_int_equal(rep.checkpoints, 0);
+    assert_int_equal(calls, 1);
+    parley_audit_close(a);
+}
+
+static long alloc_count;
+static long alloc_fail_at = -1;
+static long alloc_live;
+
+static int alloc_should_fail(void)
+{
+    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
+}
+static void *t_malloc(size_t n)
+{
+    void *p = alloc_should_fail() ? NULL : malloc(n);
+    alloc_live += p != NULL;
+    return p;
+}
+static void *t_calloc(size_t a, size_t b)
+{
+    void *p = alloc_should_fail() ? NULL : calloc(a, b);
+    alloc_live += p != NULL;
+    return p;
+}
+static void *t_realloc(void *old, size_t n)
+{
+    void *p = alloc_should_fail() ? NULL : realloc(old, n);
+    alloc_live += p && !old;
+    return p;
+}
+static void t_free(void *p)
+{
+    alloc_live -= p != NULL;
+    free(p);
+}
+
+static void ignore_line(const char *line, void *userdata)
+{
+    (void)line;
+    (void)userdata;
+}
+
+/* One round through the API on a file (so verify reads on its own
+ * connection), with a signed checkpoint and an explanation. */
+static parley_err oom_round(const char *path)
+{
+    parley_audit *a = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_audit_options o = {key_path, 2, 0};
+    parley_audit_report rep;
+    parley_err rc;
+
+    if ((rc = parley_audit_open(path, &o, &a, &e)) != PARLEY_OK)
+        return rc;
+    parley_audit_record r = {
+        0, 0, "action", "c", "", 1, "{\"action\":\"x\",\"decision\":\"denied\"}"};
+    if ((rc = parley_audit_append(a, &r, NULL, &e)) == PARLEY_OK &&
+        (rc = parley_audit_append(a, &r, NULL, &e)) == PARLEY_OK &&
+        (rc = parley_audit_verify(a, NULL, &rep, &e)) == PARLEY_OK &&
+        (rc = parley_audit_explain(a, "c", 0, 1, ignore_line, NULL, &e)) == PARLEY_OK)
+        assert_true(rep.ok);
+    parley_audit_close(a);
+    return rc;
+}
+
+static void test_oom_sweep(void **state)
+{
+    (void)state;
+    long n;
+    for (n = 0; n < 1000; n++) {
+        const char *p = db_path("oom.db");
+        alloc_count = 0;
+        alloc_fail_at = n;
+        alloc_live = 0;
+        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        parley_err rc = oom_round(p);
+        parley_set_allocator(NULL, NULL, NULL, NULL);
+        assert_int_equal(alloc_live, 0);
+        if (rc == PARLEY_OK)
+            break;
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(n >= 3); /* the handle, the checkpoints, the explanation */
+    assert_true(n < 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,7 +700,8 @@ int main(void)
         cmocka_unit_test(test_tamper_checkpoint), cmocka_unit_test(test_tamper_rewrite_chain),
         cmocka_unit_test(test_concurrency),       cmocka_unit_test(test_reopen),
         cmocka_unit_test(test_bad_inputs),        cmocka_unit_test(test_body_check),
-        cmocka_unit_test(test_explain),
+        cmocka_unit_test(test_explain),           cmocka_unit_test(test_urls_progress),
+        cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

@@ -4,6 +4,7 @@
  * confirmed (from the turns named in the body) and how the identity was
  * last verified before it; a refusal says which rule refused. Bodies that
  * lack a field still give a line: the explanation never fails on them. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,26 @@ static int collect_one(const parley_audit_record *rec, void *userdata)
     return 0;
 }
 
+/* A line being built; `failed` sticks once an addition fails, so a line
+ * cut short by a lack of memory is reported, never shown. */
+struct line {
+    struct parley_buf b;
+    int failed;
+};
+
+static void add(struct line *l, const char *fmt, ...) PARLEY_PRINTF(2, 3);
+
+static void add(struct line *l, const char *fmt, ...)
+{
+    char piece[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(piece, sizeof(piece), fmt, ap);
+    va_end(ap);
+    if (n < 0 || parley__buf_add(&l->b, piece, strlen(piece)) != PARLEY_OK)
+        l->failed = 1;
+}
+
 static const char *str(json_t *body, const char *key)
 {
     const char *s = json_string_value(json_object_get(body, key));
@@ -84,15 +105,15 @@ static const char *method_word(const char *m)
 }
 
 /* Limits and remaining amounts: a string as is, else compact JSON. */
-static void add_json_value(struct parley_buf *b, json_t *v)
+static void add_json_value(struct line *b, json_t *v)
 {
     if (json_is_string(v)) {
-        (void)parley__buf_printf(b, "%s", json_string_value(v));
+        add(b, "%s", json_string_value(v));
         return;
     }
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (s) {
-        (void)parley__buf_printf(b, "%.200s", s);
+        add(b, "%.200s", s);
         free(s);
     }
 }
@@ -109,21 +130,21 @@ static int64_t turn_time(const struct collect *c, json_t *turn)
 }
 
 /* Why a rule refused, in words, when the body gives no "reason". */
-static void add_rule(struct parley_buf *b, const char *rule)
+static void add_rule(struct line *b, const char *rule)
 {
     if (!rule)
-        (void)parley__buf_printf(b, "no rule given");
+        add(b, "no rule given");
     else if (strncmp(rule, "consent:", 8) == 0)
-        (void)parley__buf_printf(b, "no %s permission", rule + 8);
+        add(b, "no %s permission", rule + 8);
     else if (strncmp(rule, "identity:", 9) == 0)
-        (void)parley__buf_printf(b, "needs %s identity", level_word(rule + 9));
+        add(b, "needs %s identity", level_word(rule + 9));
     else if (strcmp(rule, "confirmation") == 0)
-        (void)parley__buf_printf(b, "you did not confirm");
+        add(b, "you did not confirm");
     else
-        (void)parley__buf_printf(b, "rule %s", rule);
+        add(b, "rule %s", rule);
 }
 
-static void action_line(struct parley_buf *b, const struct collect *c, json_t *body,
+static void action_line(struct line *b, const struct collect *c, json_t *body,
                         const struct item *last_identity, int utc)
 {
     const char *action = str(body, "action"), *decision = str(body, "decision");
@@ -133,52 +154,50 @@ static void action_line(struct parley_buf *b, const struct collect *c, json_t *b
     char t[8];
 
     if (decision && strcmp(decision, "denied") == 0) {
-        (void)parley__buf_printf(b, "did not %s%s: ", action ? action : "act",
-                                 proactive ? " automatically" : "");
+        add(b, "did not %s%s: ", action ? action : "act", proactive ? " automatically" : "");
         if (str(body, "reason"))
-            (void)parley__buf_printf(b, "%s", str(body, "reason"));
+            add(b, "%s", str(body, "reason"));
         else
             add_rule(b, str(body, "rule"));
         return;
     }
     if (decision && strcmp(decision, "needs_confirmation") == 0) {
-        (void)parley__buf_printf(b, "asked you to confirm %s", what);
+        add(b, "asked you to confirm %s", what);
         return;
     }
     if (!result) {
-        (void)parley__buf_printf(b, "%s allowed (%s)", action ? action : "an action",
-                                 str(body, "rule") ? str(body, "rule") : "no rule given");
+        add(b, "%s allowed (%s)", action ? action : "an action",
+            str(body, "rule") ? str(body, "rule") : "no rule given");
         return;
     }
     if (strcmp(result, "ok") != 0 && strcmp(result, "done") != 0) {
-        (void)parley__buf_printf(b, "%s failed: %s", action ? action : "an action", result);
+        add(b, "%s failed: %s", action ? action : "an action", result);
         return;
     }
-    (void)parley__buf_printf(b, "%s: %s —", action ? action : "action", what);
+    add(b, "%s: %s —", action ? action : "action", what);
     int64_t asked = turn_time(c, json_object_get(body, "asked_turn"));
     int64_t confirmed = turn_time(c, json_object_get(body, "confirmed_turn"));
     if (proactive) {
-        (void)parley__buf_printf(b, " done automatically under your %s permission",
-                                 str(body, "scope") ? str(body, "scope") : "standing");
+        add(b, " done automatically under your %s permission",
+            str(body, "scope") ? str(body, "scope") : "standing");
     } else if (asked) {
         hhmm(asked, utc, t);
-        (void)parley__buf_printf(b, " you asked at %s", t);
+        add(b, " you asked at %s", t);
     } else {
-        (void)parley__buf_printf(b, " requested in this conversation");
+        add(b, " requested in this conversation");
     }
     if (confirmed) {
         hhmm(confirmed, utc, t);
-        (void)parley__buf_printf(b, ", confirmed at %s", t);
+        add(b, ", confirmed at %s", t);
     }
     if (last_identity) {
         hhmm(last_identity->time, utc, t);
-        (void)parley__buf_printf(b, "; identity %s by %s at %s",
-                                 level_word(str(last_identity->body, "to")),
-                                 method_word(str(last_identity->body, "method")), t);
+        add(b, "; identity %s by %s at %s", level_word(str(last_identity->body, "to")),
+            method_word(str(last_identity->body, "method")), t);
     }
 }
 
-static void line_for(struct parley_buf *b, const struct collect *c, const struct item *it,
+static void line_for(struct line *b, const struct collect *c, const struct item *it,
                      const struct item *last_identity, int utc)
 {
     json_t *body = it->body;
@@ -188,57 +207,54 @@ static void line_for(struct parley_buf *b, const struct collect *c, const struct
         action_line(b, c, body, last_identity, utc);
     } else if (strcmp(k, "intent") == 0) {
         json_t *conf = json_object_get(body, "confidence");
-        (void)parley__buf_printf(b, "understood %s",
-                                 str(body, "intent") ? str(body, "intent") : "?");
+        add(b, "understood %s", str(body, "intent") ? str(body, "intent") : "?");
         if (json_is_number(conf))
-            (void)parley__buf_printf(b, " (confidence %.2f)", json_number_value(conf));
+            add(b, " (confidence %.2f)", json_number_value(conf));
         if (str(body, "language"))
-            (void)parley__buf_printf(b, " in %s", str(body, "language"));
+            add(b, " in %s", str(body, "language"));
         if (str(body, "model"))
-            (void)parley__buf_printf(b, ", model %s", str(body, "model"));
+            add(b, ", model %s", str(body, "model"));
     } else if (strcmp(k, "identity") == 0) {
-        (void)parley__buf_printf(b, "identity %s by %s (was %s)", level_word(str(body, "to")),
-                                 method_word(str(body, "method")), level_word(str(body, "from")));
+        add(b, "identity %s by %s (was %s)", level_word(str(body, "to")),
+            method_word(str(body, "method")), level_word(str(body, "from")));
     } else if (strcmp(k, "disclosure") == 0) {
         const char *fact = str(body, "fact") ? str(body, "fact") : "a fact";
         if (json_is_true(json_object_get(body, "allowed")))
-            (void)parley__buf_printf(b, "told you %s (needs %s identity, you were %s)", fact,
-                                     level_word(str(body, "level_needed")),
-                                     level_word(str(body, "level")));
+            add(b, "told you %s (needs %s identity, you were %s)", fact,
+                level_word(str(body, "level_needed")), level_word(str(body, "level")));
         else
-            (void)parley__buf_printf(b, "did not tell %s: needs %s identity, you were %s", fact,
-                                     level_word(str(body, "level_needed")),
-                                     level_word(str(body, "level")));
+            add(b, "did not tell %s: needs %s identity, you were %s", fact,
+                level_word(str(body, "level_needed")), level_word(str(body, "level")));
     } else if (strcmp(k, "consent") == 0) {
         const char *op = str(body, "op") ? str(body, "op") : "?";
         const char *scope = str(body, "scope") ? str(body, "scope") : "?";
         json_t *more = json_object_get(body, strcmp(op, "used") == 0 ? "remaining" : "limits");
         if (strcmp(op, "granted") == 0)
-            (void)parley__buf_printf(b, "you granted the %s permission", scope);
+            add(b, "you granted the %s permission", scope);
         else if (strcmp(op, "used") == 0)
-            (void)parley__buf_printf(b, "used your %s permission", scope);
+            add(b, "used your %s permission", scope);
         else if (strcmp(op, "revoked") == 0)
-            (void)parley__buf_printf(b, "you revoked the %s permission", scope);
+            add(b, "you revoked the %s permission", scope);
         else
-            (void)parley__buf_printf(b, "permission %s: %s", scope, op);
+            add(b, "permission %s: %s", scope, op);
         if (more && strcmp(op, "revoked") != 0) {
-            (void)parley__buf_printf(b, strcmp(op, "used") == 0 ? " (remaining: " : " (limits: ");
+            add(b, strcmp(op, "used") == 0 ? " (remaining: " : " (limits: ");
             add_json_value(b, more);
-            (void)parley__buf_printf(b, ")");
+            add(b, ")");
         }
     } else if (strcmp(k, "handoff") == 0) {
-        (void)parley__buf_printf(b, "handed over to a person: %s",
-                                 str(body, "reason") ? str(body, "reason") : "no reason given");
+        add(b, "handed over to a person: %s",
+            str(body, "reason") ? str(body, "reason") : "no reason given");
     } else if (strcmp(k, "privacy") == 0) {
         const char *r = str(body, "request");
-        (void)parley__buf_printf(b, "you asked %s",
-                                 !r                          ? "a privacy question"
-                                 : strcmp(r, "export") == 0  ? "for a copy of your data"
-                                 : strcmp(r, "opt_out") == 0 ? "to opt out of training use"
-                                 : strcmp(r, "erase") == 0   ? "to erase your data"
-                                                             : r);
+        add(b, "you asked %s",
+            !r                          ? "a privacy question"
+            : strcmp(r, "export") == 0  ? "for a copy of your data"
+            : strcmp(r, "opt_out") == 0 ? "to opt out of training use"
+            : strcmp(r, "erase") == 0   ? "to erase your data"
+                                        : r);
     } else {
-        (void)parley__buf_printf(b, "%s: ", k);
+        add(b, "%s: ", k);
         add_json_value(b, body);
     }
 }
@@ -248,7 +264,7 @@ parley_err parley_audit_explain(parley_audit *a, const char *conversation, int64
 {
     struct collect c = {NULL, 0, 0, PARLEY_OK};
     parley_audit_filter f = {conversation, NULL};
-    struct parley_buf b = PARLEY_BUF_INIT(4096);
+    struct line b = {PARLEY_BUF_INIT(4096), 0};
     const struct item *last_identity = NULL;
     parley_err rc;
     size_t shown = 0;
@@ -268,20 +284,21 @@ parley_err parley_audit_explain(parley_audit *a, const char *conversation, int64
             last_identity = it;
         if (turn > 0 && it->turn != turn)
             continue;
-        parley__buf_reset(&b);
+        parley__buf_reset(&b.b);
+        b.failed = 0;
         hhmm(it->time, utc, t);
-        (void)parley__buf_printf(&b, "%s ", t);
+        add(&b, "%s ", t);
         if (it->turn > 0)
-            (void)parley__buf_printf(&b, "[turn %lld] ", (long long)it->turn);
+            add(&b, "[turn %lld] ", (long long)it->turn);
         if (it->body)
             line_for(&b, &c, it, last_identity, utc);
         else
-            (void)parley__buf_printf(&b, "%s: (body is not JSON)", it->kind);
-        if (!b.data) {
+            add(&b, "%s: (body is not JSON)", it->kind);
+        if (b.failed || !b.b.data) {
             rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot explain: out of memory");
             goto out;
         }
-        fn(b.data, userdata);
+        fn(b.b.data, userdata);
         shown++;
     }
     if (shown == 0 && turn > 0)
@@ -295,6 +312,6 @@ out:
     for (size_t i = 0; i < c.n; i++)
         json_decref(c.items[i].body);
     parley__free(c.items);
-    parley__buf_release(&b);
+    parley__buf_release(&b.b);
     return rc;
 }
