@@ -142,9 +142,9 @@ struct dlg_turn {
     int handoff;
     char handoff_reason[DLG_MAX_NAME * 2 + 8]; /* docs/http-api.md "Hand-off reasons" */
     const char *intent_acted;                  /* intent of the first flow started, or NULL */
-    int redact_all; /* the message was identity proof: store a placeholder */
+    int redact_all;          /* the message was identity proof: store a placeholder */
     int refused_disclosures; /* facts withheld for want of identity */
-    int failed;     /* out of memory or storage: abort the turn */
+    int failed;              /* out of memory or storage: abort the turn */
 };
 
 /* render.c: appends response `key` in the turn's language with its
