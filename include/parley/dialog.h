@@ -32,6 +32,10 @@ typedef struct parley_dialog_options {
     /* Minutes of silence after which a returning customer is welcomed
      * back and reminded of the pending question; 0: 30. */
     unsigned idle_minutes;
+    /* The audit log ("sqlite:PATH"; docs/audit.md) every decision is
+     * appended to, and its signing key file; NULL: no audit log. */
+    const char *audit_url;
+    const char *audit_key;
 } parley_dialog_options;
 
 /** Opens an engine: loads and checks the bot (any problem fails with
@@ -106,6 +110,9 @@ parley_err parley_dialog_begin(parley_dialog *d, const char *channel, const char
 
 /** Frees a string returned by the engine. NULL does nothing. */
 void parley_dialog_text_free(char *s);
+
+/** The engine's audit log (borrowed), or NULL when none is configured. */
+struct parley_audit *parley_dialog_audit(parley_dialog *d);
 
 /** The engine's bot (borrowed; valid while `d` lives). */
 const struct parley_bot *parley_dialog_bot(const parley_dialog *d);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend.h"
+#include "parley/audit.h"
 #include "cli.h"
 #include "server/server.h"
 
@@ -203,6 +205,16 @@ int cmd_serve(int argc, char **argv)
     (void)pthread_sigmask(SIG_BLOCK, &set, NULL);
     (void)signal(SIGPIPE, SIG_IGN);
 
+    if (c.demo && !c.audit_key[0]) {
+        /* The demo signs its audit checkpoints with a key of its own. */
+        char key[1024];
+        (void)snprintf(key, sizeof(key), "%.1000s/audit.key", c.data_dir);
+        if (access(key, F_OK) != 0 && parley_audit_keygen(key, &e) != PARLEY_OK) {
+            cli_error("%s", e.msg);
+            goto out;
+        }
+        (void)snprintf(c.audit_key, sizeof(c.audit_key), "%s", key);
+    }
     if (c.demo && !c.backend_url[0]) {
         char msg[1024];
         struct backend_options bo = {0};

@@ -39,6 +39,8 @@ static const struct key keys[] = {
     TEXT("models", models_dir),
     TEXT("store", store_url),
     TEXT("backend", backend_url),
+    TEXT("audit", audit_url),
+    TEXT("audit_key", audit_key),
     TEXT("web_dir", web_dir),
     NUM("threads", K_UINT, threads, 1, 256),
     NUM("max_body_bytes", K_SIZE, max_body, 1024, 64 * 1024 * 1024),
@@ -203,6 +205,11 @@ parley_err parley_server_config_check(parley_server_config *c, parley_error *err
     if (!c->store_url[0]) {
         int w = snprintf(c->store_url, sizeof(c->store_url), "sqlite:%s/parley.db", c->data_dir);
         if (w < 0 || (size_t)w >= sizeof(c->store_url))
+            return parley_error_set(err, PARLEY_ERR_LIMIT, "configuration: data_dir is too long");
+    }
+    if (!c->audit_url[0]) {
+        int w = snprintf(c->audit_url, sizeof(c->audit_url), "sqlite:%s/audit.db", c->data_dir);
+        if (w < 0 || (size_t)w >= sizeof(c->audit_url))
             return parley_error_set(err, PARLEY_ERR_LIMIT, "configuration: data_dir is too long");
     }
     if (!c->models_dir[0]) {

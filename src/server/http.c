@@ -389,6 +389,8 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
     o.store_url = c->store_url;
     o.backend_url = c->backend_url[0] ? c->backend_url : NULL;
     o.idle_minutes = c->idle_minutes;
+    o.audit_url = c->audit_url[0] ? c->audit_url : NULL;
+    o.audit_key = c->audit_key[0] ? c->audit_key : NULL;
     parley_err rc = parley_dialog_open(&o, &e->d, err);
     if (rc != PARLEY_OK) {
         parley__free(e);
@@ -452,7 +454,11 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
                               c->bind);
         goto fail;
     }
+    parley_audit_options ao = {0};
+    ao.signing_key_path = c->audit_key[0] ? c->audit_key : NULL;
     if ((rc = parley_store_open(c->store_url, &s->store, err)) != PARLEY_OK ||
+        (c->audit_url[0] &&
+         (rc = parley_audit_open(c->audit_url, &ao, &s->audit, err)) != PARLEY_OK) ||
         (rc = open_engine(c, &s->engine, err)) != PARLEY_OK ||
         (rc = web_load(c->web_dir, &s->web, err)) != PARLEY_OK)
         goto fail;
@@ -517,6 +523,7 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
     hub_free(s->hub);
     engine_put(s->engine);
     parley_store_close(s->store);
+    parley_audit_close(s->audit);
     rl_free(s->rl);
     web_free(s->web);
     met_destroy(&s->met);

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "common/internal.h"
+#include "parley/audit.h"
 #include "parley/dialog.h"
 #include "server/server.h"
 
@@ -97,6 +98,7 @@ struct parley_server {
     struct MHD_Daemon *mhd;
     unsigned port;
     parley_store *store; /* keys, transcripts, queue, analytics */
+    parley_audit *audit; /* reading and verifying the log; API consent records */
     pthread_mutex_t engine_mu;
     struct engine *engine;
     pthread_mutex_t conv_mu[64]; /* one turn at a time per conversation */
@@ -174,6 +176,9 @@ void h_reload(struct req *r);
 void h_consents_list(struct req *r);
 void h_consent_grant(struct req *r);
 void h_consent_revoke(struct req *r);
+void h_audit_list(struct req *r);
+void h_audit_verify(struct req *r);
+void h_audit_explain(struct req *r);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 

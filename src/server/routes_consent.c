@@ -11,6 +11,35 @@
 #include "parley/trust.h"
 #include "server/internal.h"
 
+/* Appends a consent record for an API change; a failure is logged only
+ * (the change itself is stored). */
+static void audit_consent(struct req *r, const char *cust, const char *op, const char *scope,
+                          const char *grant, const char *limits)
+{
+    parley_audit_record rec = {0};
+    parley_error e = PARLEY_ERROR_INIT;
+    json_t *lim = limits ? json_loads(limits, 0, NULL) : NULL;
+    json_t *body = json_pack("{s:s, s:s?, s:s, s:s}", "op", op, "scope", scope, "grant_id", grant,
+                             "channel", "api");
+    char *text;
+    if (!r->s->audit || !body) {
+        json_decref(lim);
+        json_decref(body);
+        return;
+    }
+    if (lim)
+        (void)json_object_set_new(body, "limits", lim);
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    rec.kind = "consent";
+    rec.customer = cust;
+    rec.conversation = req_query(r, "conversation_id");
+    rec.body = text;
+    if (text && parley_audit_append(r->s->audit, &rec, NULL, &e) != PARLEY_OK)
+        PARLEY_LOG(PARLEY_LOG_ERROR, "server: audit consent record: %s", e.msg);
+    free(text);
+}
+
 /* 1 when the caller may act for customer `cust`; else an error answer is
  * set and 0 returned. Fills `channel` and `conv` for the grant's evidence. */
 static int may_act_for(struct req *r, const char *cust, const char **conv)
@@ -176,6 +205,7 @@ void h_consent_grant(struct req *r)
         goto out;
     }
     g.id = id;
+    audit_consent(r, cust, "granted", g.scope, id, norm);
     g.created = (int64_t)time(NULL) * 1000;
     g.conversation_id = conv ? conv : "";
     parley_trust_period(g.created, period);
@@ -199,6 +229,8 @@ void h_consent_revoke(struct req *r)
         req_fail(r, rc, &e);
         return;
     }
+    audit_consent(r, cust, "revoked", strncmp(grant, "scope:", 6) == 0 ? grant + 6 : NULL, grant,
+                  NULL);
     r->status = 200;
     r->json = json_pack("{s:s, s:b}", "grant_id", grant, "revoked", 1);
 }

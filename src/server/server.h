@@ -20,6 +20,8 @@ typedef struct parley_server_config {
     char models_dir[1024];   /* "": BOT_DIR/models */
     char store_url[1200];    /* "": sqlite:DATA_DIR/parley.db */
     char backend_url[512];   /* "": the bot's connector URLs */
+    char audit_url[1200];    /* "": sqlite:DATA_DIR/audit.db */
+    char audit_key[1024];    /* checkpoint signing key file; "": unsigned */
     char web_dir[1024];      /* "web" */
     unsigned threads;        /* request threads; 4 */
     size_t max_body;         /* bytes; 65536 */

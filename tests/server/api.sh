@@ -140,6 +140,26 @@ expect_status 200 "revoke in chat channel"
 req DELETE "/v1/customers/C1001/consents/$G" "$AD"
 expect_status 404 "revoke twice"
 
+# ---- audit: decisions of the conversations above, no personal data, chain intact
+req GET "/v1/audit?conversation_id=$V" "$AG"
+expect_status 200 "audit of a conversation"
+[ "$(field '{"identity", "intent", "action"} <= {r["kind"] for r in j["records"]}')" = True ] ||
+    fail "audit kinds: $(cat "$T/body")"
+[ "$(field '[r["body"]["to"] for r in j["records"] if r["kind"] == "identity"][-1]')" = verified ] ||
+    fail "identity change not audited: $(cat "$T/body")"
+grep -q '555\|John\|Smith\|1985' "$T/body" && fail "personal data in audit records"
+req GET "/v1/audit?conversation_id=$ID" "$AG"
+[ "$(field '[r["body"]["reason"] for r in j["records"] if r["kind"] == "handoff"][0]')" = customer_request ] ||
+    fail "hand-off not audited: $(cat "$T/body")"
+req GET "/v1/audit?customer_id=C1001" "$AD"
+[ "$(field '[r["body"]["op"] for r in j["records"] if r["kind"] == "consent"]')" = "['granted', 'revoked']" ] ||
+    fail "API consent changes not audited: $(cat "$T/body")"
+req GET /v1/audit/verify "$AD"
+[ "$(field 'j["ok"]')" = True ] || fail "audit chain: $(cat "$T/body")"
+req GET "/v1/audit/explain?conversation_id=$ID" "$AG"
+[ "$(field 'len(j["lines"]) > 0')" = True ] || fail "explain: $(cat "$T/body")"
+expect_code 0 "parley audit verify" "$P" audit verify --data-dir "$T/d1"
+
 # ---- reload
 req POST /v1/admin/reload "$AG" '{}'
 expect_status 403 "reload by an agent"

@@ -489,6 +489,22 @@ def run_live(spec, url, keys_file):
     t.call(403, "POST", RELOAD, body={}, key="channel")
     t.call(401, "POST", RELOAD, body={}, key=None)
 
+    # ---- audit
+    AUD, AVER, AEXP = "/v1/audit", "/v1/audit/verify", "/v1/audit/explain"
+    recs = t.call(200, "GET", AUD, query=f"?conversation_id={c1}", key="agent")
+    if recs is not None and not recs["records"]:
+        t.fail("the audit log has no record of a conversation that ran turns")
+    t.call(403, "GET", AUD, query="?customer_id=C1001", key="agent",
+           what="agent reading a customer's records")
+    t.call(200, "GET", AUD, query="?customer_id=C1001", key="admin")
+    t.call(400, "GET", AUD, key="admin", what="audit without a filter")
+    v = t.call(200, "GET", AVER, key="admin")
+    if v is not None and not v.get("ok"):
+        t.fail(f"audit chain does not verify: {v}")
+    t.call(403, "GET", AVER, key="agent")
+    t.call(200, "GET", AEXP, query=f"?conversation_id={c1}", key="agent")
+    t.call(400, "GET", AEXP, key="agent", what="explain without a conversation")
+
     # ---- consents
     CONS = "/v1/customers/{customer_id}/consents"
     CREV = "/v1/customers/{customer_id}/consents/{grant_id}"

@@ -16,6 +16,11 @@ int parley_dialog_has_language(const parley_dialog *d, const char *lang)
     return 0;
 }
 
+struct parley_audit *parley_dialog_audit(parley_dialog *d)
+{
+    return d ? d->audit : NULL;
+}
+
 const struct parley_bot *parley_dialog_bot(const parley_dialog *d)
 {
     return d ? d->bot : NULL;

@@ -100,6 +100,14 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
         rc = parley_error_set(err, rc, "cannot open bot: store: %s", e.msg);
         goto fail;
     }
+    if (o->audit_url) {
+        parley_audit_options ao = {0};
+        ao.signing_key_path = o->audit_key;
+        if ((rc = parley_audit_open(o->audit_url, &ao, &d->audit, &e)) != PARLEY_OK) {
+            rc = parley_error_set(err, rc, "cannot open bot: audit log: %s", e.msg);
+            goto fail;
+        }
+    }
     *out = d;
     return PARLEY_OK;
 fail:
@@ -118,6 +126,7 @@ void parley_dialog_close(parley_dialog *d)
     for (size_t i = 0; i < d->nconns; i++)
         parley_connector_free(d->conns[i]);
     parley_store_close(d->store);
+    parley_audit_close(d->audit);
     parley_bot_free(d->bot);
     parley__free(d);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/internal.h"
+#include "parley/audit.h"
 #include "parley/bot.h"
 #include "parley/connect.h"
 #include "parley/dialog.h"
@@ -42,7 +43,8 @@ struct parley_dialog {
     const char *langs[DLG_MAX_LANGS]; /* borrowed from the bot */
     size_t nlangs;
     int64_t idle_ms;
-    uint64_t secret; /* keys one-time code hashes; per engine */
+    uint64_t secret;     /* keys one-time code hashes; per engine */
+    parley_audit *audit; /* may be NULL: no audit log configured */
 };
 
 /* ---- conversation state (persisted after every turn) ---------------- */
@@ -142,9 +144,11 @@ struct dlg_turn {
     int handoff;
     char handoff_reason[DLG_MAX_NAME * 2 + 8]; /* docs/http-api.md "Hand-off reasons" */
     const char *intent_acted;                  /* intent of the first flow started, or NULL */
-    int redact_all;          /* the message was identity proof: store a placeholder */
-    int refused_disclosures; /* facts withheld for want of identity */
-    int failed;              /* out of memory or storage: abort the turn */
+    int redact_all;                /* the message was identity proof: store a placeholder */
+    int refused_disclosures;       /* facts withheld for want of identity */
+    char refused[4][DLG_MAX_NAME]; /* the first of them, for the audit */
+    parley_trust_level level_before;
+    int failed; /* out of memory or storage: abort the turn */
 };
 
 /* render.c: appends response `key` in the turn's language with its
@@ -215,6 +219,11 @@ void dlg_label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b);
 /* reply.c: `text` with phone numbers and dates among `ents` replaced by
  * [PHONE] and [DATE] (caller frees with parley__free; NULL: no memory). */
 char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n);
+/* audit.c: appends the turn's audit records (intent, identity change,
+ * refused disclosures, actions, consent, hand-off); failures are logged,
+ * never shown to the customer. */
+void dlg_audit_turn(struct dlg_turn *t);
+
 /* The conversation's identity level, and its name. */
 parley_trust_level dlg_level(const struct dlg_state *st);
 const char *dlg_identity_level(const struct dlg_state *st);

@@ -180,6 +180,8 @@ static void fill(struct dlg_turn *t, struct parley_buf *b, const char *name, siz
         if (f) {
             PARLEY_LOG(PARLEY_LOG_WARN, "dialog: refused to render fact '%s' at identity %s", key,
                        dlg_identity_level(t->st));
+            if (t->refused_disclosures < 4)
+                (void)snprintf(t->refused[t->refused_disclosures], DLG_MAX_NAME, "%s", key);
             t->refused_disclosures++;
         }
         return;

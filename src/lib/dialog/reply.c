@@ -281,6 +281,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
         goto out;
     }
     st->handoff = 0;
+    t->level_before = dlg_level(st);
     dlg_understand(t, ctx);
     dlg_decide(t);
     st->last_ms = t->now;
@@ -324,6 +325,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     rc = parley_store_commit_outcome(d->store, id, conv.version, state, turns, 2, &oc, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
+    dlg_audit_turn(t);
     *out = build_reply(t, sum, seq, red);
     if (!*out)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
