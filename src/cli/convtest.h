@@ -58,6 +58,32 @@ struct ct_expect {
     unsigned long count;
 };
 
+/* One `where` condition of an audit assertion: body field = value. */
+struct ct_where {
+    char *field;
+    char *value;
+    int value_quoted;
+};
+
+/* One audit-log assertion, checked after the turns on the records of the
+ * test's conversation: those of `kind` whose body `field` (dot path, NULL:
+ * any) compares as `op` says with `value` and that meet every `where`.
+ * By default at least one must exist; `absent`: none; `count` >= 0:
+ * exactly that many. */
+struct ct_audit {
+    unsigned long line;
+    char *kind;
+    struct ct_where *where;
+    size_t n_where;
+    char *field;
+    int has_op; /* 0: only the kind (and the field's presence) matters */
+    enum ct_op op;
+    char *value;
+    int value_quoted;
+    int absent;
+    long count; /* -1: not given */
+};
+
 struct ct_test {
     char *file;
     unsigned long line;
@@ -68,6 +94,8 @@ struct ct_test {
     size_t n_steps;
     struct ct_expect *expects;
     size_t n_expects;
+    struct ct_audit *audits;
+    size_t n_audits;
 };
 
 struct ct_suite {

@@ -311,6 +311,23 @@ static int parse_expectation(struct reader *r, const yaml_node_t *k, const yaml_
     return 1;
 }
 
+/* `{sms_code:PHONE}` or `{sms_code:PHONE#N}` in a `say`: the code of the
+ * latest (or N-th) SMS telco-sim sent to PHONE, filled in at run time. */
+static void check_sms_codes(struct reader *r, const yaml_node_t *at, const char *say)
+{
+    for (const char *p = strstr(say, "{sms_code:"); p; p = strstr(p + 1, "{sms_code:")) {
+        const char *q = p + strlen("{sms_code:");
+        size_t phone = strspn(q, "0123456789-");
+        q += phone;
+        if (*q == '#' && q[1] >= '1' && q[1] <= '9')
+            q += 1 + strspn(q + 1, "0123456789");
+        if (phone == 0 || *q != '}')
+            problem(r, at,
+                    "'{sms_code:' needs a phone number and '}' (e.g. {sms_code:5551232002} "
+                    "or {sms_code:5551232002#1})");
+    }
+}
+
 static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s)
 {
     const yaml_node_t *expectation = NULL;
@@ -329,6 +346,8 @@ static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s
             s->kind = CT_SAY;
             kinds++;
             take_string(r, k, v, &s->say);
+            if (s->say)
+                check_sms_codes(r, v, s->say);
         } else if (strcmp(key, "wait") == 0) {
             s->kind = CT_WAIT;
             kinds++;
@@ -404,6 +423,101 @@ static void parse_expect(struct reader *r, const yaml_node_t *n, struct ct_expec
         problem(r, n, "an expectation needs exactly one of equals, not_equals or count");
 }
 
+/* `where: {FIELD: VALUE, ...}`: body fields an audit record must equal. */
+static void parse_where(struct reader *r, const yaml_node_t *k, const yaml_node_t *v,
+                        struct ct_audit *a)
+{
+    size_t n;
+    if (a->where) {
+        problem(r, k, "'where' is given twice");
+        return;
+    }
+    if (v->type != YAML_MAPPING_NODE) {
+        problem(r, v, "'where' needs a map of body fields and values");
+        return;
+    }
+    n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (!(a->where = xcalloc(r, v, n, sizeof(*a->where))))
+        return;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        yaml_node_t *wk = node(r, p->key), *wv = node(r, p->value);
+        struct ct_where *w = &a->where[a->n_where++];
+        const char *name = scalar(r, wk, "where");
+        const char *value = name ? scalar(r, wv, name) : NULL;
+        w->field = name ? xstrdup(r, wk, name) : NULL;
+        w->value = value ? xstrdup(r, wv, value) : NULL;
+        w->value_quoted = !is_plain(wv);
+    }
+}
+
+/* `audit:` items: {kind, field, equals|not_equals, absent|count}. */
+static void parse_audit(struct reader *r, const yaml_node_t *n, struct ct_audit *a)
+{
+    const yaml_node_t *quantifier = NULL;
+    a->line = (unsigned long)n->start_mark.line + 1;
+    a->count = -1;
+    if (n->type != YAML_MAPPING_NODE) {
+        problem(r, n,
+                "an audit expectation needs a map {kind, where, field, equals|not_equals, "
+                "absent|count}");
+        return;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(r, p->key), *v = node(r, p->value);
+        const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+        if (strcmp(key, "kind") == 0) {
+            take_string(r, k, v, &a->kind);
+            if (a->kind && (!*a->kind || strspn(a->kind, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                                             strlen(a->kind)))
+                problem(r, v, "'kind' needs a record kind such as identity or disclosure, not '%s'",
+                        a->kind);
+        } else if (strcmp(key, "field") == 0) {
+            take_string(r, k, v, &a->field);
+        } else if (strcmp(key, "where") == 0) {
+            parse_where(r, k, v, a);
+        } else if (strcmp(key, "equals") == 0 || strcmp(key, "not_equals") == 0) {
+            if (a->has_op) {
+                problem(r, k, "an audit expectation takes one of equals or not_equals");
+                continue;
+            }
+            a->has_op = 1;
+            a->op = key[0] == 'e' ? CT_EQUALS : CT_NOT_EQUALS;
+            take_string(r, k, v, &a->value);
+            a->value_quoted = !is_plain(v);
+        } else if (strcmp(key, "absent") == 0) {
+            const char *b = scalar(r, v, key);
+            if (quantifier)
+                problem(r, k, "an audit expectation takes one of absent or count");
+            quantifier = k;
+            if (b && (strcmp(b, "true") == 0 || strcmp(b, "false") == 0))
+                a->absent = b[0] == 't';
+            else if (b)
+                problem(r, v, "'absent' needs true or false, not '%s'", b);
+        } else if (strcmp(key, "count") == 0) {
+            const char *c = scalar(r, v, key);
+            char *end;
+            if (quantifier)
+                problem(r, k, "an audit expectation takes one of absent or count");
+            quantifier = k;
+            errno = 0;
+            if (c) {
+                a->count = strtol(c, &end, 10);
+                if (!*c || *end || *c == '-' || errno)
+                    problem(r, v, "'count' needs a whole number, not '%s'", c);
+            }
+        } else {
+            problem(r, k,
+                    "unknown key '%s' in an audit expectation (expected kind, where, field, "
+                    "equals, not_equals, absent, count)",
+                    key);
+        }
+    }
+    if (!a->kind)
+        problem(r, n, "an audit expectation needs 'kind'");
+    if (a->has_op && !a->field)
+        problem(r, n, "an audit expectation with equals or not_equals needs 'field'");
+}
+
 /* The items of a sequence value into a new array of `size`-byte elements. */
 static void *parse_list(struct reader *r, const yaml_node_t *v, const char *key, size_t size,
                         size_t *n)
@@ -449,11 +563,16 @@ static void parse_test(struct reader *r, const yaml_node_t *root, struct ct_test
             t->expects = parse_list(r, v, key, sizeof(*t->expects), &t->n_expects);
             for (size_t i = 0; t->expects && i < t->n_expects; i++)
                 parse_expect(r, node(r, it[i]), &t->expects[i]);
+        } else if (strcmp(key, "audit") == 0 && !t->audits) {
+            t->audits = parse_list(r, v, key, sizeof(*t->audits), &t->n_audits);
+            for (size_t i = 0; t->audits && i < t->n_audits; i++)
+                parse_audit(r, node(r, it[i]), &t->audits[i]);
         } else if (strcmp(key, "setup") == 0 || strcmp(key, "turns") == 0 ||
-                   strcmp(key, "expect") == 0) {
+                   strcmp(key, "expect") == 0 || strcmp(key, "audit") == 0) {
             problem(r, k, "'%s' is given twice", key);
         } else {
-            problem(r, k, "unknown key '%s' (expected name, description, setup, turns, expect)",
+            problem(r, k,
+                    "unknown key '%s' (expected name, description, setup, turns, expect, audit)",
                     key);
         }
     }
@@ -586,9 +705,20 @@ void ct_suite_free(struct ct_suite *suite)
             free(t->expects[j].field);
             free(t->expects[j].value);
         }
+        for (size_t j = 0; j < t->n_audits && t->audits; j++) {
+            free(t->audits[j].kind);
+            free(t->audits[j].field);
+            free(t->audits[j].value);
+            for (size_t w = 0; w < t->audits[j].n_where; w++) {
+                free(t->audits[j].where[w].field);
+                free(t->audits[j].where[w].value);
+            }
+            free(t->audits[j].where);
+        }
         free(t->setup);
         free(t->steps);
         free(t->expects);
+        free(t->audits);
         free(t->file);
         free(t->name);
     }

@@ -11,6 +11,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "convtest.h"
+#include "parley/audit.h"
 #include "parley/dialog.h"
 
 /* 2025-02-25T09:00:00Z, telco-sim's default "today": every run sees the
@@ -127,17 +128,107 @@ static void log_reply(struct run *r, const parley_dialog_reply *rep)
     fprintf(r->log, "%s)\n", rep->handoff ? ", handoff" : "");
 }
 
+/* The 6-digit code in the latest (or `nth`, 1-based) SMS telco-sim sent to
+ * `phone`, into `code`; 0 on success, else -1 with the test failed. */
+static int sms_code(struct run *r, unsigned long line, const char *phone, long nth, char *code)
+{
+    char err[512], path[128];
+    char *body = NULL;
+    long status = 0;
+    int rc = -1;
+    json_t *root = NULL, *msgs, *m;
+    const char *text;
+
+    (void)snprintf(path, sizeof(path), "/sim/sms?phone=%s", phone);
+    if (backend_request(r->sim.url, "GET", path, NULL, &status, &body, err, sizeof(err)) != 0 ||
+        status != 200) {
+        fail(r, line, "{sms_code:%s}: GET %s failed (%ld)", phone, path, status);
+        goto out;
+    }
+    root = json_loads(body, 0, NULL);
+    msgs = json_object_get(root, "messages");
+    if (json_array_size(msgs) == 0 || (nth > 0 && (size_t)nth > json_array_size(msgs))) {
+        fail(r, line, "{sms_code:%s}: %zu SMS sent to that phone, none to take the code from",
+             phone, json_array_size(msgs));
+        goto out;
+    }
+    m = json_array_get(msgs, nth > 0 ? (size_t)nth - 1 : json_array_size(msgs) - 1);
+    text = json_string_value(json_object_get(m, "text"));
+    for (size_t i = 0; text && text[i];) {
+        size_t n = strspn(text + i, "0123456789");
+        if (n == 6) {
+            memcpy(code, text + i, 6);
+            code[6] = '\0';
+            rc = 0;
+        }
+        i += n ? n : 1;
+    }
+    if (rc != 0)
+        fail(r, line, "{sms_code:%s}: no 6-digit code in the SMS", phone);
+out:
+    json_decref(root);
+    free(body);
+    return rc;
+}
+
+/* The message with every {sms_code:PHONE[#N]} filled in; caller frees.
+ * NULL when a code cannot be had (the test has failed). */
+static char *fill_sms_codes(struct run *r, const struct ct_step *s)
+{
+    static const char tag[] = "{sms_code:";
+    size_t cap = strlen(s->say) + 1, len = 0;
+    char *out = malloc(cap);
+    const char *p = s->say;
+    if (!out) {
+        fail(r, s->line, "out of memory");
+        return NULL;
+    }
+    while (*p) {
+        const char *at = strstr(p, tag);
+        size_t plain = at ? (size_t)(at - p) : strlen(p);
+        char phone[40] = "", code[8];
+        long nth = 0;
+        memcpy(out + len, p, plain); /* codes are no longer than their tags */
+        len += plain;
+        p += plain;
+        if (!at)
+            break;
+        p += sizeof(tag) - 1;
+        size_t n = strspn(p, "0123456789-");
+        (void)snprintf(phone, sizeof(phone), "%.*s", (int)(n < 39 ? n : 39), p);
+        p += n;
+        if (*p == '#') {
+            char *end;
+            nth = strtol(p + 1, &end, 10);
+            p = end;
+        }
+        p += *p == '}'; /* the parser checked the syntax */
+        if (sms_code(r, s->line, phone, nth, code) != 0) {
+            free(out);
+            return NULL;
+        }
+        memcpy(out + len, code, 6);
+        len += 6;
+    }
+    out[len] = '\0';
+    return out;
+}
+
 static void run_say(struct run *r, const struct ct_step *s, size_t turn)
 {
     parley_error err = PARLEY_ERROR_INIT;
     parley_dialog_reply *rep = NULL;
+    char *say = fill_sms_codes(r, s);
 
-    fprintf(r->log, "    you> %s\n", s->say);
-    if (parley_dialog_turn(r->d, r->conv, s->say, strlen(s->say), r->now, &rep, &err) !=
-        PARLEY_OK) {
+    if (!say)
+        return;
+    fprintf(r->log, "    you> %s\n", say);
+    if (parley_dialog_turn(r->d, r->conv, say, strlen(say), r->now, &rep, &err) != PARLEY_OK) {
         fail(r, s->line, "turn %zu: the engine failed: %s", turn, err.msg);
+        free(say);
         return;
     }
+    free(say);
     r->now += MESSAGE_MS;
     log_reply(r, rep);
     check_reply(r, s, turn, rep);
@@ -176,17 +267,18 @@ static char *as_text(const json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 }
 
-static int equal_values(const json_t *v, const struct ct_expect *e)
+/* `value` as written in the test (`quoted`: always compared as text). */
+static int equal_values(const json_t *v, const char *value, int quoted)
 {
     char *end;
-    double want = e->value_quoted ? 0 : strtod(e->value, &end);
+    double want = quoted ? 0 : strtod(value, &end);
     int eq;
-    if (!e->value_quoted && *e->value && *end == '\0' && json_is_number(v)) {
+    if (!quoted && *value && *end == '\0' && json_is_number(v)) {
         double got = json_number_value(v);
         return fabs(got - want) <= 1e-9 * fmax(1.0, fmax(fabs(got), fabs(want)));
     }
     char *text = as_text(v);
-    eq = text && strcmp(text, e->value) == 0;
+    eq = text && strcmp(text, value) == 0;
     free(text);
     return eq;
 }
@@ -219,12 +311,12 @@ static void check_expect(struct run *r, const struct ct_expect *e, size_t index)
     got = as_text(v);
     switch (e->op) {
     case CT_EQUALS:
-        if (!equal_values(v, e))
+        if (!equal_values(v, e->value, e->value_quoted))
             fail(r, e->line, "expect %zu: GET %s field '%s': expected %s, got %.300s", index,
                  e->get, field, e->value, got ? got : "?");
         break;
     case CT_NOT_EQUALS:
-        if (equal_values(v, e))
+        if (equal_values(v, e->value, e->value_quoted))
             fail(r, e->line, "expect %zu: GET %s field '%s': must not be %s", index, e->get, field,
                  e->value);
         break;
@@ -241,6 +333,104 @@ out:
     free(got);
     json_decref(root);
     free(body);
+}
+
+/* The conversation's audit records, read once after the turns. */
+struct records {
+    json_t *list; /* [{kind, turn, body}] */
+};
+
+static int collect(const parley_audit_record *rec, void *userdata)
+{
+    struct records *rs = userdata;
+    json_t *body = json_loads(rec->body ? rec->body : "{}", 0, NULL);
+    json_t *item = json_pack("{s:s, s:I, s:o}", "kind", rec->kind ? rec->kind : "", "turn",
+                             (json_int_t)rec->turn, "body", body ? body : json_object());
+    return !item || json_array_append_new(rs->list, item) != 0;
+}
+
+/* Whether record `item` is one expectation `a` is about. */
+static int audit_matches(const json_t *item, const struct ct_audit *a)
+{
+    json_t *v;
+    json_t *body = json_object_get(item, "body");
+    if (strcmp(json_string_value(json_object_get(item, "kind")), a->kind) != 0)
+        return 0;
+    for (size_t i = 0; i < a->n_where; i++) {
+        const struct ct_where *w = &a->where[i];
+        if (!w->field || !w->value || !(v = follow(body, w->field)) ||
+            !equal_values(v, w->value, w->value_quoted))
+            return 0;
+    }
+    if (!a->field)
+        return 1;
+    if (!(v = follow(body, a->field)))
+        return 0;
+    if (!a->has_op)
+        return 1;
+    return equal_values(v, a->value, a->value_quoted) == (a->op == CT_EQUALS);
+}
+
+static void describe_audit(const struct ct_audit *a, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "'%s' record", a->kind);
+    const char *sep = " with ";
+    for (size_t i = 0; i < a->n_where && len < size; i++, sep = ", ")
+        len += (size_t)snprintf(buf + len, size - len, "%s%s = %s", sep, a->where[i].field,
+                                a->where[i].value);
+    if (len >= size)
+        return;
+    if (a->has_op)
+        (void)snprintf(buf + len, size - len, "%s%s %s %s", sep, a->field,
+                       a->op == CT_EQUALS ? "=" : "!=", a->value);
+    else if (a->field)
+        (void)snprintf(buf + len, size - len, "%sa field %s", sep, a->field);
+}
+
+/* Adds the conversation's audit records to the transcript (printed on
+ * failure or with -v), then checks the `audit:` expectations against them
+ * unless something failed already. */
+static void check_audits(struct run *r)
+{
+    const struct ct_test *t = r->t;
+    struct records rs = {json_array()};
+    parley_audit_filter filter = {r->conv, NULL};
+    parley_error err = PARLEY_ERROR_INIT;
+    parley_audit *log = r->d ? parley_dialog_audit(r->d) : NULL;
+    unsigned long line = t->n_audits ? t->audits[0].line : t->line;
+    char what[600];
+    size_t i;
+    json_t *item;
+
+    if (!rs.list || !log || parley_audit_list(log, &filter, collect, &rs, &err) != PARLEY_OK) {
+        fail(r, line, "audit: cannot read the log: %s", log ? err.msg : "no audit log");
+        json_decref(rs.list);
+        return;
+    }
+    for (i = 0; i < json_array_size(rs.list); i++) {
+        item = json_array_get(rs.list, i);
+        char *body = json_dumps(json_object_get(item, "body"), JSON_COMPACT);
+        fprintf(r->log, "    audit> [turn %lld] %s %s\n",
+                (long long)json_integer_value(json_object_get(item, "turn")),
+                json_string_value(json_object_get(item, "kind")), body ? body : "?");
+        free(body);
+    }
+    for (size_t k = 0; k < t->n_audits && !r->failure[0]; k++) {
+        const struct ct_audit *a = &t->audits[k];
+        long n = 0;
+        for (i = 0; i < json_array_size(rs.list); i++)
+            n += audit_matches(json_array_get(rs.list, i), a);
+        describe_audit(a, what, sizeof(what));
+        if (a->count >= 0 && n != a->count)
+            fail(r, a->line, "audit %zu: expected %ld %s%s, found %ld", k + 1, a->count, what,
+                 a->count == 1 ? "" : "s", n);
+        else if (a->count < 0 && a->absent && n > 0)
+            fail(r, a->line, "audit %zu: found %ld %s%s, expected none", k + 1, n, what,
+                 n == 1 ? "" : "s");
+        else if (a->count < 0 && !a->absent && n == 0)
+            fail(r, a->line, "audit %zu: no %s", k + 1, what);
+    }
+    json_decref(rs.list);
 }
 
 /* Sets up the backend and the engine, then runs every step and check,
@@ -260,6 +450,7 @@ static void run_steps(struct run *r)
     opts.bot_dir = r->o->bot_dir;
     opts.models_dir = r->o->models_dir;
     opts.backend_url = r->sim.url;
+    opts.audit_url = ":memory:"; /* each engine its own log: `audit:` reads it */
     if (parley_dialog_open(&opts, &r->d, &err) != PARLEY_OK ||
         parley_dialog_start(r->d, "test", r->conv, &err) != PARLEY_OK) {
         fail(r, t->line, "cannot start the conversation: %s", err.msg);
@@ -293,6 +484,8 @@ static void run_steps(struct run *r)
     }
     for (size_t i = 0; i < t->n_expects && !r->failure[0]; i++)
         check_expect(r, &t->expects[i], i + 1);
+    if (r->d && (t->n_audits || r->failure[0] || r->o->verbose))
+        check_audits(r);
 }
 
 int ct_run(const struct ct_test *t, const struct ct_run_options *o, FILE *out)

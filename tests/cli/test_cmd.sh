@@ -36,6 +36,31 @@ done
 expect_code 2 "one malformed file" "$P" test --bot "$BOT" "$FX/pass" "$FX/malformed/keys.yml"
 [ -s "$T/out" ] && fail "one malformed file: something ran"
 
+# Malformed audit expectations and sms_code placeholders, FILE:LINE:COLUMN.
+cat >"$T/audit_bad.yml" <<'EOF2'
+name: bad audit
+turns:
+  - say: "code {sms_code:}"
+audit:
+  - {field: to, equals: verified}
+  - {kind: identity, equals: verified}
+  - {kind: identity, absent: true, count: 1}
+  - {kind: identity, where: 3, colour: red}
+  - {kind: Identity, absent: maybe}
+EOF2
+expect_code 2 "malformed audit" "$P" test --bot "$BOT" "$T/audit_bad.yml"
+for want in \
+    "audit_bad.yml:3:10: '{sms_code:' needs a phone number" \
+    "audit_bad.yml:5:5: an audit expectation needs 'kind'" \
+    "audit_bad.yml:6:5: an audit expectation with equals or not_equals needs 'field'" \
+    "audit_bad.yml:7:36: an audit expectation takes one of absent or count" \
+    "audit_bad.yml:8:29: 'where' needs a map" \
+    "audit_bad.yml:8:32: unknown key 'colour' in an audit expectation" \
+    "audit_bad.yml:9:12: 'kind' needs a record kind" \
+    "audit_bad.yml:9:30: 'absent' needs true or false"; do
+    grep -qF "$want" "$T/err" || fail "malformed audit: no '$want' in: $(cat "$T/err")"
+done
+
 # The models the engine needs.
 "$P" bot train "$BOT" --out "$T/m" --threads 2 --quiet || fail "bot train"
 M="--models $T/m"
@@ -64,6 +89,33 @@ grep -q "^0 passed, 1 failed$" "$T/out" || fail "fail summary: $(cat "$T/out")"
 expect_code 1 "wrong state" "$P" test --bot "$BOT" $M "$FX/fail/wrong_state.yml"
 grep -q "wrong_state.yml:6: expect 1: GET /lines/L1002 field 'data_used_gb': expected 99, got 8.7" \
     "$T/out" || fail "state failure message: $(cat "$T/out")"
+
+# Audit expectations read the test's own in-memory audit log; {sms_code:}
+# types the code telco-sim received.
+cat >"$T/audit_ok.yml" <<'EOF2'
+name: audit passes
+turns:
+  - say: "how much data have I used"
+  - say: "555-123-2002"
+  - say: "send me a code"
+  - say: "{sms_code:5551232002}"
+    reply: "verified"
+audit:
+  - {kind: identity, field: to, equals: strong}
+  - {kind: identity, where: {from: anonymous, to: identified}, count: 1}
+  - {kind: consent, absent: true}
+  - {kind: action, field: action}
+EOF2
+# shellcheck disable=SC2086
+expect_code 0 "audit expectations" "$P" test --bot "$BOT" $M "$T/audit_ok.yml"
+sed 's/^name: audit passes/name: audit fails/; s/equals: strong}/equals: strong, absent: true}/' \
+    "$T/audit_ok.yml" >"$T/audit_fail.yml"
+# shellcheck disable=SC2086
+expect_code 1 "failing audit expectation" "$P" test --bot "$BOT" $M "$T/audit_fail.yml"
+grep -q "audit_fail.yml:9: audit 1: found 1 'identity' record with to = strong, expected none" \
+    "$T/out" || fail "audit failure message: $(cat "$T/out")"
+grep -q '^    audit> \[turn 4\] identity {"from":"identified","to":"strong"' "$T/out" ||
+    fail "audit records in the transcript: $(cat "$T/out")"
 
 # Several files in parallel: reports keep the files' order.
 # shellcheck disable=SC2086
