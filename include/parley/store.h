@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 4
+#define PARLEY_STORE_SCHEMA_VERSION 5
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -190,6 +190,7 @@ typedef struct parley_store_outcome {
     const char *handoff_queue;   /* with a hand-off */
     const char *handoff_summary; /* with a hand-off; redacted */
     const char *language;        /* the customer's latest language */
+    const char *customer_id;     /* whose conversation it is, once verified */
 } parley_store_outcome;
 
 /** Like parley_store_commit_turns with 0 to 16 turns and the outcome
@@ -309,6 +310,23 @@ parley_err parley_store_consent_use(parley_store *store, const char *customer, c
                                     const char *period, double quantity, double amount,
                                     parley_store_consent_check_fn check, void *userdata,
                                     parley_store_consent *used, parley_error *err);
+
+/* ---- privacy: a customer's data as a whole ----------------------------- */
+
+typedef int (*parley_store_id_fn)(const char *id, void *userdata);
+
+/** Calls `fn` with the id of every conversation verified for `customer`,
+ * oldest first. */
+parley_err parley_store_customer_conversations(parley_store *store, const char *customer,
+                                               parley_store_id_fn fn, void *userdata,
+                                               parley_error *err);
+
+/** Erases everything stored about `customer`: the conversations verified
+ * for them with their transcripts and state, and their consent grants, in
+ * one transaction; with secure_delete the pages are overwritten. `*count`
+ * (if not NULL) gets the conversations erased. */
+parley_err parley_store_customer_erase(parley_store *store, const char *customer, size_t *count,
+                                       parley_error *err);
 
 #ifdef __cplusplus
 }

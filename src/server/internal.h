@@ -177,6 +177,9 @@ void h_consents_list(struct req *r);
 void h_consent_grant(struct req *r);
 void h_consent_revoke(struct req *r);
 void h_audit_list(struct req *r);
+void h_customer_export(struct req *r);
+void h_customer_erase(struct req *r);
+void h_customer_opt_out(struct req *r);
 void h_audit_verify(struct req *r);
 void h_audit_explain(struct req *r);
 void h_healthz(struct req *r);
@@ -184,6 +187,18 @@ void h_metrics(struct req *r);
 
 /* The lock that makes turns of conversation `id` run one at a time. */
 pthread_mutex_t *conv_lock(struct parley_server *s, const char *id);
+
+/* routes_consent.c: 1 when the caller may act for customer `cust` (admin,
+ * or a channel key with ?conversation_id= verified for them; `*conv` gets
+ * that id or NULL); else an error answer is set and 0 returned. */
+int customer_access(struct req *r, const char *cust, const char **conv);
+/* A grant as the API shows it, with its use in `period`. */
+json_t *grant_json(const parley_store_consent *g, const char *period);
+
+/* The transcript of conversation `id` as the API shows it (caller
+ * decrefs), or NULL with `*rc_out` and `e` set. */
+json_t *transcript_json(struct parley_server *s, const char *id, parley_err *rc_out,
+                        parley_error *e);
 
 /* ISO 8601 UTC of Unix ms into `buf` (32 bytes). */
 void iso_time(int64_t ms, char buf[32]);

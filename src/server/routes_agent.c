@@ -22,22 +22,21 @@ static int add_turn(const parley_store_turn *t, void *userdata)
     return json_array_append_new(turns, o) != 0;
 }
 
-void h_transcript(struct req *r)
+json_t *transcript_json(struct parley_server *s, const char *id, parley_err *rc_out,
+                        parley_error *e)
 {
-    const char *id = r->params[0];
     parley_store_conversation c = {0};
-    parley_error e = PARLEY_ERROR_INIT;
     char created[32], updated[32];
-    json_t *turns = json_array();
+    json_t *turns = json_array(), *out = NULL;
 
-    parley_err rc = parley_store_conversation_load(r->s->store, id, &c, &e);
+    parley_err rc = parley_store_conversation_load(s->store, id, &c, e);
     if (rc == PARLEY_OK)
-        rc = parley_store_turns_list(r->s->store, id, add_turn, turns, &e);
+        rc = parley_store_turns_list(s->store, id, add_turn, turns, e);
+    *rc_out = rc;
     if (rc != PARLEY_OK) {
         json_decref(turns);
         parley_store_conversation_release(&c);
-        req_fail(r, rc, &e);
-        return;
+        return NULL;
     }
     iso_time(c.created, created);
     iso_time(c.updated, updated);
@@ -51,12 +50,27 @@ void h_transcript(struct req *r)
     }
     if (c.rating)
         rating = json_pack("{s:i, s:s?}", "score", c.rating, "comment", c.rating_comment);
-    r->status = 200;
-    r->json =
+    out =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "conversation_id", id, "channel",
                   c.channel, "language", c.language, "state", c.status, "created", created,
                   "updated", updated, "handoff", handoff, "rating", rating, "turns", turns);
     parley_store_conversation_release(&c);
+    if (!out)
+        *rc_out = parley_error_set(e, PARLEY_ERR_NOMEM, "out of memory");
+    return out;
+}
+
+void h_transcript(struct req *r)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_err rc;
+    json_t *t = transcript_json(r->s, r->params[0], &rc, &e);
+    if (!t) {
+        req_fail(r, rc, &e);
+        return;
+    }
+    r->status = 200;
+    r->json = t;
 }
 
 static int add_handoff(const parley_store_handoff *h, void *userdata)

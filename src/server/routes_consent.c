@@ -42,7 +42,7 @@ static void audit_consent(struct req *r, const char *cust, const char *op, const
 
 /* 1 when the caller may act for customer `cust`; else an error answer is
  * set and 0 returned. Fills `channel` and `conv` for the grant's evidence. */
-static int may_act_for(struct req *r, const char *cust, const char **conv)
+int customer_access(struct req *r, const char *cust, const char **conv)
 {
     char customer[64], level[16];
     parley_error e = PARLEY_ERROR_INIT;
@@ -64,7 +64,7 @@ static int may_act_for(struct req *r, const char *cust, const char **conv)
     return 1;
 }
 
-static json_t *grant_json(const parley_store_consent *g, const char *period)
+json_t *grant_json(const parley_store_consent *g, const char *period)
 {
     char created[32], expires[32], revoked[32];
     iso_time(g->created, created);
@@ -98,7 +98,7 @@ void h_consents_list(struct req *r)
     const char *cust = r->params[0], *conv;
     char period[8];
     parley_error e = PARLEY_ERROR_INIT;
-    if (!may_act_for(r, cust, &conv))
+    if (!customer_access(r, cust, &conv))
         return;
     parley_trust_period((int64_t)time(NULL) * 1000, period);
     struct listing l = {json_array(), period};
@@ -151,7 +151,7 @@ void h_consent_grant(struct req *r)
         req_error(r, 400, "bad_field", "unknown field '%.64s'", k);
         goto out;
     }
-    if (!may_act_for(r, cust, &conv))
+    if (!customer_access(r, cust, &conv))
         goto out;
     scope = json_object_get(body, "scope");
     limits = json_object_get(body, "limits");
@@ -222,7 +222,7 @@ void h_consent_revoke(struct req *r)
     const char *cust = r->params[0], *grant = r->params[1], *conv;
     parley_error e = PARLEY_ERROR_INIT;
     size_t n = 0;
-    if (!may_act_for(r, cust, &conv))
+    if (!customer_access(r, cust, &conv))
         return;
     parley_err rc = parley_store_consent_revoke(r->s->store, cust, grant, &n, &e);
     if (rc != PARLEY_OK) {

@@ -160,6 +160,26 @@ req GET "/v1/audit/explain?conversation_id=$ID" "$AG"
 [ "$(field 'len(j["lines"]) > 0')" = True ] || fail "explain: $(cat "$T/body")"
 expect_code 0 "parley audit verify" "$P" audit verify --data-dir "$T/d1"
 
+# ---- privacy: export, opt-out, erase; the audit chain still verifies
+req GET "/v1/customers/C1001/export?conversation_id=$V" "$CH"
+expect_status 200 "export in the customer's verified conversation"
+[ "$(field '[c["conversation_id"] for c in j["conversations"]].count("'"$V"'")')" = 1 ] ||
+    fail "export lacks the conversation: $(head -c 300 "$T/body")"
+req POST "/v1/customers/C1001/opt-out" "$AD"
+expect_status 200 "opt out of training use"
+req POST "/v1/customers/C1001/erase?conversation_id=$V" "$CH"
+expect_status 200 "erase"
+[ "$(field 'j["erased"]["conversations"] >= 1')" = True ] || fail "erase: $(cat "$T/body")"
+req GET "/v1/conversations/$V" "$AG"
+expect_status 404 "an erased conversation"
+grep -q "$V" "$T/d1/parley.db" "$T/d1/parley.db-wal" 2>/dev/null &&
+    fail "the erased conversation's id is still in the database files"
+req GET /v1/audit/verify "$AD"
+[ "$(field 'j["ok"]')" = True ] || fail "audit chain after erasure: $(cat "$T/body")"
+req GET "/v1/audit?customer_id=C1001" "$AD"
+[ "$(field '[r["body"]["request"] for r in j["records"] if r["kind"] == "privacy"]')" = "['export', 'opt_out', 'erase']" ] ||
+    fail "privacy requests not audited: $(cat "$T/body")"
+
 # ---- reload
 req POST /v1/admin/reload "$AG" '{}'
 expect_status 403 "reload by an agent"

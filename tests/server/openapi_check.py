@@ -489,6 +489,15 @@ def run_live(spec, url, keys_file):
     t.call(403, "POST", RELOAD, body={}, key="channel")
     t.call(401, "POST", RELOAD, body={}, key=None)
 
+    # ---- privacy
+    EXP, ERA, OPT = ("/v1/customers/{customer_id}/export", "/v1/customers/{customer_id}/erase",
+                     "/v1/customers/{customer_id}/opt-out")
+    t.call(200, "GET", EXP, ["C1003"], key="admin")
+    t.call(403, "GET", EXP, ["C1003"], key="channel", what="export by a channel key alone")
+    t.call(200, "POST", OPT, ["C1003"], key="admin")
+    t.call(200, "POST", ERA, ["C1003"], key="admin")
+    t.call(403, "POST", ERA, ["C1003"], key="agent")
+
     # ---- audit
     AUD, AVER, AEXP = "/v1/audit", "/v1/audit/verify", "/v1/audit/explain"
     recs = t.call(200, "GET", AUD, query=f"?conversation_id={c1}", key="agent")

@@ -316,6 +316,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     oc.customer_turns = 1;
     oc.intent = t->intent_acted;
     oc.language = t->lang;
+    oc.customer_id = st->id.verified ? st->id.customer_id : NULL;
     if (t->handoff) {
         oc.status = "handed_off";
         oc.handoff_reason = t->handoff_reason;

@@ -47,6 +47,10 @@ struct parley_store_ops {
                            parley_store_consent_fn fn, void *userdata, parley_error *err);
     parley_err (*consent_revoke)(parley_store *s, const char *customer, const char *id, int64_t now,
                                  size_t *count, parley_error *err);
+    parley_err (*customer_erase)(parley_store *s, const char *customer, size_t *conversations,
+                                 parley_error *err);
+    parley_err (*customer_conversations)(parley_store *s, const char *customer,
+                                         parley_store_id_fn fn, void *userdata, parley_error *err);
     parley_err (*consent_use)(parley_store *s, const char *customer, const char *scope,
                               const char *period, double quantity, double amount, int64_t now,
                               parley_store_consent_check_fn check, void *userdata,

@@ -79,6 +79,9 @@ static const char *const migrations[] = {
     " uses INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (grant_id, period)"
     ") WITHOUT ROWID;",
+    /* 5: whose conversation it is (once verified), for export and erasure */
+    "ALTER TABLE conversations ADD COLUMN customer_id TEXT;"
+    "CREATE INDEX conversations_customer ON conversations(customer_id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -101,7 +104,8 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "handoff_queue = COALESCE(?9, handoff_queue), "
                   "handoff_summary = COALESCE(?10, handoff_summary), "
                   "handoff_at = CASE WHEN ?8 IS NULL THEN handoff_at ELSE ?2 END, "
-                  "language = COALESCE(?11, language) "
+                  "language = COALESCE(?11, language), "
+                  "customer_id = COALESCE(?12, customer_id) "
                   "WHERE id = ?3 AND version = ?4",
     [ST_EXISTS] = "SELECT 1 FROM conversations WHERE id = ?1",
     [ST_INSERT_TURN] = "INSERT INTO turns (conversation_id, seq, role, text, intent, confidence, "
@@ -142,7 +146,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CONSENT_USE] = "INSERT INTO consent_usage (grant_id, period, quantity, amount, uses) "
                        "VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (grant_id, period) DO UPDATE SET "
                        "quantity = quantity + ?3, amount = amount + ?4, uses = uses + 1",
-    [ST_CUSTOMER_ERASE] = "DELETE FROM consents WHERE customer_id = ?1",
+    [ST_CUSTOMER_ERASE] = "DELETE FROM conversations WHERE customer_id = ?1",
+    [ST_CUSTOMER_ERASE_CONSENTS] = "DELETE FROM consents WHERE customer_id = ?1",
+    [ST_CUSTOMER_CONVS] = "SELECT id FROM conversations WHERE customer_id = ?1 ORDER BY created",
 };
 
 static parley_err code_of(int rc)
@@ -458,6 +464,7 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         bind_opt(st, 9, oc->handoff_queue);
         bind_opt(st, 10, oc->handoff_summary);
         bind_opt(st, 11, oc->language);
+        bind_opt(st, 12, oc->customer_id);
     }
     int r = sqlite3_step(st);
     if (r != SQLITE_DONE) {
@@ -610,6 +617,8 @@ static const struct parley_store_ops sqlite_ops = {
     .consents = sq_consents,
     .consent_revoke = sq_consent_revoke,
     .consent_use = sq_consent_use,
+    .customer_erase = sq_customer_erase,
+    .customer_conversations = sq_customer_conversations,
 };
 
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,

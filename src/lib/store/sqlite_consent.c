@@ -172,3 +172,72 @@ out:
         sq_rollback(q);
     return rc;
 }
+
+parley_err sq_customer_erase(parley_store *s, const char *customer, size_t *conversations,
+                             parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = NULL;
+    parley_err rc;
+    int r;
+
+    if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
+        return rc;
+    if (!(st = sq_stmt(q, ST_CUSTOMER_ERASE, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    if ((r = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = sq_fail(q->db, r, err);
+        goto out;
+    }
+    *conversations = (size_t)sqlite3_changes(q->db);
+    sq_done(st);
+    if (!(st = sq_stmt(q, ST_CUSTOMER_ERASE_CONSENTS, err))) {
+        rc = err->code;
+        goto out;
+    }
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    if ((r = sqlite3_step(st)) != SQLITE_DONE) {
+        rc = sq_fail(q->db, r, err);
+        goto out;
+    }
+    sq_done(st);
+    st = NULL;
+    rc = sq_run(q, ST_COMMIT, err);
+    /* The old pages may still sit in the write-ahead log: copy it into the
+     * (securely deleting) database and truncate it, so nothing erased can
+     * be read back from either file. Readers elsewhere may delay it; the
+     * next checkpoint then finishes the job. */
+    if (rc == PARLEY_OK)
+        (void)sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+out:
+    sq_done(st);
+    if (rc != PARLEY_OK)
+        sq_rollback(q);
+    return rc;
+}
+
+parley_err sq_customer_conversations(parley_store *s, const char *customer, parley_store_id_fn fn,
+                                     void *userdata, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CUSTOMER_CONVS, err);
+    parley_err rc = PARLEY_OK;
+    int r;
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && fn(id, userdata) != 0) {
+            r = SQLITE_DONE;
+            break;
+        }
+    }
+    if (r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    return rc;
+}

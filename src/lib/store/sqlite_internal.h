@@ -32,6 +32,8 @@ enum stmt_id {
     ST_CONSENT_REVOKE,
     ST_CONSENT_USE,
     ST_CUSTOMER_ERASE,
+    ST_CUSTOMER_ERASE_CONSENTS,
+    ST_CUSTOMER_CONVS,
     ST__COUNT
 };
 
@@ -70,6 +72,10 @@ parley_err sq_key_revoke(parley_store *s, const char *id, int64_t now, parley_er
 parley_err sq_keys(parley_store *s, parley_store_key_fn fn, void *userdata, parley_error *err);
 
 /* sqlite_consent.c */
+parley_err sq_customer_erase(parley_store *s, const char *customer, size_t *conversations,
+                             parley_error *err);
+parley_err sq_customer_conversations(parley_store *s, const char *customer, parley_store_id_fn fn,
+                                     void *userdata, parley_error *err);
 parley_err sq_consent_add(parley_store *s, const parley_store_consent *c, int64_t now,
                           parley_error *err);
 parley_err sq_consents(parley_store *s, const char *customer, const char *period,

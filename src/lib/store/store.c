@@ -614,3 +614,43 @@ parley_err parley_store_consent_use(parley_store *store, const char *customer, c
         parley_error_prefix(&local, "cannot use consent");
     return finish(store, rc, &local, err);
 }
+
+parley_err parley_store_customer_conversations(parley_store *store, const char *customer,
+                                               parley_store_id_fn fn, void *userdata,
+                                               parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list conversations: bad argument");
+    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->customer_conversations(store, customer, fn, userdata, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list the customer's conversations");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_customer_erase(parley_store *store, const char *customer, size_t *count,
+                                       parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    size_t n = 0;
+    parley_err rc;
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot erase: no store");
+    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->customer_erase(store, customer, &n, &local);
+        unlock(store);
+    }
+    if (count)
+        *count = n;
+    if (rc == PARLEY_OK)
+        PARLEY_LOG(PARLEY_LOG_INFO, "store: erased a customer's data (%zu conversations)", n);
+    else
+        parley_error_prefix(&local, "cannot erase the customer's data");
+    return finish(store, rc, &local, err);
+}
