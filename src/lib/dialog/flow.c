@@ -570,6 +570,12 @@ int dlg_flow_answer(struct dlg_turn *t)
         if (correction(t, f))
             return 1;
         yn = dlg_yes_no(t);
+        /* A confirmation acts: a hesitant or unsure yes is not one, so the
+         * question is asked again rather than taken. */
+        if (yn == 1 && !dlg_clear_yes(t)) {
+            (void)dlg_say(t, s->response);
+            return 1;
+        }
         if (yn < 0)
             return 0;
         t->st->step = yn ? s->yes : s->no;

@@ -30,6 +30,7 @@
 #define DLG_MAX_MISSES   3 /* misunderstandings in a row before a hand-off */
 #define DLG_MAX_ID_TRIES 3 /* failed identity attempts before giving up */
 #define DLG_CODE_TTL_MS  (5 * 60 * 1000)
+#define DLG_CLEAR_AFFIRM 0.4       /* an affirm without a yes word, to act on */
 #define DLG_QUEUE        "general" /* the agents' queue hand-offs go to */
 
 struct parley_dialog {
@@ -233,5 +234,8 @@ const parley_entity *dlg_entity(const struct dlg_turn *t, parley_entity_kind kin
 /* Affirm (1), deny (0) or neither (-1): a yes/no word, or affirm/deny as
  * the top intent (asked a yes/no question, even a hesitant one counts). */
 int dlg_yes_no(const struct dlg_turn *t);
+/* Whether a yes is clear enough to act on: no hedging word ("maybe",
+ * "supongo", "vielleicht"...), and a yes word or a confident affirm. */
+int dlg_clear_yes(const struct dlg_turn *t);
 
 #endif

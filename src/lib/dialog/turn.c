@@ -31,6 +31,61 @@ int dlg_yes_no(const struct dlg_turn *t)
     return -1;
 }
 
+/* Words that make a yes a maybe, in the bot languages we ship (lower
+ * case; matched as substrings of the lower-cased message). */
+static const char *const hedges[] = {
+    "maybe",
+    "i guess",
+    "i suppose",
+    "probably",
+    "not sure",
+    "perhaps",
+    "hmm",
+    "dunno",
+    "peut-etre",
+    "peut-être",
+    "peut etre",
+    "je suppose",
+    "je crois",
+    "pas sur",
+    "pas sûr",
+    "bof",
+    "quiza",
+    "quizá",
+    "tal vez",
+    "supongo",
+    "a lo mejor",
+    "no se",
+    "no sé",
+    "creo que",
+    "vielleicht",
+    "vermutlich",
+    "wahrscheinlich",
+    "weiss nicht",
+    "weiß nicht",
+    "glaub schon",
+    "ich denke schon",
+    NULL,
+};
+
+int dlg_clear_yes(const struct dlg_turn *t)
+{
+    char low[256];
+    size_t n = t->len < sizeof(low) - 1 ? t->len : sizeof(low) - 1;
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)((t->text[i] >= 'A' && t->text[i] <= 'Z') ? t->text[i] + 32 : t->text[i]);
+    low[n] = '\0';
+    for (size_t i = 0; hedges[i]; i++)
+        if (strstr(low, hedges[i]))
+            return 0;
+    /* Without a yes word, the model's affirm must be more than a guess
+     * ("listo, ya la acepté" is 0.42; "hmm" 0.30). */
+    if (!dlg_entity(t, PARLEY_ENTITY_YESNO))
+        return t->pred.intent && strcmp(t->pred.intent, "affirm") == 0 &&
+               t->pred.confidence >= DLG_CLEAR_AFFIRM;
+    return 1;
+}
+
 /* ---- understanding ---------------------------------------------------- */
 
 /* Words with a letter in them (numbers and dates do not count). */
