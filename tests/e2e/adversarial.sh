@@ -3,8 +3,8 @@
 # attempts to get account data or actions without the right identity,
 # consent or confirmation. Trains the reference bot's models once into the
 # build folder (a mkdir lock keeps parallel ctest runs from training twice),
-# then runs every scenario, each against its own telco-sim. The pending/
-# folder (known gaps) is not run.
+# then runs every scenario, each against its own telco-sim. A pending/
+# folder, if any, holds known gaps and is not run.
 set -eu
 P=${PARLEY:?PARLEY must point at the parley binary}
 SRC=${PARLEY_SOURCE_DIR:?}

@@ -47,7 +47,11 @@ void dlg_audit_turn(struct dlg_turn *t)
                      (double)t->pred.confidence, "language", t->lang, "model", "intent",
                      "bot_version", parley_bot_name(t->d->bot)));
     now = dlg_level(t->st);
-    if (now != t->level_before)
+    if (t->switched)
+        append(t, "identity",
+               json_pack("{s:s, s:s, s:s}", "from", parley_trust_level_name(t->level_before), "to",
+                         parley_trust_level_name(PARLEY_TRUST_ANONYMOUS), "method", "switch"));
+    if (now != (t->switched ? PARLEY_TRUST_ANONYMOUS : t->level_before))
         append(t, "identity",
                json_pack("{s:s, s:s, s:s}", "from", parley_trust_level_name(t->level_before), "to",
                          parley_trust_level_name(now), "method", method_of(now)));

@@ -334,9 +334,38 @@ static int phone(struct dlg_turn *t)
     return 0;
 }
 
+/* The message names a phone number other than the one the customer was
+ * verified with: another account, which needs its own verification. */
+static int other_number(const struct dlg_turn *t)
+{
+    const parley_entity *ph = dlg_entity(t, PARLEY_ENTITY_PHONE);
+    return ph && t->st->id.phone[0] && !digits_equal_tail(ph->value, t->st->id.phone);
+}
+
+/* Forgets the verified account: its identity and every fact that is not
+ * public, so nothing of it can be told about the next one. */
+static void switch_account(struct dlg_turn *t)
+{
+    struct dlg_state *st = t->st;
+    size_t k = 0;
+    memset(&st->id, 0, sizeof(st->id));
+    for (size_t i = 0; i < st->nfacts; i++) {
+        if (st->facts[i].sensitivity > PARLEY_CONNECT_PUBLIC) {
+            parley__free(st->facts[i].text);
+            parley__free(st->facts[i].json);
+            continue;
+        }
+        st->facts[k++] = st->facts[i];
+    }
+    st->nfacts = k;
+    t->switched = 1;
+}
+
 int dlg_identity_step(struct dlg_turn *t, int fresh)
 {
     struct dlg_identity *id = &t->st->id;
+    if (id->verified && fresh && other_number(t))
+        switch_account(t);
     if (id->verified)
         return 1;
     if (!parley_bot_identity_ops(t->d->bot))

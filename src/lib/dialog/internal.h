@@ -149,7 +149,8 @@ struct dlg_turn {
     int refused_disclosures;       /* facts withheld for want of identity */
     char refused[4][DLG_MAX_NAME]; /* the first of them, for the audit */
     parley_trust_level level_before;
-    int failed; /* out of memory or storage: abort the turn */
+    int switched; /* the customer moved to another account this turn */
+    int failed;   /* out of memory or storage: abort the turn */
 };
 
 /* render.c: appends response `key` in the turn's language with its
