@@ -80,8 +80,8 @@ static const char *const migrations[] = {
     " PRIMARY KEY (grant_id, period)"
     ") WITHOUT ROWID;",
     /* 5: whose conversation it is (once verified), for export and erasure */
-    "ALTER TABLE conversations ADD COLUMN customer_id TEXT;"
-    "CREATE INDEX conversations_customer ON conversations(customer_id);",
+    ("ALTER TABLE conversations ADD COLUMN customer_id TEXT;"
+     "CREATE INDEX conversations_customer ON conversations(customer_id);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
