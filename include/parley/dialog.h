@@ -32,6 +32,9 @@ typedef struct parley_dialog_options {
     /* Minutes of silence after which a returning customer is welcomed
      * back and reminded of the pending question; 0: 30. */
     unsigned idle_minutes;
+    /* Minutes of silence after which a verified identity lapses: the
+     * customer proves it again before any account data or action; 0: 15. */
+    unsigned verify_idle_minutes;
     /* The audit log ("sqlite:PATH"; docs/audit.md) every decision is
      * appended to, and its signing key file; NULL: no audit log. */
     const char *audit_url;

@@ -52,6 +52,7 @@ static const struct key keys[] = {
     NUM("rate_burst", K_UINT, burst, 1, 1000000000),
     TEXT("cors_origin", cors_origin),
     NUM("idle_minutes", K_UINT, idle_minutes, 1, 100000),
+    NUM("verify_idle_minutes", K_UINT, verify_idle_minutes, 1, 100000),
 };
 
 void parley_server_config_defaults(parley_server_config *c)
@@ -72,6 +73,7 @@ void parley_server_config_defaults(parley_server_config *c)
     c->burst = 400;
     (void)snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
     c->idle_minutes = 30;
+    c->verify_idle_minutes = 15;
 }
 
 parley_err parley_server_config_set(parley_server_config *c, const char *name, const char *value,

@@ -389,6 +389,7 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
     o.store_url = c->store_url;
     o.backend_url = c->backend_url[0] ? c->backend_url : NULL;
     o.idle_minutes = c->idle_minutes;
+    o.verify_idle_minutes = c->verify_idle_minutes;
     o.audit_url = c->audit_url[0] ? c->audit_url : NULL;
     o.audit_key = c->audit_key[0] ? c->audit_key : NULL;
     parley_err rc = parley_dialog_open(&o, &e->d, err);

@@ -54,7 +54,8 @@ void dlg_audit_turn(struct dlg_turn *t)
     if (now != (t->switched ? PARLEY_TRUST_ANONYMOUS : t->level_before))
         append(t, "identity",
                json_pack("{s:s, s:s, s:s}", "from", parley_trust_level_name(t->level_before), "to",
-                         parley_trust_level_name(now), "method", method_of(now)));
+                         parley_trust_level_name(now), "method",
+                         t->lapsed && now < t->level_before ? "expired" : method_of(now)));
     for (int i = 0; i < t->refused_disclosures && i < 4; i++)
         append(t, "disclosure",
                json_pack("{s:s, s:s, s:s, s:b}", "fact", t->refused[i], "level_needed",

@@ -38,6 +38,7 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
     if (!d)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot open bot: out of memory");
     d->idle_ms = (int64_t)(o->idle_minutes ? o->idle_minutes : 30) * 60 * 1000;
+    d->verify_idle_ms = (int64_t)(o->verify_idle_minutes ? o->verify_idle_minutes : 15) * 60 * 1000;
     if (getrandom(&d->secret, sizeof(d->secret), 0) != (ssize_t)sizeof(d->secret))
         d->secret = (uint64_t)(parley__now() * 1e9) ^ (uint64_t)getpid();
     rc = parley_bot_load(o->bot_dir, &d->bot, NULL, &e);

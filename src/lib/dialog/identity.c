@@ -342,13 +342,10 @@ static int other_number(const struct dlg_turn *t)
     return ph && t->st->id.phone[0] && !digits_equal_tail(ph->value, t->st->id.phone);
 }
 
-/* Forgets the verified account: its identity and every fact that is not
- * public, so nothing of it can be told about the next one. */
-static void switch_account(struct dlg_turn *t)
+/* Forgets every fact that is not public. */
+static void forget_account_facts(struct dlg_state *st)
 {
-    struct dlg_state *st = t->st;
     size_t k = 0;
-    memset(&st->id, 0, sizeof(st->id));
     for (size_t i = 0; i < st->nfacts; i++) {
         if (st->facts[i].sensitivity > PARLEY_CONNECT_PUBLIC) {
             parley__free(st->facts[i].text);
@@ -358,7 +355,61 @@ static void switch_account(struct dlg_turn *t)
         st->facts[k++] = st->facts[i];
     }
     st->nfacts = k;
+}
+
+/* Forgets the verified account: its identity and every fact that is not
+ * public, so nothing of it can be told about the next one. */
+static void switch_account(struct dlg_turn *t)
+{
+    memset(&t->st->id, 0, sizeof(t->st->id));
+    forget_account_facts(t->st);
     t->switched = 1;
+}
+
+/* Moves `*step` of flow `name` back to the flow's first verify_identity
+ * step when it is past it; 1 if it moved. */
+static int rewind_to_verify(const struct dlg_turn *t, const char *name, long *step)
+{
+    for (size_t i = 0; name[0] && i < parley_bot_flow_count(t->d->bot); i++) {
+        const parley_bot_flow *f = parley_bot_flow_at(t->d->bot, i);
+        if (strcmp(f->name, name) != 0)
+            continue;
+        for (size_t k = 0; k < f->n_steps; k++)
+            if (f->steps[k].type == PARLEY_STEP_VERIFY) {
+                if (*step <= (long)k)
+                    return 0; /* not past it yet */
+                *step = (long)k;
+                return 1;
+            }
+        return 0;
+    }
+    return 0;
+}
+
+int dlg_identity_expire(struct dlg_turn *t)
+{
+    struct dlg_state *st = t->st;
+    struct dlg_identity *id = &st->id;
+    int rewound = 0;
+    if (!id->verified || !st->last_ms || t->now - st->last_ms <= t->d->verify_idle_ms)
+        return 0;
+    /* The phone number stays (the customer is still identified), so the
+     * check asks straight for the proof. */
+    id->verified = id->strong = 0;
+    id->stage = ID_PROOF;
+    id->attempts = 0;
+    id->name_ok = id->dob_ok = 0;
+    id->code_hash = 0;
+    forget_account_facts(st);
+    t->lapsed = 1;
+    (void)rewind_to_verify(t, st->susp_flow, &st->susp_step);
+    if (rewind_to_verify(t, st->flow, &st->step)) {
+        memset(st->visits, 0, sizeof(st->visits));
+        st->wait = WAIT_STEP;
+        st->reprompts = 0;
+        rewound = 1;
+    }
+    return rewound ? 2 : 1;
 }
 
 int dlg_identity_step(struct dlg_turn *t, int fresh)

@@ -44,8 +44,9 @@ struct parley_dialog {
     const char *langs[DLG_MAX_LANGS]; /* borrowed from the bot */
     size_t nlangs;
     int64_t idle_ms;
-    uint64_t secret;     /* keys one-time code hashes; per engine */
-    parley_audit *audit; /* may be NULL: no audit log configured */
+    int64_t verify_idle_ms; /* a verified identity lapses after this silence */
+    uint64_t secret;        /* keys one-time code hashes; per engine */
+    parley_audit *audit;    /* may be NULL: no audit log configured */
 };
 
 /* ---- conversation state (persisted after every turn) ---------------- */
@@ -150,6 +151,7 @@ struct dlg_turn {
     char refused[4][DLG_MAX_NAME]; /* the first of them, for the audit */
     parley_trust_level level_before;
     int switched; /* the customer moved to another account this turn */
+    int lapsed;   /* the verification expired at the start of this turn */
     int failed;   /* out of memory or storage: abort the turn */
 };
 
@@ -202,6 +204,13 @@ int dlg_identity_step(struct dlg_turn *t, int fresh);
 void dlg_identity_reprompt(struct dlg_turn *t);
 /* Whether the message answers the identity stage. */
 int dlg_identity_answers(const struct dlg_turn *t);
+/* Lets a verification lapse after the engine's verify idle time: the
+ * account's facts are forgotten, the level drops to identified and flows
+ * past their verify_identity step go back to it, so nothing of the
+ * account is shown or done until the customer proves who they are again.
+ * Returns 0 (still valid, or never verified), 1 (lapsed) or 2 (lapsed and
+ * the current flow now waits at its verify step). */
+int dlg_identity_expire(struct dlg_turn *t);
 
 /* consent.c: runs consent step `s` (understand, grant, revoke, list);
  * 1: done, go on; 0: nothing found (the step's `none`); -1: the store

@@ -352,6 +352,20 @@ void dlg_decide(struct dlg_turn *t)
     const parley_bot_flow *f = confident_flow(t);
     int yn;
 
+    if (dlg_identity_expire(t) == 2 && (!f || f->n_steps <= 1 || strcmp(f->name, st->flow) == 0)) {
+        /* Back after the verification lapsed, in the middle of a flow that
+         * uses the account: prove it again, then the flow goes on. */
+        if (t->now - st->last_ms > t->d->idle_ms)
+            (void)dlg_say(t, "welcome_back");
+        (void)dlg_say(t, "identity_expired");
+        /* Only a message with a date may already be the proof: a "yes"
+         * to the pending question must not count as a failed attempt. */
+        if (dlg_entity(t, PARLEY_ENTITY_DATE) && dlg_flow_answer(t))
+            after_flow(t, 0);
+        else
+            dlg_flow_reprompt(t);
+        return;
+    }
     if (st->last_ms && t->now - st->last_ms > t->d->idle_ms && st->wait == WAIT_STEP &&
         (!f || f->n_steps <= 1)) {
         /* Back after a long silence ("hello again", "where were we"):
