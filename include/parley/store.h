@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 5
+#define PARLEY_STORE_SCHEMA_VERSION 6
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -327,6 +327,40 @@ parley_err parley_store_customer_conversations(parley_store *store, const char *
  * (if not NULL) gets the conversations erased. */
 parley_err parley_store_customer_erase(parley_store *store, const char *customer, size_t *count,
                                        parley_error *err);
+
+/* ---- throttles: sliding-window event counters ---------------------------
+ *
+ * Persistent counters shared by every handle and process on the database
+ * (rate-limiting one-time codes per phone number, locking a phone out
+ * after repeated failed verifications). Keys are opaque strings of 1 to
+ * PARLEY_STORE_MAX_ID bytes of printable ASCII (' ' to '~'); callers pass
+ * pseudonyms (e.g. a keyed hash of the phone number), never personal data.
+ * Times are Unix milliseconds; a `now_ms` of 0 means the store's clock. A
+ * window of `window_ms` at `now_ms` is (now_ms - window_ms, now_ms]: an
+ * event exactly window_ms old no longer counts. All three fail with
+ * PARLEY_ERR_INVALID (no store, bad key, negative time, window not
+ * positive, no `count` where one is required) and otherwise like the rest
+ * of the store (PARLEY_ERR_IO, PARLEY_ERR_NOMEM). */
+
+/** Records one event under `key` at `now_ms` (0: the clock) and tells how
+ * many events under `key` fall in (now_ms - window_ms, now_ms], this one
+ * included, in `*count` (caller-owned; may be NULL to only record).
+ * Counting and recording happen in one write transaction, so concurrent
+ * hits from any number of handles or processes each see a different
+ * count. Events of `key` older than the window are deleted. `window_ms`
+ * must be positive. `*count` is unchanged on failure. */
+parley_err parley_store_throttle_hit(parley_store *store, const char *key, int64_t now_ms,
+                                     int64_t window_ms, size_t *count, parley_error *err);
+
+/** Like parley_store_throttle_hit() without recording: the number of
+ * events under `key` in (now_ms - window_ms, now_ms] into `*count`
+ * (required; unchanged on failure). Deletes nothing. */
+parley_err parley_store_throttle_count(parley_store *store, const char *key, int64_t now_ms,
+                                       int64_t window_ms, size_t *count, parley_error *err);
+
+/** Forgets every event under `key` (e.g. after a successful
+ * verification). Clearing a key with no events succeeds. */
+parley_err parley_store_throttle_clear(parley_store *store, const char *key, parley_error *err);
 
 #ifdef __cplusplus
 }

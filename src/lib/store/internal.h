@@ -55,6 +55,13 @@ struct parley_store_ops {
                               const char *period, double quantity, double amount, int64_t now,
                               parley_store_consent_check_fn check, void *userdata,
                               parley_store_consent *used, parley_error *err);
+    /* Throttles: `now` is resolved (never 0), `window` positive, `key`
+     * checked. `hit` prunes, records and counts in one write transaction. */
+    parley_err (*throttle_hit)(parley_store *s, const char *key, int64_t now, int64_t window,
+                               size_t *count, parley_error *err);
+    parley_err (*throttle_count)(parley_store *s, const char *key, int64_t now, int64_t window,
+                                 size_t *count, parley_error *err);
+    parley_err (*throttle_clear)(parley_store *s, const char *key, parley_error *err);
 };
 
 /* The first member of every backend's handle. */

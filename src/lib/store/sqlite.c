@@ -82,6 +82,12 @@ static const char *const migrations[] = {
     /* 5: whose conversation it is (once verified), for export and erasure */
     ("ALTER TABLE conversations ADD COLUMN customer_id TEXT;"
      "CREATE INDEX conversations_customer ON conversations(customer_id);"),
+    /* 6: throttles: sliding-window event counters per opaque key */
+    ("CREATE TABLE throttle ("
+     " key TEXT NOT NULL,"
+     " at INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX throttle_key_at ON throttle(key, at);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -149,6 +155,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_CUSTOMER_ERASE] = "DELETE FROM conversations WHERE customer_id = ?1",
     [ST_CUSTOMER_ERASE_CONSENTS] = "DELETE FROM consents WHERE customer_id = ?1",
     [ST_CUSTOMER_CONVS] = "SELECT id FROM conversations WHERE customer_id = ?1 ORDER BY created",
+    /* Throttle windows are (?2 - ?3, ?2]: ?2 is now, ?3 the window. */
+    [ST_THROTTLE_PRUNE] = "DELETE FROM throttle WHERE key = ?1 AND at <= ?2 - ?3",
+    [ST_THROTTLE_INSERT] = "INSERT INTO throttle (key, at) VALUES (?1, ?2)",
+    [ST_THROTTLE_COUNT] =
+        "SELECT COUNT(*) FROM throttle WHERE key = ?1 AND at > ?2 - ?3 AND at <= ?2",
+    [ST_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE key = ?1",
 };
 
 static parley_err code_of(int rc)
@@ -619,6 +631,9 @@ static const struct parley_store_ops sqlite_ops = {
     .consent_use = sq_consent_use,
     .customer_erase = sq_customer_erase,
     .customer_conversations = sq_customer_conversations,
+    .throttle_hit = sq_throttle_hit,
+    .throttle_count = sq_throttle_count,
+    .throttle_clear = sq_throttle_clear,
 };
 
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,

@@ -1,6 +1,7 @@
 /* Private to the SQLite backend (sqlite.c: open, schema, conversations;
- * sqlite_extra.c: queue, analytics, ratings, API keys): the handle, its
- * cached statements and the helpers both files use. */
+ * sqlite_extra.c: queue, analytics, ratings, API keys; sqlite_consent.c:
+ * consent ledger, erasure; sqlite_throttle.c: throttles): the handle, its
+ * cached statements and the helpers they share. */
 #ifndef PARLEY_STORE_SQLITE_INTERNAL_H
 #define PARLEY_STORE_SQLITE_INTERNAL_H
 
@@ -34,6 +35,10 @@ enum stmt_id {
     ST_CUSTOMER_ERASE,
     ST_CUSTOMER_ERASE_CONSENTS,
     ST_CUSTOMER_CONVS,
+    ST_THROTTLE_PRUNE,
+    ST_THROTTLE_INSERT,
+    ST_THROTTLE_COUNT,
+    ST_THROTTLE_CLEAR,
     ST__COUNT
 };
 
@@ -86,5 +91,12 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
                           const char *period, double quantity, double amount, int64_t now,
                           parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err);
+
+/* sqlite_throttle.c */
+parley_err sq_throttle_hit(parley_store *s, const char *key, int64_t now, int64_t window,
+                           size_t *count, parley_error *err);
+parley_err sq_throttle_count(parley_store *s, const char *key, int64_t now, int64_t window,
+                             size_t *count, parley_error *err);
+parley_err sq_throttle_clear(parley_store *s, const char *key, parley_error *err);
 
 #endif

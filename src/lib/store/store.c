@@ -654,3 +654,94 @@ parley_err parley_store_customer_erase(parley_store *store, const char *customer
         parley_error_prefix(&local, "cannot erase the customer's data");
     return finish(store, rc, &local, err);
 }
+
+/* ---- throttles ------------------------------------------------------------ */
+
+/* Keys are opaque pseudonyms: 1..PARLEY_STORE_MAX_ID bytes of printable
+ * ASCII. The message never echoes the key. */
+static parley_err check_throttle_key(const char *key, parley_error *err)
+{
+    if (!key || !key[0])
+        return parley_error_set(err, PARLEY_ERR_INVALID, "throttle key is empty");
+    size_t n = strnlen(key, PARLEY_STORE_MAX_ID + 1);
+    if (n > PARLEY_STORE_MAX_ID)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "throttle key is longer than %d bytes",
+                                PARLEY_STORE_MAX_ID);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        if (c < 0x20 || c > 0x7e)
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "throttle key has a byte that is not printable ASCII "
+                                    "(0x%02x at offset %zu)",
+                                    c, i);
+    }
+    return PARLEY_OK;
+}
+
+/* Checks key, time and window; resolves a `*now` of 0 to the clock. */
+static parley_err check_throttle(const char *key, int64_t *now, int64_t window, parley_error *err)
+{
+    parley_err rc = check_throttle_key(key, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (*now < 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "time is negative (%lld ms)",
+                                (long long)*now);
+    if (window <= 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "window must be positive (got %lld ms)",
+                                (long long)window);
+    if (*now == 0)
+        *now = now_ms();
+    return PARLEY_OK;
+}
+
+parley_err parley_store_throttle_hit(parley_store *store, const char *key, int64_t now,
+                                     int64_t window_ms, size_t *count, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot record throttle event: no store");
+    if ((rc = check_throttle(key, &now, window_ms, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->throttle_hit(store, key, now, window_ms, count, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot record throttle event");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_throttle_count(parley_store *store, const char *key, int64_t now,
+                                       int64_t window_ms, size_t *count, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !count)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count throttle events: no %s",
+                                store ? "count" : "store");
+    if ((rc = check_throttle(key, &now, window_ms, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->throttle_count(store, key, now, window_ms, count, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot count throttle events");
+    return finish(store, rc, &local, err);
+}
+
+parley_err parley_store_throttle_clear(parley_store *store, const char *key, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot clear throttle: no store");
+    if ((rc = check_throttle_key(key, &local)) == PARLEY_OK) {
+        lock(store);
+        rc = store->ops->throttle_clear(store, key, &local);
+        unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot clear throttle");
+    return finish(store, rc, &local, err);
+}
