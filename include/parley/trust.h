@@ -88,6 +88,26 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
 /** The period grants are counted in, "YYYY-MM" (UTC) of `now_ms`. */
 void parley_trust_period(int64_t now_ms, char out[8]);
 
+/* ---- a customer's data (privacy requests, the HTTP API) -------------- */
+
+/** Conversation `id` as the API shows it (docs/http-api.md "Transcript"):
+ * channel, language, state, hand-off, rating and the redacted turns, as
+ * compact JSON in `*out` (caller frees with parley_trust_free()).
+ * PARLEY_ERR_NOTFOUND for an unknown conversation. */
+parley_err parley_trust_transcript_json(parley_store *store, const char *id, char **out,
+                                        parley_error *err);
+
+/** One consent grant with its usage in the month of `now_ms`, as compact
+ * JSON (caller frees with parley_trust_free()); NULL if out of memory. */
+char *parley_trust_grant_json(const parley_store_consent *g, int64_t now_ms);
+
+/** Everything stored about `customer`: their conversations (redacted
+ * transcripts) and consent grants, as the JSON document of a data export
+ * ({customer_id, exported_at, conversations, consents}) in `*out` (caller
+ * frees with parley_trust_free()). */
+parley_err parley_trust_export(parley_store *store, const char *customer, int64_t now_ms,
+                               char **out, parley_error *err);
+
 /** Frees memory returned by this module. NULL does nothing. */
 void parley_trust_free(void *p);
 

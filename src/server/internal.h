@@ -192,8 +192,8 @@ pthread_mutex_t *conv_lock(struct parley_server *s, const char *id);
  * or a channel key with ?conversation_id= verified for them; `*conv` gets
  * that id or NULL); else an error answer is set and 0 returned. */
 int customer_access(struct req *r, const char *cust, const char **conv);
-/* A grant as the API shows it, with its use in `period`. */
-json_t *grant_json(const parley_store_consent *g, const char *period);
+/* A grant as the API shows it, with its use this month. */
+json_t *grant_json(const parley_store_consent *g);
 
 /* The transcript of conversation `id` as the API shows it (caller
  * decrefs), or NULL with `*rc_out` and `e` set. */

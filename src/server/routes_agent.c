@@ -6,57 +6,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "parley/trust.h"
 #include "server/internal.h"
-
-static int add_turn(const parley_store_turn *t, void *userdata)
-{
-    json_t *turns = userdata;
-    char when[32];
-    iso_time(t->created, when);
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)t->seq, "role",
-                          parley_store_role_name(t->role), "text", t->text, "created", when);
-    if (o && t->intent) {
-        (void)json_object_set_new(o, "intent", json_string(t->intent));
-        (void)json_object_set_new(o, "confidence", json_real(t->confidence));
-    }
-    return json_array_append_new(turns, o) != 0;
-}
 
 json_t *transcript_json(struct parley_server *s, const char *id, parley_err *rc_out,
                         parley_error *e)
 {
-    parley_store_conversation c = {0};
-    char created[32], updated[32];
-    json_t *turns = json_array(), *out = NULL;
-
-    parley_err rc = parley_store_conversation_load(s->store, id, &c, e);
-    if (rc == PARLEY_OK)
-        rc = parley_store_turns_list(s->store, id, add_turn, turns, e);
-    *rc_out = rc;
-    if (rc != PARLEY_OK) {
-        json_decref(turns);
-        parley_store_conversation_release(&c);
-        return NULL;
-    }
-    iso_time(c.created, created);
-    iso_time(c.updated, updated);
-    json_t *handoff = json_null(), *rating = json_null();
-    if (c.handoff_reason) {
-        char since[32];
-        iso_time(c.handoff_at, since);
-        handoff = json_pack("{s:s, s:s, s:s, s:s}", "queue", c.handoff_queue ? c.handoff_queue : "",
-                            "reason", c.handoff_reason, "summary",
-                            c.handoff_summary ? c.handoff_summary : "", "since", since);
-    }
-    if (c.rating)
-        rating = json_pack("{s:i, s:s?}", "score", c.rating, "comment", c.rating_comment);
-    out =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "conversation_id", id, "channel",
-                  c.channel, "language", c.language, "state", c.status, "created", created,
-                  "updated", updated, "handoff", handoff, "rating", rating, "turns", turns);
-    parley_store_conversation_release(&c);
-    if (!out)
+    char *text = NULL;
+    json_t *out = NULL;
+    *rc_out = parley_trust_transcript_json(s->store, id, &text, e);
+    if (*rc_out == PARLEY_OK && !(out = json_loads(text, 0, NULL)))
         *rc_out = parley_error_set(e, PARLEY_ERR_NOMEM, "out of memory");
+    parley_trust_free(text);
     return out;
 }
 

@@ -64,22 +64,12 @@ int customer_access(struct req *r, const char *cust, const char **conv)
     return 1;
 }
 
-json_t *grant_json(const parley_store_consent *g, const char *period)
+json_t *grant_json(const parley_store_consent *g)
 {
-    char created[32], expires[32], revoked[32];
-    iso_time(g->created, created);
-    iso_time(g->expires, expires);
-    iso_time(g->revoked, revoked);
-    json_t *limits = json_loads(g->limits, 0, NULL);
-    int64_t now = (int64_t)time(NULL) * 1000;
-    int active = !g->revoked && (!g->expires || g->expires > now);
-    return json_pack(
-        "{s:s, s:s, s:o, s:s, s:s?, s:I, s:s, s:s?, s:s?, s:b, s:{s:s, s:f, s:f, s:I}}", "grant_id",
-        g->id, "scope", g->scope, "limits", limits ? limits : json_object(), "channel", g->channel,
-        "conversation_id", g->conversation_id[0] ? g->conversation_id : NULL, "turn",
-        (json_int_t)g->turn, "created", created, "expires_at", g->expires ? expires : NULL,
-        "revoked_at", g->revoked ? revoked : NULL, "active", active, "usage", "period", period,
-        "gb", g->used_quantity, "amount", g->used_amount, "count", (json_int_t)g->used_count);
+    char *text = parley_trust_grant_json(g, (int64_t)time(NULL) * 1000);
+    json_t *out = text ? json_loads(text, 0, NULL) : NULL;
+    parley_trust_free(text);
+    return out;
 }
 
 struct listing {
@@ -90,7 +80,7 @@ struct listing {
 static int add_grant(const parley_store_consent *g, void *userdata)
 {
     struct listing *l = userdata;
-    return json_array_append_new(l->grants, grant_json(g, l->period)) != 0;
+    return json_array_append_new(l->grants, grant_json(g)) != 0;
 }
 
 void h_consents_list(struct req *r)
@@ -210,7 +200,7 @@ void h_consent_grant(struct req *r)
     g.conversation_id = conv ? conv : "";
     parley_trust_period(g.created, period);
     r->status = 201;
-    r->json = grant_json(&g, period);
+    r->json = grant_json(&g);
 out:
     free(lim_text);
     parley_trust_free(norm);

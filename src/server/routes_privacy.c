@@ -25,59 +25,23 @@ static void audit_privacy(struct req *r, const char *cust, const char *request)
         PARLEY_LOG(PARLEY_LOG_ERROR, "server: audit privacy record: %s", e.msg);
 }
 
-/* The ids are collected first: the store may not be called back from
- * inside its own listing. */
-static int add_id(const char *id, void *userdata)
-{
-    return json_array_append_new(userdata, json_string(id)) != 0;
-}
-
-struct grants_ctx {
-    json_t *list;
-    const char *period;
-};
-
-static int add_grant(const parley_store_consent *g, void *userdata)
-{
-    struct grants_ctx *gc = userdata;
-    return json_array_append_new(gc->list, grant_json(g, gc->period)) != 0;
-}
-
 void h_customer_export(struct req *r)
 {
     const char *cust = r->params[0], *conv;
-    char period[8], now[32];
-    int64_t ms = (int64_t)time(NULL) * 1000;
+    parley_error e = PARLEY_ERROR_INIT;
+    char *text = NULL;
     if (!customer_access(r, cust, &conv))
         return;
-    json_t *ids = json_array(), *list = json_array(), *v;
-    size_t i;
-    parley_error e = PARLEY_ERROR_INIT;
-    parley_err rc = parley_store_customer_conversations(r->s->store, cust, add_id, ids, &e);
-    json_array_foreach(ids, i, v)
-    {
-        json_t *t;
-        if (rc != PARLEY_OK)
-            break;
-        if ((t = transcript_json(r->s, json_string_value(v), &rc, &e)))
-            (void)json_array_append_new(list, t);
-    }
-    json_decref(ids);
-    parley_trust_period(ms, period);
-    struct grants_ctx gc = {json_array(), period};
-    if (rc == PARLEY_OK)
-        rc = parley_store_consents(r->s->store, cust, period, add_grant, &gc, &e);
+    parley_err rc = parley_trust_export(r->s->store, cust, (int64_t)time(NULL) * 1000, &text, &e);
+    if (rc == PARLEY_OK && !(r->json = json_loads(text, 0, NULL)))
+        rc = parley_error_set(&e, PARLEY_ERR_NOMEM, "out of memory");
+    parley_trust_free(text);
     if (rc != PARLEY_OK) {
-        json_decref(list);
-        json_decref(gc.list);
         req_fail(r, rc, &e);
         return;
     }
     audit_privacy(r, cust, "export");
-    iso_time(ms, now);
     r->status = 200;
-    r->json = json_pack("{s:s, s:s, s:o, s:o}", "customer_id", cust, "exported_at", now,
-                        "conversations", list, "consents", gc.list);
 }
 
 void h_customer_erase(struct req *r)
