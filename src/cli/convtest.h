@@ -24,7 +24,7 @@ struct ct_action {
     char *status; /* NULL: any */
 };
 
-enum ct_kind { CT_SAY, CT_WAIT, CT_SIM };
+enum ct_kind { CT_SAY, CT_WAIT, CT_SIM, CT_NEW };
 
 /* One step of `turns`. Expectations left NULL (handoff: -1) are not checked. */
 struct ct_step {
@@ -42,6 +42,7 @@ struct ct_step {
     int64_t wait_ms;
     char *wait_text;
     struct ct_call sim;
+    char *channel; /* new_conversation: the next says go to a new conversation */
 };
 
 enum ct_op { CT_EQUALS, CT_NOT_EQUALS, CT_COUNT };

@@ -336,7 +336,7 @@ static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s
     s->line = (unsigned long)n->start_mark.line + 1;
     s->handoff = -1;
     if (n->type != YAML_MAPPING_NODE) {
-        problem(r, n, "a turn needs a map with 'say', 'wait' or 'sim'");
+        problem(r, n, "a turn needs a map with 'say', 'wait', 'sim' or 'new_conversation'");
         return;
     }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
@@ -355,6 +355,13 @@ static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s
             if (s->wait_text && (s->wait_ms = parse_duration(s->wait_text)) < 0)
                 problem(r, v, "'wait' needs a duration such as 30s, 45m or 2h, not '%s'",
                         s->wait_text);
+        } else if (strcmp(key, "new_conversation") == 0) {
+            /* The same customer (or another) in a second conversation of
+             * the same engine, store and backend: limits that span
+             * conversations can be tested. */
+            s->kind = CT_NEW;
+            kinds++;
+            take_string(r, k, v, &s->channel);
         } else if (strcmp(key, "sim") == 0) {
             s->kind = CT_SIM;
             kinds++;
@@ -371,7 +378,7 @@ static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s
         }
     }
     if (kinds != 1)
-        problem(r, n, "a turn needs exactly one of 'say', 'wait' or 'sim'");
+        problem(r, n, "a turn needs exactly one of 'say', 'wait', 'sim' or 'new_conversation'");
     else if (s->kind != CT_SAY && expectation)
         problem(r, expectation, "'%s' applies only to a 'say' turn",
                 (const char *)expectation->data.scalar.value);
@@ -698,6 +705,7 @@ void ct_suite_free(struct ct_suite *suite)
                 free(s->no_actions[k]);
             free((void *)s->no_actions);
             free(s->wait_text);
+            free(s->channel);
             call_free(&s->sim);
         }
         for (size_t j = 0; j < t->n_expects && t->expects; j++) {

@@ -25,6 +25,8 @@ struct run {
     struct backend sim;
     parley_dialog *d;
     char conv[PARLEY_STORE_ID_SIZE];
+    char convs[8][PARLEY_STORE_ID_SIZE]; /* earlier conversations of the test */
+    size_t nconvs;
     int64_t now;
     FILE *log; /* the transcript so far */
     char *log_text;
@@ -402,7 +404,13 @@ static void check_audits(struct run *r)
     size_t i;
     json_t *item;
 
-    if (!rs.list || !log || parley_audit_list(log, &filter, collect, &rs, &err) != PARLEY_OK) {
+    parley_err rc = rs.list && log ? PARLEY_OK : PARLEY_ERR_NOMEM;
+    /* Every conversation the test started, in order. */
+    for (size_t c = 0; c <= r->nconvs && rc == PARLEY_OK; c++) {
+        filter.conversation = c < r->nconvs ? r->convs[c] : r->conv;
+        rc = parley_audit_list(log, &filter, collect, &rs, &err);
+    }
+    if (rc != PARLEY_OK) {
         fail(r, line, "audit: cannot read the log: %s", log ? err.msg : "no audit log");
         json_decref(rs.list);
         return;
@@ -473,6 +481,17 @@ static void run_steps(struct run *r)
         case CT_WAIT:
             fprintf(r->log, "    ~ wait %s\n", s->wait_text);
             r->now += s->wait_ms;
+            break;
+        case CT_NEW:
+            fprintf(r->log, "    ~ new conversation on '%s'\n", s->channel ? s->channel : "");
+            if (r->nconvs == sizeof(r->convs) / sizeof(r->convs[0])) {
+                fail(r, s->line, "turn %zu: at most %zu conversations in one test", i + 1,
+                     sizeof(r->convs) / sizeof(r->convs[0]) + 1);
+                break;
+            }
+            memcpy(r->convs[r->nconvs++], r->conv, sizeof(r->conv));
+            if (parley_dialog_start(r->d, s->channel, r->conv, &err) != PARLEY_OK)
+                fail(r, s->line, "turn %zu: cannot start a new conversation: %s", i + 1, err.msg);
             break;
         case CT_SIM:
             fprintf(r->log, "    ~ sim %s %s%s%s\n", s->sim.method, s->sim.path,

@@ -60,7 +60,7 @@ int dlg_identity_answers(const struct dlg_turn *t)
             return !f || f->n_steps <= 1 || t->pred.confidence < parley_bot_confidence(t->d->bot);
         }
     case ID_CODE:
-        return digit_run(t, 6, code);
+        return digit_run(t, 6, code) || wants_code(t) || dlg_entity(t, PARLEY_ENTITY_DATE);
     default:
         return 0;
     }
@@ -78,6 +78,32 @@ void dlg_identity_reprompt(struct dlg_turn *t)
     default:
         (void)dlg_say(t, "identity_ask_phone");
     }
+}
+
+/* A pseudonym of the phone number for the store's throttles: the last ten
+ * digits hashed, so the store never holds the number itself. */
+static void phone_key(const char *kind, const char *phone, char out[40])
+{
+    char d[16];
+    size_t n = 0, len = strlen(phone);
+    for (size_t i = len; i > 0 && n < 10; i--)
+        if (phone[i - 1] >= '0' && phone[i - 1] <= '9')
+            d[n++] = phone[i - 1];
+    (void)snprintf(out, 40, "%s:%016llx", kind,
+                   (unsigned long long)XXH64(d, n, 0x7061726c65796964ULL));
+}
+
+/* Whether verification of `phone` is locked after repeated failures (in
+ * any conversation); a store failure counts as locked. */
+static int locked_out(struct dlg_turn *t, const char *phone)
+{
+    char key[40];
+    size_t n = 0;
+    phone_key("idfail", phone, key);
+    if (parley_store_throttle_count(t->d->store, key, t->now, DLG_ID_WINDOW_MS, &n, NULL) !=
+        PARLEY_OK)
+        return 1;
+    return n >= DLG_LOCKOUT_FAILS;
 }
 
 static uint64_t code_hash(const struct dlg_turn *t, const char *code)
@@ -199,6 +225,11 @@ static int verified(struct dlg_turn *t, parley_connect_result *r)
 
 static int failed(struct dlg_turn *t)
 {
+    char key[40];
+    if (t->st->id.phone[0]) {
+        phone_key("idfail", t->st->id.phone, key);
+        (void)parley_store_throttle_hit(t->d->store, key, t->now, DLG_ID_WINDOW_MS, NULL, NULL);
+    }
     (void)dlg_say(t, "identity_failed");
     t->st->id.stage = ID_NONE;
     t->st->id.attempts = 0;
@@ -224,6 +255,19 @@ static int send_code(struct dlg_turn *t, parley_connect_result *r)
     parley_connect_param ps[2];
     parley_connect_result *sr;
     int ok;
+    char key[40];
+    size_t sent = 0;
+    /* Codes cost the customer an SMS each and give a guesser new chances:
+     * a few per conversation, and a few per phone across conversations. */
+    phone_key("otp", t->st->id.phone, key);
+    if (t->st->id.codes_sent >= DLG_CODES_PER_CONV ||
+        parley_store_throttle_count(t->d->store, key, t->now, DLG_ID_WINDOW_MS, &sent, NULL) !=
+            PARLEY_OK ||
+        sent >= DLG_CODES_PER_PHONE) {
+        (void)dlg_say(t, "identity_code_limit");
+        dlg_record_action(t, "identity.send_code", "rate_limited", NULL);
+        return 0;
+    }
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return -1;
     (void)snprintf(code, sizeof(code), "%06u", (unsigned)(rnd % 1000000u));
@@ -239,6 +283,8 @@ static int send_code(struct dlg_turn *t, parley_connect_result *r)
     parley__buf_release(&sms);
     if (!ok)
         return -1;
+    t->st->id.codes_sent++;
+    (void)parley_store_throttle_hit(t->d->store, key, t->now, DLG_ID_WINDOW_MS, NULL, NULL);
     t->st->id.code_hash = code_hash(t, code);
     t->st->id.code_expires = t->now + DLG_CODE_TTL_MS;
     t->st->id.stage = ID_CODE;
@@ -254,6 +300,12 @@ static int proof(struct dlg_turn *t)
     parley_connect_result *r = lookup(t, id->phone);
     int rc, name_now;
     t->redact_all = 1;
+    if (locked_out(t, id->phone)) {
+        parley_connect_result_free(r);
+        (void)dlg_say(t, "identity_locked");
+        id->stage = ID_NONE;
+        return -1;
+    }
     if (!r || parley_connect_result_code(r) != PARLEY_CONNECT_OK) {
         parley_connect_result_free(r);
         return -1;
@@ -289,8 +341,27 @@ static int check_code(struct dlg_turn *t)
     parley_connect_result *r;
     int rc;
     t->redact_all = 1;
-    if (!digit_run(t, 6, code))
-        return retry(t, "identity_retry");
+    if (locked_out(t, id->phone)) {
+        (void)dlg_say(t, "identity_locked");
+        id->stage = ID_NONE;
+        id->code_hash = 0;
+        return -1;
+    }
+    if (!digit_run(t, 6, code)) {
+        if (dlg_entity(t, PARLEY_ENTITY_DATE)) {
+            id->stage = ID_PROOF; /* name and date of birth instead of the code */
+            id->code_hash = 0;
+            return proof(t);
+        }
+        if (!wants_code(t))
+            return retry(t, "identity_retry");
+        /* "Send me another one": a new code replaces the old (within the
+         * limits send_code keeps). */
+        r = lookup(t, id->phone);
+        rc = r && parley_connect_result_code(r) == PARLEY_CONNECT_OK ? send_code(t, r) : -1;
+        parley_connect_result_free(r);
+        return rc;
+    }
     diff = code_hash(t, code) ^ id->code_hash; /* one comparison, whatever the digits */
     if (diff != 0 || t->now > id->code_expires)
         return retry(t, "identity_retry");
@@ -323,6 +394,11 @@ static int phone(struct dlg_turn *t)
         return retry(t, "identity_phone_unknown");
     if (code != PARLEY_CONNECT_OK)
         return -1;
+    if (locked_out(t, ph->value)) {
+        (void)dlg_say(t, "identity_locked");
+        id->stage = ID_NONE;
+        return -1;
+    }
     (void)snprintf(id->phone, sizeof(id->phone), "%.31s", ph->value);
     id->stage = ID_PROOF;
     id->identified = 1;

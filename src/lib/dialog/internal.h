@@ -17,21 +17,25 @@
 #include "parley/store.h"
 #include "parley/trust.h"
 
-#define DLG_MAX_LANGS    16
-#define DLG_MAX_CONNS    8
-#define DLG_MAX_SLOTS    32
-#define DLG_MAX_FACTS    128
-#define DLG_MAX_CHOICES  4
-#define DLG_MAX_NAME     64
-#define DLG_MAX_VALUE    256
-#define DLG_MAX_ENTITIES 32
-#define DLG_MAX_ACTIONS  16
-#define DLG_MAX_VISITS   3 /* a step entered more often in one run hands off */
-#define DLG_MAX_MISSES   3 /* misunderstandings in a row before a hand-off */
-#define DLG_MAX_ID_TRIES 3 /* failed identity attempts before giving up */
-#define DLG_CODE_TTL_MS  (5 * 60 * 1000)
-#define DLG_CLEAR_AFFIRM 0.4       /* an affirm without a yes word, to act on */
-#define DLG_QUEUE        "general" /* the agents' queue hand-offs go to */
+#define DLG_MAX_LANGS       16
+#define DLG_MAX_CONNS       8
+#define DLG_MAX_SLOTS       32
+#define DLG_MAX_FACTS       128
+#define DLG_MAX_CHOICES     4
+#define DLG_MAX_NAME        64
+#define DLG_MAX_VALUE       256
+#define DLG_MAX_ENTITIES    32
+#define DLG_MAX_ACTIONS     16
+#define DLG_MAX_VISITS      3 /* a step entered more often in one run hands off */
+#define DLG_MAX_MISSES      3 /* misunderstandings in a row before a hand-off */
+#define DLG_MAX_ID_TRIES    3 /* failed identity attempts before giving up */
+#define DLG_CODE_TTL_MS     (5 * 60 * 1000)
+#define DLG_CODES_PER_CONV  3 /* one-time codes one conversation may send */
+#define DLG_CODES_PER_PHONE 5 /* ... one phone may receive per window, across conversations */
+#define DLG_LOCKOUT_FAILS   3 /* failed verifications of one phone per window: locked */
+#define DLG_ID_WINDOW_MS    (60 * 60 * 1000)
+#define DLG_CLEAR_AFFIRM    0.4       /* an affirm without a yes word, to act on */
+#define DLG_QUEUE           "general" /* the agents' queue hand-offs go to */
 
 struct parley_dialog {
     parley_bot *bot;
@@ -80,6 +84,7 @@ struct dlg_identity {
     int verified;
     int strong; /* verified by a one-time code to the phone on file */
     int attempts;
+    int codes_sent; /* one-time codes sent in this conversation */
     int name_ok, dob_ok;
     char customer_id[DLG_MAX_NAME];
     char line_id[DLG_MAX_NAME];

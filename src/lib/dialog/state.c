@@ -148,6 +148,7 @@ parley_err dlg_state_read(struct dlg_state *st, const char *json, parley_error *
         st->id.identified = (int)get_int(id, "identified", 0);
         st->id.strong = (int)get_int(id, "strong", 0);
         st->id.attempts = (int)get_int(id, "attempts", 0);
+        st->id.codes_sent = (int)get_int(id, "codes_sent", 0);
         st->id.name_ok = (int)get_int(id, "name_ok", 0);
         st->id.dob_ok = (int)get_int(id, "dob_ok", 0);
         copy_str(st->id.customer_id, sizeof(st->id.customer_id), id, "customer_id");
@@ -209,6 +210,7 @@ char *dlg_state_write(const struct dlg_state *st)
     (void)json_object_set_new(id, "identified", json_integer(st->id.identified));
     (void)json_object_set_new(id, "strong", json_integer(st->id.strong));
     (void)json_object_set_new(id, "attempts", json_integer(st->id.attempts));
+    (void)json_object_set_new(id, "codes_sent", json_integer(st->id.codes_sent));
     (void)json_object_set_new(id, "name_ok", json_integer(st->id.name_ok));
     (void)json_object_set_new(id, "dob_ok", json_integer(st->id.dob_ok));
     (void)json_object_set_new(id, "customer_id", json_string(st->id.customer_id));
