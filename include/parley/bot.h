@@ -220,6 +220,20 @@ const char *parley_bot_response(const parley_bot *bot, const char *key, const ch
 /** The folder the bot was loaded from (as given). Borrowed. */
 const char *parley_bot_dir(const parley_bot *bot);
 
+/* ---- warnings --------------------------------------------------------- */
+
+/** Warnings about a definition that loads: things the engine refuses at
+ * run time that the author should fix (docs/bot-definition.md
+ * "Warnings"): a step that would show an account or sensitive fact before
+ * identity is verified, a call that changes the account before
+ * verification or not right after a confirm step's yes. Each is a line
+ * "FILE:LINE:COLUMN: warning: message", sorted by position. Found at load
+ * time, only for a definition without problems. */
+size_t parley_bot_warning_count(const parley_bot *bot);
+/** Warning `i`, or NULL when out of range. Borrowed; valid while `bot`
+ * lives. */
+const char *parley_bot_warning(const parley_bot *bot, size_t i);
+
 /* ---- consent scopes (the 'consents' catalogue; docs/trust.md) -------- */
 
 /** Limits a consent scope may carry, one bit each. */

@@ -93,6 +93,16 @@ typedef enum parley_connect_sensitivity {
     PARLEY_CONNECT_SENSITIVE = 2,
 } parley_connect_sensitivity;
 
+/** The sensitivity the definition gives fact `i` of operation `op`
+ * (PARLEY_CONNECT_PUBLIC for an unknown operation or an index out of
+ * range). Bot checks use it to see which placeholders show account data. */
+parley_connect_sensitivity parley_connect_def_fact_sensitivity(const parley_connect_def *def,
+                                                               const char *op, size_t i);
+
+/** 1 when operation `op` changes data (`write: true`, the default for
+ * methods other than GET), 0 for a read or an unknown operation. */
+int parley_connect_def_op_is_write(const parley_connect_def *def, const char *op);
+
 /** A connector: the runtime for one definition. Thread-safe: several
  * threads may call through one connector. */
 typedef struct parley_connector parley_connector;

@@ -1,7 +1,8 @@
 /* parley bot check DIR: loads a bot definition folder and prints every
- * problem as FILE:LINE:COLUMN: message (exit 1), or a one-line summary
- * (exit 0). parley bot train DIR: trains one intent model per language and
- * language identifiers over the bot's languages from its examples. */
+ * problem as FILE:LINE:COLUMN: message (exit 1), or its warnings and a
+ * one-line summary (exit 0; 1 with --strict when there are warnings). parley bot train DIR: trains
+ * one intent model per language and language identifiers over the bot's languages from its
+ * examples. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "parley/nlu.h"
 
 static const char usage_text[] =
-    "usage: parley bot check DIR\n"
+    "usage: parley bot check DIR [--strict]\n"
     "       parley bot train DIR [--out MODELS] [--threads N] [-q]\n"
     "\n"
     "train: trains DIR's intent model for each language (MODELS/intent-LANG.model)\n"
@@ -23,8 +24,12 @@ static const char usage_text[] =
     "\n"
     "Checks the bot definition in DIR (DIR/bot.yml, the NLU example files and\n"
     "connector definitions it names) and prints every problem found as\n"
-    "FILE:LINE:COLUMN: message on standard error. Exit 0 when the definition\n"
-    "is clean, 1 when it has problems, 2 for usage errors.\n"
+    "FILE:LINE:COLUMN: message on standard error. A definition that loads may\n"
+    "still get warnings (FILE:LINE:COLUMN: warning: message), for flows that\n"
+    "would show account facts or change the account before identity is\n"
+    "verified or without a confirmation; the summary line counts them.\n"
+    "Exit 0 when the definition loads (with --strict: and has no warnings),\n"
+    "1 when it has problems, 2 for usage errors.\n"
     "See docs/bot-definition.md for the format.\n";
 
 /* Loads the bot; when it does not load, prints every problem as
@@ -57,20 +62,26 @@ static parley_bot *load_checked(const char *dir, const char *hint)
     return bot;
 }
 
-static int bot_check(const char *dir)
+static int bot_check(const char *dir, int strict)
 {
     parley_bot *bot = load_checked(dir, "");
-    size_t steps = 0;
+    size_t steps = 0, nwarn;
 
     if (!bot)
         return EXIT_FAIL;
+    nwarn = parley_bot_warning_count(bot);
+    for (size_t i = 0; i < nwarn; i++)
+        fprintf(stderr, "%s\n", parley_bot_warning(bot, i));
     for (size_t i = 0; i < parley_bot_flow_count(bot); i++)
         steps += parley_bot_flow_step_count(bot, i);
-    printf("bot '%s' is valid: %zu languages, %zu intents, %zu flows, %zu steps\n",
+    printf("bot '%s' is valid: %zu languages, %zu intents, %zu flows, %zu steps",
            parley_bot_name(bot), parley_bot_language_count(bot), parley_bot_intent_count(bot),
            parley_bot_flow_count(bot), steps);
+    if (nwarn)
+        printf(", %zu warning%s", nwarn, nwarn == 1 ? "" : "s");
+    putchar('\n');
     parley_bot_free(bot);
-    return EXIT_OK;
+    return strict && nwarn ? EXIT_FAIL : EXIT_OK;
 }
 
 static int train_one(const parley_nlu_train_options *o, const char *data, const char *out,
@@ -252,13 +263,25 @@ int cmd_bot(int argc, char **argv)
         return bot_train(argc, argv);
     if (strcmp(argv[1], "check") != 0)
         return cli_usage_error(usage_text, "'%s' is not a bot subcommand", argv[1]);
-    if (argc == 3 && cli_is_help(argv[2])) {
-        fputs(usage_text, stdout);
-        return EXIT_OK;
+    {
+        const char *dir = NULL;
+        int strict = 0;
+        for (int i = 2; i < argc; i++) {
+            if (cli_is_help(argv[i])) {
+                fputs(usage_text, stdout);
+                return EXIT_OK;
+            } else if (strcmp(argv[i], "--strict") == 0) {
+                strict = 1;
+            } else if (argv[i][0] == '-') {
+                return cli_usage_error(usage_text, "unknown option '%s'", argv[i]);
+            } else if (dir) {
+                return cli_usage_error(usage_text, "bot check needs exactly one folder");
+            } else {
+                dir = argv[i];
+            }
+        }
+        if (!dir)
+            return cli_usage_error(usage_text, "bot check needs exactly one folder");
+        return bot_check(dir, strict);
     }
-    if (argc != 3)
-        return cli_usage_error(usage_text, "bot check needs exactly one folder");
-    if (argv[2][0] == '-')
-        return cli_usage_error(usage_text, "unknown option '%s'", argv[2]);
-    return bot_check(argv[2]);
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
-# parley bot check: the carrier bot is clean (exit 0, one-line summary),
-# broken fixtures fail (exit 1) with FILE:LINE:COLUMN messages, -h works.
+# parley bot check: the carrier bot is clean (exit 0, one-line summary, no
+# warning), broken fixtures fail (exit 1) with FILE:LINE:COLUMN messages,
+# trust warnings are printed but only fail with --strict, -h works.
 set -u
 S=${PARLEY_SOURCE_DIR:?PARLEY_SOURCE_DIR must point at the source tree}
 . "${PARLEY_SOURCE_DIR:?}/tests/lib/clitest.sh"
@@ -25,5 +26,36 @@ grep -q "yaml_error/bot.yml:5:8: invalid yaml" "$T/err" || fail "yaml error mess
 
 expect_code 1 "missing folder" "$P" bot check "$T/nothing"
 grep -q "bot.yml" "$T/err" || fail "missing folder message names bot.yml"
+
+# Warnings: printed on stderr, counted in the summary, exit 0 unless --strict.
+expect_code 0 "bot check -h mentions --strict" "$P" bot check -h
+grep -q -- "--strict" "$T/out" || fail "bot check -h does not document --strict"
+expect_code 0 "carrier bot, strict" "$P" bot check --strict "$S/bots/carrier"
+[ ! -s "$T/err" ] || fail "carrier bot has warnings: $(cat "$T/err")"
+
+expect_code 0 "account fact before verify" "$P" bot check "$F/warn_disclosure"
+grep -q "warn_disclosure/bot.yml:20:9: warning: step 'tell' of flow 'balance' would show account fact 'balance_due' before identity is verified; the engine withholds it" "$T/err" ||
+    fail "disclosure warning: $(cat "$T/err")"
+grep -q "bot.yml:20:9: warning: step 'tell' of flow 'balance' would show account fact 'first_balance'" "$T/err" ||
+    fail "a picked fact keeps its sensitivity: $(cat "$T/err")"
+grep -q "bot.yml:23:9: warning: step 'bye' of flow 'balance' would show sensitive fact 'full_name'" "$T/err" ||
+    fail "verification's on_error path is not verified: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 3 ] || fail "disclosure warnings: $(cat "$T/err")"
+grep -q "^bot 'tiny' is valid: .*, 3 warnings$" "$T/out" || fail "summary with warnings: $(cat "$T/out")"
+expect_code 1 "strict with warnings" "$P" bot check --strict "$F/warn_disclosure"
+expect_code 1 "strict after the folder" "$P" bot check "$F/warn_disclosure" --strict
+
+expect_code 0 "write without confirm" "$P" bot check "$F/warn_write"
+grep -q "warn_write/bot.yml:19:9: warning: step 'apply' of flow 'pay' calls 'pay', which changes the account, without a confirm step right before it" "$T/err" ||
+    fail "write warning: $(cat "$T/err")"
+grep -q "warn_write/bot.yml:25:9: warning: step 'apply' of flow 'quick' calls 'pay', which changes the account, before identity is verified" "$T/err" ||
+    fail "unverified write warning: $(cat "$T/err")"
+[ "$(wc -l <"$T/err")" -eq 2 ] || fail "write warnings: $(cat "$T/err")"
+grep -q ", 2 warnings$" "$T/out" || fail "write summary: $(cat "$T/out")"
+
+expect_code 0 "facts after verify, write after confirm" "$P" bot check --strict "$F/trust_ok"
+[ ! -s "$T/err" ] || fail "trust_ok has warnings: $(cat "$T/err")"
+grep -q "steps$" "$T/out" || fail "a summary without warnings names none: $(cat "$T/out")"
+expect_code 2 "unknown option" "$P" bot check --lenient "$F/trust_ok"
 
 finish "bot_check: ok"

@@ -1,7 +1,8 @@
 /* Unit tests for src/lib/bot: the carrier's bot.yml loads clean with its
  * accessors filled, and each broken fixture under tests/fixtures/bots is
  * rejected with the expected problem at the expected FILE:LINE:COLUMN,
- * every problem reported rather than the first only. */
+ * every problem reported rather than the first only; the trust warnings
+ * and the connector accessors they rely on. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,8 +57,116 @@ static void test_carrier_is_clean(void **state)
             assert_true(parley_bot_flow_step_count(bot, i) >= 6);
         }
     assert_true(has_refuel);
+    /* No flow shows account data or changes the account too early. */
+    for (size_t i = 0; i < parley_bot_warning_count(bot); i++)
+        print_error("%s\n", parley_bot_warning(bot, i));
+    assert_int_equal(parley_bot_warning_count(bot), 0);
+    assert_null(parley_bot_warning(bot, 0));
     parley_bot_free(bot);
     parley_bot_report_free(rep);
+}
+
+/* The connector accessors the trust warnings rely on: each fact's
+ * sensitivity and whether an operation writes. */
+static void test_connect_def_accessors(void **state)
+{
+    char path[1024];
+    parley_connect_def *d = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    (void)state;
+    path_of(path, sizeof(path), "tests/fixtures/bots/ok/connectors/sim.yml");
+    if (parley_connect_def_load(path, &d, &e) != PARLEY_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(parley_connect_def_fact_name(d, "get_line", 0), "data_used_gb");
+    assert_int_equal(parley_connect_def_fact_sensitivity(d, "get_line", 0), PARLEY_CONNECT_ACCOUNT);
+    assert_int_equal(parley_connect_def_fact_sensitivity(d, "get_line", 1),
+                     PARLEY_CONNECT_SENSITIVE);
+    /* Out of range, unknown operation, no definition: public, as nothing. */
+    assert_int_equal(parley_connect_def_fact_sensitivity(d, "get_line", 2), PARLEY_CONNECT_PUBLIC);
+    assert_int_equal(parley_connect_def_fact_sensitivity(d, "nope", 0), PARLEY_CONNECT_PUBLIC);
+    assert_int_equal(parley_connect_def_fact_sensitivity(NULL, "get_line", 0),
+                     PARLEY_CONNECT_PUBLIC);
+    assert_int_equal(parley_connect_def_fact_sensitivity(d, NULL, 0), PARLEY_CONNECT_PUBLIC);
+    assert_true(parley_connect_def_op_is_write(d, "refuel_data"));
+    assert_false(parley_connect_def_op_is_write(d, "get_line"));
+    assert_false(parley_connect_def_op_is_write(d, "nope"));
+    assert_false(parley_connect_def_op_is_write(d, NULL));
+    assert_false(parley_connect_def_op_is_write(NULL, "refuel_data"));
+    parley_connect_def_free(d);
+
+    /* A POST without `write:` is a write; `write: false` makes it a read. */
+    {
+        static const char def[] = "name: t\nbase_url: http://127.0.0.1:1\nauth: {type: none}\n"
+                                  "operations:\n"
+                                  "  a: {method: POST, path: /a}\n"
+                                  "  b: {method: POST, path: /b, write: false}\n";
+        assert_int_equal(parley_connect_def_load_memory("t.yml", def, sizeof(def) - 1, &d, &e),
+                         PARLEY_OK);
+        assert_true(parley_connect_def_op_is_write(d, "a"));
+        assert_false(parley_connect_def_op_is_write(d, "b"));
+        parley_connect_def_free(d);
+    }
+}
+
+/* Loads fixture `name`, which must load, and returns it. */
+static parley_bot *load_fixture(const char *name)
+{
+    char rel[256], dir[1024];
+    parley_bot *bot = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    (void)snprintf(rel, sizeof(rel), "tests/fixtures/bots/%s", name);
+    path_of(dir, sizeof(dir), rel);
+    if (parley_bot_load(dir, &bot, NULL, &e) != PARLEY_OK)
+        fail_msg("%s: %s", name, e.msg);
+    return bot;
+}
+
+/* Has warning `i` of `bot` the position `pos` ("bot.yml:20:9") and
+ * `text` in its message? */
+static int warning_is(const parley_bot *bot, size_t i, const char *pos, const char *text)
+{
+    const char *w = parley_bot_warning(bot, i);
+    if (w && strstr(w, pos) && strstr(w, ": warning: ") && strstr(w, text))
+        return 1;
+    print_error("warning %zu is '%s', wanted %s and '%s'\n", i, w ? w : "(none)", pos, text);
+    return 0;
+}
+
+static void test_warnings(void **state)
+{
+    parley_bot *bot;
+    (void)state;
+    bot = load_fixture("warn_disclosure");
+    assert_int_equal(parley_bot_warning_count(bot), 3);
+    /* Sorted by position; 'tell' shows its facts in the order of the
+     * languages' texts. */
+    assert_true(warning_is(bot, 0, "warn_disclosure/bot.yml:20:9",
+                           "step 'tell' of flow 'balance' would show account fact "
+                           "'first_balance' before identity is verified"));
+    assert_true(warning_is(bot, 1, "bot.yml:20:9", "account fact 'balance_due'"));
+    assert_true(warning_is(bot, 2, "bot.yml:23:9",
+                           "step 'bye' of flow 'balance' would show "
+                           "sensitive fact 'full_name'"));
+    assert_null(parley_bot_warning(bot, 3));
+    parley_bot_free(bot);
+
+    bot = load_fixture("warn_write");
+    assert_int_equal(parley_bot_warning_count(bot), 2);
+    assert_true(warning_is(bot, 0, "bot.yml:19:9",
+                           "calls 'pay', which changes the account, without a confirm step"));
+    assert_true(warning_is(bot, 1, "bot.yml:25:9",
+                           "flow 'quick' calls 'pay', which changes "
+                           "the account, before identity is verified"));
+    parley_bot_free(bot);
+
+    bot = load_fixture("trust_ok");
+    assert_int_equal(parley_bot_warning_count(bot), 0);
+    parley_bot_free(bot);
+    bot = load_fixture("ok");
+    assert_int_equal(parley_bot_warning_count(bot), 0);
+    parley_bot_free(bot);
+    assert_int_equal(parley_bot_warning_count(NULL), 0);
+    assert_null(parley_bot_warning(NULL, 0));
 }
 
 /* Loads fixture `name`, expects failure, and finds a problem whose file
@@ -253,6 +362,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_carrier_is_clean),
         cmocka_unit_test(test_ok_fixture),
+        cmocka_unit_test(test_connect_def_accessors),
+        cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_unknown_intent),
         cmocka_unit_test(test_bad_pick),
         cmocka_unit_test(test_no_identity),

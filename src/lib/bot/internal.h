@@ -75,6 +75,9 @@ struct parley_bot {
     int has_identity;
     parley_bot_consent *consents;
     size_t nconsents;
+    /* "FILE:LINE:COLUMN: warning: ..." lines (trustcheck.c), in `blocks` */
+    const char **warnings;
+    size_t nwarnings;
 };
 
 /* ---- the loader (load.c, tree.c, sections.c, flows.c) ---------------- */
@@ -244,5 +247,10 @@ const char *parley__bot_strdup(parley_bot *b, const char *s, int *nomem);
 void parley__bot_read_consents(struct ctx *c, yaml_node_t *n);
 int parley__bot_compile_consents(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
 void parley__bot_free_runtime(parley_bot *b);
+/* Finds flows that would show account facts or change the account before
+ * identity is verified or without a confirmation (trustcheck.c); fills
+ * b->warnings. Runs on a built bot while c->doc lives (for positions);
+ * sets c->nomem when out of memory. */
+void parley__bot_check_trust(struct ctx *c, parley_bot *b);
 
 #endif

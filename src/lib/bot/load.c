@@ -144,6 +144,8 @@ static parley_bot *parse_and_check(struct ctx *c, const char *buf, size_t len)
     check_root(c, yaml_document_get_root_node(&doc));
     if (!c->nomem && !c->rep->nomem && !c->rep->total)
         bot = build(c);
+    if (bot && !c->nomem)
+        parley__bot_check_trust(c, bot);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     c->doc = NULL;

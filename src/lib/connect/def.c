@@ -170,6 +170,19 @@ const char *parley_connect_def_fact_name(const parley_connect_def *def, const ch
     return o && i < o->nfields ? o->fields[i].name : NULL;
 }
 
+parley_connect_sensitivity parley_connect_def_fact_sensitivity(const parley_connect_def *def,
+                                                               const char *op, size_t i)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o && i < o->nfields ? o->fields[i].sensitivity : PARLEY_CONNECT_PUBLIC;
+}
+
+int parley_connect_def_op_is_write(const parley_connect_def *def, const char *op)
+{
+    const struct connect_op *o = def && op ? parley__connect_find_op(def, op) : NULL;
+    return o && o->write;
+}
+
 const struct connect_op *parley__connect_find_op(const parley_connect_def *def, const char *name)
 {
     for (size_t i = 0; i < def->nops; i++)
