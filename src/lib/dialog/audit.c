@@ -73,13 +73,18 @@ void dlg_audit_turn(struct dlg_turn *t)
         }
         if (strncmp(a->name, "identity.", 9) == 0)
             continue; /* lookups for the check itself; the level change says the outcome */
-        char rule[160];
-        (void)snprintf(rule, sizeof(rule), "asked by the customer; identity %s",
-                       parley_trust_level_name(now));
+        char rule[200];
+        int refused = strcmp(a->status, "refused") == 0;
+        if (t->action_rule[i][0])
+            (void)snprintf(rule, sizeof(rule), "%s", t->action_rule[i]);
+        else
+            (void)snprintf(rule, sizeof(rule), "asked by the customer; identity %s",
+                           parley_trust_level_name(now));
         append(t, "action",
                json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I, s:b}", "action", a->name, "decision",
-                         "allowed", "rule", rule, "result", a->status, "reason", a->backend_code,
-                         "asked_turn", (json_int_t)t->st->turns, "proactive", 0));
+                         refused ? "denied" : "allowed", "rule", rule, "result",
+                         refused ? "not_run" : a->status, "reason", a->backend_code, "asked_turn",
+                         (json_int_t)t->st->turns, "proactive", 0));
     }
     if (t->handoff)
         append(t, "handoff",

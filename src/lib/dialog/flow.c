@@ -121,6 +121,42 @@ static const char *resolve(const struct dlg_turn *t, const char *src)
     return src;
 }
 
+/* The trust decision for an action that changes the account (reads only
+ * fetch facts, which the render gate guards): verified identity now, and
+ * a clear yes to the restatement in this very turn. One yes, one action.
+ * A refusal is recorded with its rule and the action is not called. */
+static int decide(struct dlg_turn *t, const parley_bot_action *a)
+{
+    const parley_connect_def *def = parley_bot_connector(t->d->bot, a->connector);
+    parley_trust_request rq;
+    parley_trust_decision dec;
+    int confirmed = t->confirmed;
+    if (!def || !parley_connect_def_op_is_write(def, a->operation))
+        return 1;
+    t->confirmed = 0;
+    memset(&rq, 0, sizeof(rq));
+    rq.action = a->name;
+    rq.level = dlg_level(t->st);
+    rq.needed = PARLEY_TRUST_VERIFIED;
+    rq.asked = 1;
+    rq.confirmed = confirmed;
+    rq.needs_confirmation = 1;
+    rq.now_ms = t->now;
+    if (parley_trust_decide(t->d->store, &rq, &dec, NULL) != PARLEY_OK) {
+        dec.verdict = PARLEY_TRUST_DENY;
+        (void)snprintf(dec.rule, sizeof(dec.rule), "%s: the decision could not be made", a->name);
+    }
+    if (dec.verdict == PARLEY_TRUST_ALLOW) {
+        (void)snprintf(t->action_rule[t->nactions < DLG_MAX_ACTIONS ? t->nactions : 0],
+                       sizeof(t->action_rule[0]), "%s", dec.rule);
+        return 1;
+    }
+    if (t->nactions < DLG_MAX_ACTIONS)
+        (void)snprintf(t->action_rule[t->nactions], sizeof(t->action_rule[0]), "%s", dec.rule);
+    dlg_record_action(t, a->name, "refused", NULL);
+    return 0;
+}
+
 /* Returns 1 when the action succeeded. */
 static int run_call(struct dlg_turn *t, const parley_bot_step *s)
 {
@@ -130,6 +166,8 @@ static int run_call(struct dlg_turn *t, const parley_bot_step *s)
     int ok;
     if (!a || a->n_params > 32)
         return 0;
+    if (!decide(t, a))
+        return -1;
     for (size_t i = 0; i < a->n_params; i++) {
         ps[i].name = a->params[i].name;
         ps[i].value = resolve(t, a->params[i].value);
@@ -318,8 +356,13 @@ void dlg_flow_run(struct dlg_turn *t)
             }
             break;
         }
-        case PARLEY_STEP_CALL:
-            if (run_call(t, s)) {
+        case PARLEY_STEP_CALL: {
+            int ok = run_call(t, s);
+            if (ok < 0) {
+                dlg_handoff(t, NULL, "action_refused");
+                return;
+            }
+            if (ok) {
                 t->st->step = s->next;
             } else if (s->on_error >= 0) {
                 t->st->step = s->on_error;
@@ -328,6 +371,7 @@ void dlg_flow_run(struct dlg_turn *t)
                 return;
             }
             break;
+        }
         case PARLEY_STEP_BRANCH: {
             long go = s->otherwise;
             for (size_t c = 0; c < s->n_cases; c++)
@@ -578,6 +622,7 @@ int dlg_flow_answer(struct dlg_turn *t)
         }
         if (yn < 0)
             return 0;
+        t->confirmed = yn == 1;
         t->st->step = yn ? s->yes : s->no;
         break;
     }

@@ -155,9 +155,11 @@ struct dlg_turn {
     int refused_disclosures;       /* facts withheld for want of identity */
     char refused[4][DLG_MAX_NAME]; /* the first of them, for the audit */
     parley_trust_level level_before;
-    int switched; /* the customer moved to another account this turn */
-    int lapsed;   /* the verification expired at the start of this turn */
-    int failed;   /* out of memory or storage: abort the turn */
+    int switched;  /* the customer moved to another account this turn */
+    int lapsed;    /* the verification expired at the start of this turn */
+    int confirmed; /* a clear yes to a confirm step this turn, not yet used */
+    char action_rule[DLG_MAX_ACTIONS][200]; /* the decision's rule per action */
+    int failed;                             /* out of memory or storage: abort the turn */
 };
 
 /* render.c: appends response `key` in the turn's language with its
