@@ -174,7 +174,13 @@ static void fill(struct dlg_turn *t, struct parley_buf *b, const char *name, siz
     if (zip[0])
         fz = dlg_fact_get(t->st, zip);
     /* Whatever the flow says: an account fact needs a verified customer,
-     * a sensitive one a strongly verified one. */
+     * a sensitive one a strongly verified one; a zipped list counts as
+     * the more sensitive of the two. */
+    if (f && fz && fz->sensitivity > f->sensitivity &&
+        dlg_level(t->st) < parley_trust_level_for(fz->sensitivity)) {
+        f = fz;
+        (void)snprintf(key, sizeof(key), "%s", zip);
+    }
     if (!f || dlg_level(t->st) < parley_trust_level_for(f->sensitivity)) {
         (void)parley__buf_add(b, "\xe2\x80\x94", 3);
         if (f) {
