@@ -180,6 +180,24 @@ req GET "/v1/audit?customer_id=C1001" "$AD"
 [ "$(field '[r["body"]["request"] for r in j["records"] if r["kind"] == "privacy"]')" = "['export', 'opt_out', 'erase']" ] ||
     fail "privacy requests not audited: $(cat "$T/body")"
 
+# ---- privacy in chat: erasure asked for, verified and confirmed in the conversation
+req POST /v1/conversations "$CH" '{"channel":"web","language":"en"}'
+E=$(field 'j["conversation_id"]')
+for msg in "please erase all my data" "555-123-2001" "John Smith, 15/06/1985"; do
+    req POST "/v1/conversations/$E/messages" "$CH" "{\"text\":\"$msg\"}"
+    expect_status 200 "chat erasure: $msg"
+done
+[ "$(field 'j["state"]')" = awaiting_confirmation ] || fail "chat erasure is not confirmed first: $(cat "$T/body")"
+req POST "/v1/conversations/$E/messages" "$CH" '{"text":"yes"}'
+expect_status 200 "chat erasure: yes"
+[ "$(field 'j["state"]')" = closed ] || fail "chat erasure: $(cat "$T/body")"
+req GET "/v1/conversations/$E" "$AG"
+expect_status 404 "a conversation erased from chat"
+grep -q "$E" "$T/d1/parley.db" "$T/d1/parley.db-wal" 2>/dev/null &&
+    fail "the conversation erased from chat is still in the database files"
+req GET /v1/audit/verify "$AD"
+[ "$(field 'j["ok"]')" = True ] || fail "audit chain after erasure in chat: $(cat "$T/body")"
+
 # ---- reload
 req POST /v1/admin/reload "$AG" '{}'
 expect_status 403 "reload by an agent"

@@ -27,11 +27,16 @@ static const char *const step_types[] = {
 };
 
 /* What a consent step does, and the facts it provides (docs/trust.md). */
-static const char *const consent_ops[] = {"understand", "describe", "grant",
-                                          "revoke",     "list",     NULL};
-static const char *const consent_facts[] = {"consent_scope_text",   "consent_limits_text",
-                                            "consents_text",        "consents_count",
-                                            "consent_revoked_text", NULL};
+static const char *const consent_ops[] = {"understand",      "describe",      "grant",
+                                          "revoke",          "list",          "privacy_kind",
+                                          "privacy_opt_out", "privacy_erase", NULL};
+static const char *const consent_facts[] = {"consent_scope_text",
+                                            "consent_limits_text",
+                                            "consents_text",
+                                            "consents_count",
+                                            "consent_revoked_text",
+                                            "privacy_kind",
+                                            NULL};
 
 #define MAX_STEP_KEYS 7
 

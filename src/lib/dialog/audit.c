@@ -71,6 +71,15 @@ void dlg_audit_turn(struct dlg_turn *t)
                              scope && scope[0] ? scope : "all", "channel", "chat"));
             continue;
         }
+        if (strcmp(a->name, "privacy.opt_out") == 0) {
+            append(t, "consent",
+                   json_pack("{s:s, s:s, s:s}", "op", "revoked", "scope", "training_use", "channel",
+                             "chat"));
+            append(t, "privacy", json_pack("{s:s, s:s}", "request", "opt_out", "channel", "chat"));
+            continue;
+        }
+        if (strcmp(a->name, "privacy.erase") == 0)
+            continue; /* recorded once the erasure is done (reply.c) */
         if (strncmp(a->name, "identity.", 9) == 0)
             continue; /* lookups for the check itself; the level change says the outcome */
         char rule[200];

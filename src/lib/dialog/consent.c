@@ -278,5 +278,7 @@ int dlg_consent_step(struct dlg_turn *t, const parley_bot_step *s)
         return revoke(t);
     if (strcmp(s->op, "list") == 0)
         return list(t);
+    if (strncmp(s->op, "privacy_", 8) == 0)
+        return dlg_privacy_step(t, s);
     return 0;
 }

@@ -158,6 +158,7 @@ struct dlg_turn {
     int switched;  /* the customer moved to another account this turn */
     int lapsed;    /* the verification expired at the start of this turn */
     int confirmed; /* a clear yes to a confirm step this turn, not yet used */
+    int erase;     /* erase the customer's data once this turn is stored */
     char action_rule[DLG_MAX_ACTIONS][200]; /* the decision's rule per action */
     int failed;                             /* out of memory or storage: abort the turn */
 };
@@ -223,6 +224,10 @@ int dlg_identity_expire(struct dlg_turn *t);
  * 1: done, go on; 0: nothing found (the step's `none`); -1: the store
  * failed. */
 int dlg_consent_step(struct dlg_turn *t, const parley_bot_step *s);
+/* privacy.c: consent step ops privacy_kind (fact privacy_kind: erase or
+ * opt_out), privacy_opt_out and privacy_erase (done after the turn is
+ * stored); same returns as dlg_consent_step. */
+int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s);
 
 /* turn.c: language, intent and entities of the message; then what to do. */
 void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);

@@ -102,10 +102,39 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The customer asked in chat to erase their data and confirmed: every
+ * conversation verified for them (this one too) and their grants go,
+ * after the turn that asked is stored; the audit keeps a record, which
+ * holds no personal data. A failure is logged and told to nobody but the
+ * log: the customer was already answered, so it is retried by hand. */
+static void erase_customer(struct dlg_turn *t)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    size_t n = 0;
+    if (parley_store_customer_erase(t->d->store, t->st->id.customer_id, &n, &e) != PARLEY_OK) {
+        PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: erasure requested in chat failed: %s", e.msg);
+        t->erase = 0;
+        return;
+    }
+    if (t->d->audit) {
+        parley_audit_record rec = {0};
+        rec.kind = "privacy";
+        rec.conversation = t->conv_id;
+        rec.customer = t->st->id.customer_id;
+        rec.turn = t->st->turns;
+        rec.time = t->now;
+        rec.body = "{\"request\":\"erase\",\"channel\":\"chat\"}";
+        if (parley_audit_append(t->d->audit, &rec, NULL, &e) != PARLEY_OK)
+            PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: audit privacy record: %s", e.msg);
+    }
+}
+
 /* What the conversation waits for, in the API's words. */
 static const char *state_name(const struct dlg_turn *t)
 {
     const parley_bot_flow *f = dlg_current_flow(t);
+    if (t->erase)
+        return "closed";
     if (t->handoff)
         return "handed_off";
     if (f && t->st->wait == WAIT_STEP && t->st->step >= 0 && (size_t)t->st->step < f->n_steps &&
@@ -327,6 +356,8 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     if (rc != PARLEY_OK)
         goto out;
     dlg_audit_turn(t);
+    if (t->erase)
+        erase_customer(t);
     *out = build_reply(t, sum, seq, red);
     if (!*out)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");

@@ -1,0 +1,77 @@
+/* Privacy requests made in chat: which one the customer means (words the
+ * bot lists per language), opting out of training use (the training_use
+ * grants revoked) and erasing everything stored about the customer, which
+ * happens once the turn that confirmed it is stored. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dialog/internal.h"
+
+/* Whether the message holds one of the '|'-separated words of response
+ * `key` in the turn's language (case and accents ignored). */
+static int says_one_of(const struct dlg_turn *t, const char *key)
+{
+    const char *words = parley_bot_response(t->d->bot, key, t->lang);
+    unsigned fl = PARLEY_TEXT_CASEFOLD | PARLEY_TEXT_STRIP_ACCENTS;
+    char *msg = NULL, *list = NULL, *save = NULL;
+    size_t ml, ll;
+    int hit = 0;
+    if (!words || parley_text_normalize(t->text, t->len, fl, &msg, &ml, NULL) != PARLEY_OK ||
+        parley_text_normalize(words, strlen(words), fl, &list, &ll, NULL) != PARLEY_OK)
+        goto done;
+    for (char *w = strtok_r(list, "|", &save); w && !hit; w = strtok_r(NULL, "|", &save))
+        hit = w[0] && strstr(msg, w) != NULL;
+done:
+    parley_free(msg);
+    parley_free(list);
+    return hit;
+}
+
+/* Sets fact privacy_kind to "erase" or "opt_out"; 0 when the message
+ * names neither (an export, or unclear). */
+static int kind(struct dlg_turn *t)
+{
+    const char *k = says_one_of(t, "privacy_words_erase")     ? "erase"
+                    : says_one_of(t, "privacy_words_opt_out") ? "opt_out"
+                                                              : NULL;
+    /* Set either way, so an earlier request does not decide this one. */
+    if (!dlg_fact_set(t->st, "privacy_kind", k ? k : "", "\"\"", PARLEY_CONNECT_PUBLIC, 0))
+        t->failed = 1;
+    return k != NULL;
+}
+
+static int opt_out(struct dlg_turn *t)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    size_t n = 0;
+    if (!t->st->id.verified)
+        return 0;
+    parley_err rc = parley_store_consent_revoke(t->d->store, t->st->id.customer_id,
+                                                "scope:training_use", &n, &e);
+    if (rc != PARLEY_OK && rc != PARLEY_ERR_NOTFOUND)
+        return -1;
+    if (!dlg_slot_set(t->st, "consent_scope", "training_use"))
+        t->failed = 1;
+    dlg_record_action(t, "privacy.opt_out", "ok", NULL);
+    return 1;
+}
+
+static int erase(struct dlg_turn *t)
+{
+    if (!t->st->id.verified || !t->st->id.customer_id[0])
+        return 0;
+    t->erase = 1;
+    dlg_record_action(t, "privacy.erase", "ok", NULL);
+    return 1;
+}
+
+int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s)
+{
+    if (strcmp(s->op, "privacy_kind") == 0)
+        return kind(t);
+    if (strcmp(s->op, "privacy_opt_out") == 0)
+        return opt_out(t);
+    if (strcmp(s->op, "privacy_erase") == 0)
+        return erase(t);
+    return 0;
+}
