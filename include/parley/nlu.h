@@ -425,6 +425,11 @@ typedef struct parley_langid_options {
                                         default 16, 0 = none */
     unsigned group_min;              /* pair two languages when stage 1 confuses them at
                                         least this often on validation; default 2 */
+    int refit;                       /* with validation data: once the temperature, the
+                                        groups and their thresholds are fitted, train
+                                        the weights and specialists again on training
+                                        and validation rows together (validation then
+                                        no longer measures the model); default 0 */
     parley_nlu_progress_fn progress; /* phases "read", "train", "calibrate", "stage2" */
     void *progress_userdata;
     double progress_interval_s; /* default 0.2 */

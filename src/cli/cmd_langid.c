@@ -33,6 +33,8 @@ static const char usage[] =
     "                       needs --valid)\n"
     "  --group-min N        group two languages confused at least N times on --valid\n"
     "                       (default 2)\n"
+    "  --refit              after fitting on --valid, train again on --data and --valid\n"
+    "                       together (--valid then no longer measures the model)\n"
     "  -q, --quiet          no progress or summary\n"
     "predict: one text per line in, one language code per line out\n"
     "  --model MODEL        language model from parley langid train\n"
@@ -89,6 +91,7 @@ static int langid_train(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"groups", required_argument, NULL, 'G'},
         {"group-min", required_argument, NULL, 'M'},
+        {"refit", no_argument, NULL, 'R'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -174,6 +177,9 @@ static int langid_train(int argc, char **argv)
             if (cli_parse_uint("--group-min", optarg, 1, 1000000, &u))
                 return EXIT_USAGE;
             o.group_min = (unsigned)u;
+            break;
+        case 'R':
+            o.refit = 1;
             break;
         case 'q':
             quiet = 1;

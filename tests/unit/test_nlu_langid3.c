@@ -97,10 +97,12 @@ static void slice(struct text_buf *train, struct text_buf *valid, struct text_bu
             fail_msg("dataset '%s' has too few '%s' sentences", path, langs[i]);
 }
 
-static parley_langid *staged, *plain;
+static parley_langid *staged, *plain, *refitted;
+static size_t n_train_rows, n_valid_rows; /* lines */
 static struct text_buf test_rows;
 
-static parley_langid *train(const struct text_buf *tr, const struct text_buf *va, unsigned groups)
+static parley_langid *train(const struct text_buf *tr, const struct text_buf *va, unsigned groups,
+                            int refit)
 {
     parley_nlu_data *d = NULL, *v = NULL;
     parley_langid *m = NULL;
@@ -117,6 +119,7 @@ static parley_langid *train(const struct text_buf *tr, const struct text_buf *va
     o.hash_bits = 14;
     o.epochs = 20;
     o.groups = groups;
+    o.refit = refit;
     if (parley_langid_train(&o, d, v, &m, &err) != PARLEY_OK) {
         fprintf(stderr, "train failed: %s\n", err.msg);
         m = NULL;
@@ -131,11 +134,16 @@ static int setup(void **state)
     (void)state;
     struct text_buf tr = {0}, va = {0};
     slice(&tr, &va, &test_rows);
-    staged = train(&tr, &va, 16);
-    plain = train(&tr, &va, 0);
+    staged = train(&tr, &va, 16, 0);
+    plain = train(&tr, &va, 0, 0);
+    refitted = train(&tr, &va, 16, 1);
+    for (size_t i = 0; i < tr.len; i++)
+        n_train_rows += tr.p[i] == '\n';
+    for (size_t i = 0; i < va.len; i++)
+        n_valid_rows += va.p[i] == '\n';
     free(tr.p);
     free(va.p);
-    return staged && plain ? 0 : -1;
+    return staged && plain && refitted ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -143,6 +151,7 @@ static int teardown(void **state)
     (void)state;
     parley_langid_free(staged);
     parley_langid_free(plain);
+    parley_langid_free(refitted);
     free(test_rows.p);
     return 0;
 }
@@ -200,6 +209,24 @@ static void test_among_with_stage2(void **state)
     assert_int_equal(r.n_top, 2);
     assert_true(strcmp(r.language, "ind") == 0 || strcmp(r.language, "zsm") == 0);
     assert_true(r.top[0].probability + r.top[1].probability > 0.999f);
+}
+
+/* Refit (training and validation rows, temperature, groups and
+ * thresholds kept): every row counted, groups kept, accuracy at the
+ * floor. */
+static void test_refit(void **state)
+{
+    (void)state;
+    parley_langid_info a, b;
+    parley_langid_get_info(staged, &a);
+    parley_langid_get_info(refitted, &b);
+    assert_true(a.train_rows > 0 && a.train_rows <= n_train_rows);
+    assert_true(b.train_rows > a.train_rows && b.train_rows <= a.train_rows + n_valid_rows);
+    assert_true(b.n_groups >= 1);
+    assert_true(b.temperature > 0.0f);
+    double acc = accuracy(refitted);
+    fprintf(stderr, "held out: %.1f%% refitted\n", 100 * acc);
+    assert_true(acc >= FLOOR);
 }
 
 static uint64_t rd64(const unsigned char *p)
@@ -317,6 +344,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups_found),
         cmocka_unit_test(test_among_with_stage2),
+        cmocka_unit_test(test_refit),
         cmocka_unit_test(test_stage2_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -654,6 +654,29 @@ parley_err parley__lid_s2_train(const parley_langid_options *o, const parley_lan
         if (gain > 0)
             keep[n_keep++] = &sp[g];
     }
+    /* With refit, the kept specialists train again on the group's
+     * training and validation rows; temperature and threshold stay. */
+    if (o->refit && n_keep) {
+        for (uint32_t g = 0; g < ng; g++) {
+            parley__free(sp[g].keys);
+            parley__free(sp[g].w);
+            grows_release(&sp[g].tr);
+            sp[g].keys = NULL;
+            sp[g].w = NULL;
+            memset(&sp[g].tr, 0, sizeof(sp[g].tr));
+            memset(sp[g].bias, 0, sizeof(sp[g].bias));
+        }
+        if ((rc = read_group_rows(m, train, grp, sp, err)) != PARLEY_OK ||
+            (rc = read_group_rows(m, valid, grp, sp, err)) != PARLEY_OK)
+            goto out;
+        for (uint32_t i = 0; i < n_keep; i++) {
+            if (build_table(keep[i]) != PARLEY_OK) {
+                rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot train stage 2: out of memory");
+                goto out;
+            }
+            spec_fit(keep[i], o->seed + (uint64_t)(keep[i] - sp));
+        }
+    }
     if (n_keep && write_section(keep, n_keep, blob, blob_len) != PARLEY_OK)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot train stage 2: out of memory");
 out:

@@ -131,6 +131,19 @@ static parley_err rows_add(struct rows *r, const uint32_t *feat, size_t nc, size
     return PARLEY_OK;
 }
 
+/* Appends every row of `src` to `dst` (the final refit on training and
+ * validation rows). */
+static parley_err rows_append(struct rows *dst, const struct rows *src)
+{
+    parley_err rc = PARLEY_OK;
+    for (size_t i = 0; i < src->n && rc == PARLEY_OK; i++) {
+        size_t nf = src->off[i + 1] - src->off[i];
+        rc = rows_add(dst, src->feat + src->off[i], src->nchar[i], nf - src->nchar[i],
+                      src->label[i]);
+    }
+    return rc;
+}
+
 /* Reads every row of `d`. With `add`, new codes join `ls`; without, rows
  * of unknown codes are skipped. Rows without features are skipped. */
 static parley_err read_rows(const struct lid_cfg *cfg, parley_nlu_data *d, struct labelset *ls,
@@ -455,6 +468,41 @@ static parley_err sort_labels(struct labelset *ls, struct rows *r, struct rows *
     return PARLEY_OK;
 }
 
+/* The final refit: the weights train again on training and validation
+ * rows together (on Tatoeba, with a few hundred sentences per language,
+ * 11% more training rows were worth about 0.3% accuracy); the temperature
+ * and the stage-2 section (whose specialists were refitted the same way)
+ * are kept. Replaces *m. */
+static parley_err refit(const parley_langid_options *o, const struct lid_cfg *cfg,
+                        const struct labelset *ls, struct rows *tr, const struct rows *va,
+                        float temperature, const unsigned char *blob, size_t blob_len,
+                        const struct prog *pg, parley_langid **m, parley_error *err)
+{
+    size_t n_rows_w = (size_t)1 << cfg->hash_bits;
+    float *w = parley__mallocarray(n_rows_w, ls->n * sizeof(float)),
+          bias[PARLEY_LANGID_MAX_LANGUAGES];
+    size_t *order = NULL;
+    parley_err rc = PARLEY_OK;
+
+    if (!w || rows_append(tr, va) != PARLEY_OK ||
+        !(order = parley__mallocarray(tr->n, sizeof(size_t)))) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot train: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < tr->n; i++)
+        order[i] = i;
+    if ((rc = fit_weights(o, tr, order, tr->n, w, bias, ls->n, n_rows_w, pg, err)) != PARLEY_OK)
+        goto out;
+    parley_langid_free(*m);
+    *m = NULL;
+    rc = parley__lid_build(cfg, (const char *const *)ls->names, ls->n, w, bias, temperature, tr->n,
+                           blob, blob_len, m, err);
+out:
+    parley__free(w);
+    parley__free(order);
+    return rc;
+}
+
 parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *train,
                                parley_nlu_data *valid, parley_langid **out, parley_error *err)
 {
@@ -562,13 +610,21 @@ parley_err parley_langid_train(const parley_langid_options *o, parley_nlu_data *
         size_t blob_len = 0;
         (void)report(&pg, "stage2", o->epochs, o->epochs, 0.98, 0.0);
         rc = parley__lid_s2_train(o, m, train, valid, &blob, &blob_len, err);
-        if (rc == PARLEY_OK && blob) {
+        if (rc == PARLEY_OK && blob && !o->refit) {
             parley_langid_free(m);
             m = NULL;
             rc = parley__lid_build(&cfg, (const char *const *)ls->names, ls->n, w, bias,
                                    temperature, tr.n, blob, blob_len, &m, err);
         }
+        if (rc == PARLEY_OK && o->refit)
+            rc = refit(o, &cfg, ls, &tr, &va, temperature, blob, blob_len, &pg, &m, err);
         parley__free(blob);
+        if (rc != PARLEY_OK) {
+            parley_langid_free(m);
+            m = NULL;
+        }
+    } else if (rc == PARLEY_OK && valid && va.n > 0 && o->refit) {
+        rc = refit(o, &cfg, ls, &tr, &va, temperature, NULL, 0, &pg, &m, err);
         if (rc != PARLEY_OK) {
             parley_langid_free(m);
             m = NULL;
