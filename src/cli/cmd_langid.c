@@ -195,6 +195,9 @@ static int langid_train(int argc, char **argv)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
     if (!data || !outp)
         return cli_usage_error(usage, "langid train needs --data and --out");
+    if (o.refit && !valid)
+        return cli_usage_error(usage, "--refit needs --valid (without it, the holdout is "
+                                      "trained on anyway)");
     ps.tty = !quiet && isatty(STDERR_FILENO);
     o.progress = on_progress;
     o.progress_userdata = &ps;
