@@ -78,8 +78,12 @@ void dlg_audit_turn(struct dlg_turn *t)
             append(t, "privacy", json_pack("{s:s, s:s}", "request", "opt_out", "channel", "chat"));
             continue;
         }
-        if (strcmp(a->name, "privacy.erase") == 0)
-            continue; /* recorded once the erasure is done (reply.c) */
+        if (strcmp(a->name, "privacy.erase") == 0) {
+            if (t->erase) /* cleared when the erasure failed (reply.c) */
+                append(t, "privacy",
+                       json_pack("{s:s, s:s}", "request", "erase", "channel", "chat"));
+            continue;
+        }
         if (strncmp(a->name, "identity.", 9) == 0)
             continue; /* lookups for the check itself; the level change says the outcome */
         char rule[200];

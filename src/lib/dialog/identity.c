@@ -94,16 +94,21 @@ static void phone_key(const char *kind, const char *phone, char out[40])
 }
 
 /* Whether verification of `phone` is locked after repeated failures (in
- * any conversation); a store failure counts as locked. */
-static int locked_out(struct dlg_turn *t, const char *phone)
+ * any conversation; a store failure counts as locked). When it is, says
+ * so and drops the check in progress. */
+static int locked(struct dlg_turn *t, const char *phone)
 {
     char key[40];
     size_t n = 0;
     phone_key("idfail", phone, key);
-    if (parley_store_throttle_count(t->d->store, key, t->now, DLG_ID_WINDOW_MS, &n, NULL) !=
-        PARLEY_OK)
-        return 1;
-    return n >= DLG_LOCKOUT_FAILS;
+    if (parley_store_throttle_count(t->d->store, key, t->now, DLG_ID_WINDOW_MS, &n, NULL) ==
+            PARLEY_OK &&
+        n < DLG_LOCKOUT_FAILS)
+        return 0;
+    (void)dlg_say(t, "identity_locked");
+    t->st->id.stage = ID_NONE;
+    t->st->id.code_hash = 0;
+    return 1;
 }
 
 static uint64_t code_hash(const struct dlg_turn *t, const char *code)
@@ -300,12 +305,6 @@ static int proof(struct dlg_turn *t)
     parley_connect_result *r = lookup(t, id->phone);
     int rc, name_now;
     t->redact_all = 1;
-    if (locked_out(t, id->phone)) {
-        parley_connect_result_free(r);
-        (void)dlg_say(t, "identity_locked");
-        id->stage = ID_NONE;
-        return -1;
-    }
     if (!r || parley_connect_result_code(r) != PARLEY_CONNECT_OK) {
         parley_connect_result_free(r);
         return -1;
@@ -341,12 +340,6 @@ static int check_code(struct dlg_turn *t)
     parley_connect_result *r;
     int rc;
     t->redact_all = 1;
-    if (locked_out(t, id->phone)) {
-        (void)dlg_say(t, "identity_locked");
-        id->stage = ID_NONE;
-        id->code_hash = 0;
-        return -1;
-    }
     if (!digit_run(t, 6, code)) {
         if (dlg_entity(t, PARLEY_ENTITY_DATE)) {
             id->stage = ID_PROOF; /* name and date of birth instead of the code */
@@ -394,11 +387,8 @@ static int phone(struct dlg_turn *t)
         return retry(t, "identity_phone_unknown");
     if (code != PARLEY_CONNECT_OK)
         return -1;
-    if (locked_out(t, ph->value)) {
-        (void)dlg_say(t, "identity_locked");
-        id->stage = ID_NONE;
+    if (locked(t, ph->value))
         return -1;
-    }
     (void)snprintf(id->phone, sizeof(id->phone), "%.31s", ph->value);
     id->stage = ID_PROOF;
     id->identified = 1;
@@ -503,6 +493,10 @@ int dlg_identity_step(struct dlg_turn *t, int fresh)
     }
     if (id->stage == ID_NONE)
         id->stage = ID_PHONE;
+    if (id->stage != ID_PHONE && locked(t, id->phone)) {
+        t->redact_all = 1; /* the message may be proof all the same */
+        return -1;
+    }
     switch (id->stage) {
     case ID_PROOF:
         return proof(t);

@@ -104,9 +104,9 @@ static int64_t now_ms(void)
 
 /* The customer asked in chat to erase their data and confirmed: every
  * conversation verified for them (this one too) and their grants go,
- * after the turn that asked is stored; the audit keeps a record, which
- * holds no personal data. A failure is logged and told to nobody but the
- * log: the customer was already answered, so it is retried by hand. */
+ * after the turn that asked is stored (the audit records it when it was
+ * done: t->erase stays set). A failure is logged: the customer was
+ * already answered, so it is retried by hand. */
 static void erase_customer(struct dlg_turn *t)
 {
     parley_error e = PARLEY_ERROR_INIT;
@@ -114,18 +114,6 @@ static void erase_customer(struct dlg_turn *t)
     if (parley_store_customer_erase(t->d->store, t->st->id.customer_id, &n, &e) != PARLEY_OK) {
         PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: erasure requested in chat failed: %s", e.msg);
         t->erase = 0;
-        return;
-    }
-    if (t->d->audit) {
-        parley_audit_record rec = {0};
-        rec.kind = "privacy";
-        rec.conversation = t->conv_id;
-        rec.customer = t->st->id.customer_id;
-        rec.turn = t->st->turns;
-        rec.time = t->now;
-        rec.body = "{\"request\":\"erase\",\"channel\":\"chat\"}";
-        if (parley_audit_append(t->d->audit, &rec, NULL, &e) != PARLEY_OK)
-            PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: audit privacy record: %s", e.msg);
     }
 }
 
@@ -355,9 +343,9 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     rc = parley_store_commit_outcome(d->store, id, conv.version, state, turns, 2, &oc, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
-    dlg_audit_turn(t);
     if (t->erase)
         erase_customer(t);
+    dlg_audit_turn(t);
     *out = build_reply(t, sum, seq, red);
     if (!*out)
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
