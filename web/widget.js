@@ -40,6 +40,7 @@
       tooLong: 'Your message is too long.', notFound: 'This conversation no longer exists.',
       generic: 'Something went wrong ({code}). Please try again.',
       reconnecting: 'Connection lost, reconnecting…', choose: 'Choose an option',
+      download: 'Download {name}',
       connecting: 'Connecting…', dismiss: 'Dismiss', retry: 'Retry', pickScore: 'Please choose a score from 1 to 5.'
     },
     fr: {
@@ -60,6 +61,7 @@
       tooLong: 'Votre message est trop long.', notFound: 'Cette conversation n’existe plus.',
       generic: 'Une erreur est survenue ({code}). Veuillez réessayer.',
       reconnecting: 'Connexion perdue, reconnexion…', choose: 'Choisissez une option',
+      download: 'Télécharger {name}',
       connecting: 'Connexion…', dismiss: 'Fermer', retry: 'Réessayer', pickScore: 'Veuillez choisir une note de 1 à 5.'
     },
     es: {
@@ -80,6 +82,7 @@
       tooLong: 'Su mensaje es demasiado largo.', notFound: 'Esta conversación ya no existe.',
       generic: 'Se ha producido un error ({code}). Inténtelo de nuevo.',
       reconnecting: 'Conexión perdida, reconectando…', choose: 'Elija una opción',
+      download: 'Descargar {name}',
       connecting: 'Conectando…', dismiss: 'Cerrar', retry: 'Reintentar', pickScore: 'Elija una puntuación de 1 a 5.'
     },
     de: {
@@ -100,6 +103,7 @@
       tooLong: 'Ihre Nachricht ist zu lang.', notFound: 'Dieses Gespräch existiert nicht mehr.',
       generic: 'Ein Fehler ist aufgetreten ({code}). Bitte versuchen Sie es erneut.',
       reconnecting: 'Verbindung unterbrochen, neuer Versuch…', choose: 'Wählen Sie eine Option',
+      download: '{name} herunterladen',
       connecting: 'Verbindung wird hergestellt…', dismiss: 'Schließen', retry: 'Erneut versuchen',
       pickScore: 'Bitte wählen Sie eine Bewertung von 1 bis 5.'
     }
@@ -169,6 +173,7 @@
     '.bot{align-self:flex-start;background:#fff;border:1px solid #dde3ea;border-bottom-left-radius:4px}',
     '.agent{align-self:flex-start;background:#e7f6ec;border:1px solid #9fd8b0;border-bottom-left-radius:4px}',
     '.notice{align-self:center;max-width:95%;font-size:13px;color:#44505e;background:#fff7e0;border:1px solid #f0d98c;border-radius:8px;padding:6px 10px;text-align:center}',
+    '.file{display:inline-block;margin-top:4px;color:#1f5fbf;font-weight:600}',
     '.choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:8px}',
     '.choices button{border:1px solid #1f5fbf;color:#1f5fbf;background:#fff;border-radius:16px;padding:5px 12px}',
     '.choices button:hover{background:#eaf1fb}',
@@ -424,6 +429,10 @@
   Chat.prototype.renderReplies = function (replies, role, seq) {
     var self = this;
     (replies || []).forEach(function (r, i) {
+      if (r.type === 'file') {
+        self.fileLink(r);
+        return;
+      }
       var b = self.bubble(role || 'bot', r.text || '', i === 0 ? seq : null);
       if (r.type === 'choices' && r.choices && r.choices.length) {
         var group = el('div', { className: 'choices', role: 'group', 'aria-label': self.t('choose') });
@@ -438,6 +447,17 @@
         self.notice(self.t('handoff'));
       }
     });
+  };
+
+  // A file the bot hands over (the customer's data export): a download
+  // link made in the page, so the document never goes through a URL.
+  Chat.prototype.fileLink = function (r) {
+    var body = typeof r.content === 'string' ? r.content : JSON.stringify(r.content, null, 2);
+    var url = URL.createObjectURL(new Blob([body], { type: r.media_type || 'application/json' }));
+    this.bubble('bot', '').appendChild(el('a', {
+      href: url, download: r.name || 'file.json', className: 'file',
+      text: this.t('download', { name: r.name || '' })
+    }));
   };
 
   Chat.prototype.setState = function (state) {

@@ -101,6 +101,10 @@ typedef struct parley_dialog_reply {
     const char *const *choice_labels; /* n_choices labels in the reply's language */
     int64_t turn;                     /* the customer's message number, from 1 */
     const char *stored_text;          /* the message as the transcript keeps it */
+    /* A file for the customer with this reply (their data export, asked
+     * for in chat): its name and JSON content; both NULL when none. */
+    const char *attachment_name;
+    const char *attachment;
 } parley_dialog_reply;
 
 /** Starts a conversation like parley_dialog_start(), in `language` (one

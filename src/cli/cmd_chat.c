@@ -1,6 +1,7 @@
 /* parley chat: talks to a bot in the terminal, one conversation on the
  * "terminal" channel, against a telco-sim it starts (or a given backend). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,8 @@ static const char usage[] =
     "\n"
     "Talks to the bot in DIR: type a message at 'you> ', the answer follows as\n"
     "'bot> '. /quit, end of input (Ctrl-D) or Ctrl-C ends the conversation.\n"
+    "A file the bot hands over (a copy of your data) is saved in the current\n"
+    "directory.\n"
     "Without a terminal, reads one message per line and echoes it, so a script\n"
     "can be piped in.\n"
     "\n"
@@ -144,6 +147,40 @@ static void print_debug(const parley_dialog_reply *r, int color)
                color ? "\033[0m" : "");
 }
 
+/* Writes a file the bot handed over (the customer's data export) into the
+ * current directory under its name, or NAME-2, NAME-3... rather than
+ * replace a file; readable by the owner only, as it is personal. */
+static void save_attachment(const parley_dialog_reply *r)
+{
+    const char *name = r->attachment_name, *dot = strrchr(name, '.');
+    int stem = dot ? (int)(dot - name) : (int)strlen(name), fd = -1;
+    char path[256];
+    size_t len = strlen(r->attachment);
+    for (int i = 1; i < 100 && fd < 0; i++) {
+        if (i == 1)
+            (void)snprintf(path, sizeof(path), "%s", name);
+        else
+            (void)snprintf(path, sizeof(path), "%.*s-%d%s", stem, name, i, dot ? dot : "");
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        cli_error("cannot save %s in the current directory: %s", name, strerror(errno));
+        return;
+    }
+    if (write(fd, r->attachment, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+        cli_error("cannot write %s: %s", path, strerror(errno));
+        (void)close(fd);
+        (void)unlink(path); /* no half copy left behind */
+        return;
+    }
+    if (close(fd) != 0)
+        cli_error("cannot write %s: %s", path, strerror(errno));
+    else
+        printf("bot> [file saved: %s]\n", path);
+}
+
 /* One message through the engine; a bad message is reported and the
  * conversation goes on. */
 static void say(parley_dialog *d, const char *id, const char *line, int debug, int color)
@@ -163,6 +200,8 @@ static void say(parley_dialog *d, const char *id, const char *line, int debug, i
         printf("bot> %s\n", r->text ? r->text : "");
         for (size_t i = 0; i < r->n_choices; i++)
             printf("  [%zu] %s\n", i + 1, r->choices[i]);
+        if (r->attachment)
+            save_attachment(r);
         if (debug)
             print_debug(r, color);
     }

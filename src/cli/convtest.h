@@ -34,6 +34,8 @@ struct ct_step {
     char *intent, *language, *step, *flow;
     char *reply, *not_reply; /* the patterns, as written */
     regex_t reply_re, not_reply_re;
+    char *attachment; /* a file must come with the reply and match this */
+    regex_t attachment_re;
     int handoff;
     struct ct_action *actions;
     size_t n_actions;

@@ -276,6 +276,11 @@ static int parse_expectation(struct reader *r, const yaml_node_t *k, const yaml_
         take_string(r, k, v, dst);
         if (*dst && !had)
             compile(r, v, *dst, neg ? &s->not_reply_re : &s->reply_re, dst);
+    } else if (strcmp(key, "attachment") == 0) {
+        int had = s->attachment != NULL;
+        take_string(r, k, v, &s->attachment);
+        if (s->attachment && !had)
+            compile(r, v, s->attachment, &s->attachment_re, &s->attachment);
     } else if (strcmp(key, "handoff") == 0) {
         const char *b = scalar(r, v, key);
         if (b && (strcmp(b, "true") == 0 || strcmp(b, "false") == 0))
@@ -372,7 +377,8 @@ static void parse_step(struct reader *r, const yaml_node_t *n, struct ct_step *s
         } else {
             problem(r, k,
                     "unknown key '%s' in a turn (expected say, wait or sim, and for say: "
-                    "intent, language, reply, not_reply, step, flow, handoff, action, "
+                    "intent, language, reply, not_reply, attachment, step, flow, handoff, "
+                    "action, "
                     "no_action)",
                     key);
         }
@@ -694,8 +700,11 @@ void ct_suite_free(struct ct_suite *suite)
                 regfree(&s->reply_re);
             if (s->not_reply)
                 regfree(&s->not_reply_re);
+            if (s->attachment)
+                regfree(&s->attachment_re);
             free(s->reply);
             free(s->not_reply);
+            free(s->attachment);
             for (size_t k = 0; k < s->n_actions; k++) {
                 free(s->actions[k].name);
                 free(s->actions[k].status);

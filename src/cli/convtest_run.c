@@ -83,6 +83,10 @@ static void check_reply(struct run *r, const struct ct_step *s, size_t turn,
         fail(r, l, "turn %zu: reply does not match /%s/", turn, s->reply);
     if (s->not_reply && regexec(&s->not_reply_re, text, 0, NULL, 0) == 0)
         fail(r, l, "turn %zu: reply matches /%s/, which it must not", turn, s->not_reply);
+    if (s->attachment && !rep->attachment)
+        fail(r, l, "turn %zu: expected a file with the reply, got none", turn);
+    else if (s->attachment && regexec(&s->attachment_re, rep->attachment, 0, NULL, 0) != 0)
+        fail(r, l, "turn %zu: the file with the reply does not match /%s/", turn, s->attachment);
     if (s->step && !same(rep->step, s->step))
         fail(r, l, "turn %zu: step: expected '%s', got '%s'", turn, s->step,
              rep->step ? rep->step : "");

@@ -167,6 +167,13 @@ static json_t *messages_json(const parley_dialog_reply *rep)
     } else if (rep->text[0]) {
         (void)json_array_append_new(msgs, text_reply("text", rep->text));
     }
+    /* The customer's own data export, asked for in chat: a file message
+     * after the text that announces it (docs/http-api.md "Messages"). */
+    if (rep->attachment)
+        (void)json_array_append_new(msgs, json_pack("{s:s, s:s, s:s, s:o?}", "type", "file", "name",
+                                                    rep->attachment_name, "media_type",
+                                                    "application/json", "content",
+                                                    json_loads(rep->attachment, 0, NULL)));
     return msgs;
 }
 

@@ -180,6 +180,22 @@ req GET "/v1/audit?customer_id=C1001" "$AD"
 [ "$(field '[r["body"]["request"] for r in j["records"] if r["kind"] == "privacy"]')" = "['export', 'opt_out', 'erase']" ] ||
     fail "privacy requests not audited: $(cat "$T/body")"
 
+# ---- privacy in chat: a copy of the data, handed over as a file message once verified
+req POST /v1/conversations "$CH" '{"channel":"web","language":"en"}'
+X=$(field 'j["conversation_id"]')
+for msg in "send me a copy of my data" "555-123-2001" "John Smith, 15/06/1985"; do
+    req POST "/v1/conversations/$X/messages" "$CH" "{\"text\":\"$msg\"}"
+    expect_status 200 "chat export: $msg"
+done
+[ "$(field '[m["type"] for m in j["messages"]]')" = "['text', 'file']" ] ||
+    fail "chat export: no file message: $(head -c 400 "$T/body")"
+[ "$(field 'j["messages"][1]["content"]["customer_id"]')" = C1001 ] ||
+    fail "chat export: not the customer's data: $(head -c 400 "$T/body")"
+[ "$(field '[c["conversation_id"] for c in j["messages"][1]["content"]["conversations"]].count("'"$X"'")')" = 1 ] ||
+    fail "chat export lacks its own conversation: $(head -c 400 "$T/body")"
+field 'str(j["messages"][1]["content"])' | grep -q '1985\|Smith\|555-123' &&
+    fail "personal data in the chat export: $(cat "$T/body")"
+
 # ---- privacy in chat: erasure asked for, verified and confirmed in the conversation
 req POST /v1/conversations "$CH" '{"channel":"web","language":"en"}'
 E=$(field 'j["conversation_id"]')

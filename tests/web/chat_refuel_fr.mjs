@@ -3,8 +3,10 @@
 // full name + date of birth, the quote, the confirmation. Checks the refuel
 // reached telco-sim (GET /lines/L1002), that the UI strings followed the
 // conversation's language into French, that a reload continues the same
-// conversation, the end of chat with a rating, and a phone-sized layout.
+// conversation, a copy of the customer's data as a download, the end of
+// chat with a rating, and a phone-sized layout.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { URL_BASE, loadKeys, launch, newPage, api, chat, say, screenshot, waitUntil, finish } from './lib/common.mjs';
 
 const keys = await loadKeys();
@@ -97,6 +99,20 @@ try {
   assert.deepEqual(seqs, tr.json.turns.map((t) => t.seq), 'one bubble per transcript turn, in order');
   assert.equal(await c.bot.last().locator('.text').textContent(), lastBot, 'the last answer is back');
   await waitUntil(async () => (await c.send.textContent()).trim() === 'Envoyer', 'French UI after reload');
+
+  // A copy of my data, asked in French: the answer, then a download link in
+  // the UI's language; the file is the customer's export, this chat in it.
+  r = await say(page, 'envoyez-moi une copie de mes données');
+  assert.match(r.join(' '), /Voici une copie/, 'the export is announced');
+  const link = c.log.locator('a.file').last();
+  await link.waitFor();
+  assert.equal((await link.textContent()).trim(), 'Télécharger my-data.json');
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.equal(download.suggestedFilename(), 'my-data.json');
+  const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+  assert.equal(doc.customer_id, 'C1001', 'the verified customer\'s data');
+  assert.ok(doc.conversations.some((x) => x.conversation_id === conv), 'this conversation is in the copy');
+  assert.ok(!/1985|Smith|555-123/.test(JSON.stringify(doc)), 'no personal data in clear in the copy');
 
   // End of chat: close, then rate 5 with a comment (all with the keyboard).
   await c.end.focus();

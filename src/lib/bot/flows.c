@@ -27,9 +27,9 @@ static const char *const step_types[] = {
 };
 
 /* What a consent step does, and the facts it provides (docs/trust.md). */
-static const char *const consent_ops[] = {"understand",      "describe",      "grant",
-                                          "revoke",          "list",          "privacy_kind",
-                                          "privacy_opt_out", "privacy_erase", NULL};
+static const char *const consent_ops[] = {
+    "understand",   "describe",        "grant",         "revoke",         "list",
+    "privacy_kind", "privacy_opt_out", "privacy_erase", "privacy_export", NULL};
 static const char *const consent_facts[] = {"consent_scope_text",
                                             "consent_limits_text",
                                             "consents_text",

@@ -78,6 +78,12 @@ void dlg_audit_turn(struct dlg_turn *t)
             append(t, "privacy", json_pack("{s:s, s:s}", "request", "opt_out", "channel", "chat"));
             continue;
         }
+        if (strcmp(a->name, "privacy.export") == 0) {
+            append(t, "privacy",
+                   json_pack("{s:s, s:s, s:s}", "request", "export", "channel", "chat", "result",
+                             a->status));
+            continue;
+        }
         if (strcmp(a->name, "privacy.erase") == 0) {
             if (t->erase) /* cleared when the erasure failed (reply.c) */
                 append(t, "privacy",

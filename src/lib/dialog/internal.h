@@ -34,8 +34,10 @@
 #define DLG_CODES_PER_PHONE 5 /* ... one phone may receive per window, across conversations */
 #define DLG_LOCKOUT_FAILS   3 /* failed verifications of one phone per window: locked */
 #define DLG_ID_WINDOW_MS    (60 * 60 * 1000)
-#define DLG_CLEAR_AFFIRM    0.4       /* an affirm without a yes word, to act on */
-#define DLG_QUEUE           "general" /* the agents' queue hand-offs go to */
+#define DLG_CLEAR_AFFIRM    0.4 /* an affirm without a yes word, to act on */
+/* The name a data export asked for in chat is offered under. */
+#define DLG_EXPORT_FILE "my-data.json"
+#define DLG_QUEUE       "general" /* the agents' queue hand-offs go to */
 
 struct parley_dialog {
     parley_bot *bot;
@@ -155,10 +157,11 @@ struct dlg_turn {
     int refused_disclosures;       /* facts withheld for want of identity */
     char refused[4][DLG_MAX_NAME]; /* the first of them, for the audit */
     parley_trust_level level_before;
-    int switched;  /* the customer moved to another account this turn */
-    int lapsed;    /* the verification expired at the start of this turn */
-    int confirmed; /* a clear yes to a confirm step this turn, not yet used */
-    int erase;     /* erase the customer's data once this turn is stored */
+    int switched;      /* the customer moved to another account this turn */
+    int lapsed;        /* the verification expired at the start of this turn */
+    int confirmed;     /* a clear yes to a confirm step this turn, not yet used */
+    int erase;         /* erase the customer's data once this turn is stored */
+    char *export_json; /* the customer's data export for the reply (privacy_export) */
     char action_rule[DLG_MAX_ACTIONS][200]; /* the decision's rule per action */
     int failed;                             /* out of memory or storage: abort the turn */
 };
@@ -224,9 +227,10 @@ int dlg_identity_expire(struct dlg_turn *t);
  * 1: done, go on; 0: nothing found (the step's `none`); -1: the store
  * failed. */
 int dlg_consent_step(struct dlg_turn *t, const parley_bot_step *s);
-/* privacy.c: consent step ops privacy_kind (fact privacy_kind: erase or
- * opt_out), privacy_opt_out and privacy_erase (done after the turn is
- * stored); same returns as dlg_consent_step. */
+/* privacy.c: consent step ops privacy_kind (fact privacy_kind: erase,
+ * opt_out or export), privacy_opt_out, privacy_erase (done after the turn
+ * is stored) and privacy_export (the document goes with the reply); same
+ * returns as dlg_consent_step. */
 int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s);
 
 /* turn.c: language, intent and entities of the message; then what to do. */

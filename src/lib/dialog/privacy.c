@@ -1,7 +1,8 @@
 /* Privacy requests made in chat: which one the customer means (words the
- * bot lists per language), opting out of training use (the training_use
- * grants revoked) and erasing everything stored about the customer, which
- * happens once the turn that confirmed it is stored. */
+ * bot lists per language), a copy of their data (the export document goes
+ * with the reply), opting out of training use (the training_use grants
+ * revoked) and erasing everything stored about the customer, which happens
+ * once the turn that confirmed it is stored. */
 #include <stdio.h>
 #include <string.h>
 
@@ -27,12 +28,14 @@ done:
     return hit;
 }
 
-/* Sets fact privacy_kind to "erase" or "opt_out"; 0 when the message
- * names neither (an export, or unclear). */
+/* Sets fact privacy_kind to "erase", "opt_out" or "export" (checked in
+ * that order: "delete the copy you keep" is an erasure); 0 when the
+ * message names none of them. */
 static int kind(struct dlg_turn *t)
 {
     const char *k = says_one_of(t, "privacy_words_erase")     ? "erase"
                     : says_one_of(t, "privacy_words_opt_out") ? "opt_out"
+                    : says_one_of(t, "privacy_words_export")  ? "export"
                                                               : NULL;
     /* Set either way, so an earlier request does not decide this one. */
     if (!dlg_fact_set(t->st, "privacy_kind", k ? k : "", "\"\"", PARLEY_CONNECT_PUBLIC, 0))
@@ -65,6 +68,26 @@ static int erase(struct dlg_turn *t)
     return 1;
 }
 
+/* The export is built before the turn is stored, so a failure can take
+ * the step's `none` (a person) instead of promising a file that is not
+ * there; reply.c builds it again once the turn is stored. */
+static int export_data(struct dlg_turn *t)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    if (!t->st->id.verified || !t->st->id.customer_id[0])
+        return 0;
+    parley_trust_free(t->export_json);
+    t->export_json = NULL;
+    if (parley_trust_export(t->d->store, t->st->id.customer_id, t->now, &t->export_json, &e) !=
+        PARLEY_OK) {
+        PARLEY_LOG(PARLEY_LOG_ERROR, "dialog: data export requested in chat failed: %s", e.msg);
+        dlg_record_action(t, "privacy.export", "failed", NULL);
+        return 0;
+    }
+    dlg_record_action(t, "privacy.export", "ok", NULL);
+    return 1;
+}
+
 int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s)
 {
     if (strcmp(s->op, "privacy_kind") == 0)
@@ -73,5 +96,7 @@ int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s)
         return opt_out(t);
     if (strcmp(s->op, "privacy_erase") == 0)
         return erase(t);
+    if (strcmp(s->op, "privacy_export") == 0)
+        return export_data(t);
     return 0;
 }

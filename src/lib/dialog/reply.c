@@ -117,6 +117,22 @@ static void erase_customer(struct dlg_turn *t)
     }
 }
 
+/* A data export asked for in chat was built before the turn was stored
+ * (privacy.c), when a conversation that verified the customer in this
+ * very turn was not yet theirs; built again now it holds this conversation
+ * and this request too. If that fails the first copy still stands. */
+static void refresh_export(struct dlg_turn *t)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    char *doc = NULL;
+    if (parley_trust_export(t->d->store, t->st->id.customer_id, t->now, &doc, &e) != PARLEY_OK) {
+        PARLEY_LOG(PARLEY_LOG_WARN, "dialog: data export kept without this turn: %s", e.msg);
+        return;
+    }
+    parley_trust_free(t->export_json);
+    t->export_json = doc;
+}
+
 /* What the conversation waits for, in the API's words. */
 static const char *state_name(const struct dlg_turn *t)
 {
@@ -172,6 +188,10 @@ static parley_dialog_reply *build_reply(struct dlg_turn *t, const char *summary_
     b->r.identity = dlg_identity_level(t->st);
     b->r.handoff_reason = keep(b, t->handoff ? t->handoff_reason : "", &nomem);
     b->r.queue = t->handoff ? DLG_QUEUE : "";
+    if (t->export_json) {
+        b->r.attachment_name = keep(b, DLG_EXPORT_FILE, &nomem);
+        b->r.attachment = keep(b, t->export_json, &nomem);
+    }
     memcpy(b->actions, t->actions, sizeof(t->actions));
     memcpy(b->action_strings, t->action_strings, sizeof(t->action_strings));
     b->naction_strings = t->nstrings;
@@ -345,6 +365,8 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
         goto out;
     if (t->erase)
         erase_customer(t);
+    if (t->export_json)
+        refresh_export(t);
     dlg_audit_turn(t);
     *out = build_reply(t, sum, seq, red);
     if (!*out)
@@ -355,6 +377,7 @@ out:
         for (size_t i = 0; i < t->nstrings; i++)
             parley__free(t->action_strings[i]);
         parley__buf_release(&t->out);
+        parley_trust_free(t->export_json);
     }
     if (st)
         dlg_state_clear(st);
@@ -401,6 +424,11 @@ char *parley_dialog_reply_json(const parley_dialog_reply *r)
     (void)json_object_set_new(o, "actions", acts);
     (void)json_object_set_new(o, "entities", ents);
     (void)json_object_set_new(o, "choices", ch);
+    if (r->attachment)
+        (void)json_object_set_new(o, "attachment",
+                                  json_pack("{s:s, s:s, s:o?}", "name", r->attachment_name,
+                                            "media_type", "application/json", "content",
+                                            json_loads(r->attachment, 0, NULL)));
     s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (s) {
