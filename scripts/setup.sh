@@ -9,7 +9,7 @@ libclang-rt-14-dev libutf8proc-dev libstemmer-dev libxxhash-dev \
 libcmocka-dev libjansson-dev libyaml-dev libzstd-dev \
 python3 python3-yaml python3-jsonschema fasttext liblinear-tools time \
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
-libreadline-dev libsodium-dev"
+libreadline-dev libsodium-dev libhyperscan-dev"
 
 # Browser tests (tests/web): Debian's Chromium, driven by Node.js. A Node.js
 # that brings its own npm (NodeSource's) is kept: Debian's npm conflicts with it.

@@ -1,0 +1,163 @@
+/* Personal data: detection of personal values in text in the bot's four
+ * languages (validated, not just matched) and the operators that replace
+ * them (redact, mask, keyed hash, reversible token in an encrypted vault)
+ * before any text is stored, logged, audited or used for training.
+ * docs/pii.md describes the detectors, their limits and the policy. */
+#ifndef PARLEY_PII_H
+#define PARLEY_PII_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parley/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The data classes Parley detects. */
+typedef enum parley_pii_type {
+    PARLEY_PII_CARD = 0, /* payment card number (Luhn, issuer prefix) */
+    PARLEY_PII_IBAN,     /* IBAN (country length, mod-97) */
+    PARLEY_PII_SSN,      /* US social security number (invalid ranges excluded) */
+    PARLEY_PII_PHONE,    /* phone number: NANP, E.164, FR/ES/DE national */
+    PARLEY_PII_EMAIL,    /* e-mail address */
+    PARLEY_PII_IP,       /* IPv4 or IPv6 address */
+    PARLEY_PII_IMEI,     /* IMEI (15 digits, Luhn) */
+    PARLEY_PII_DOB,      /* date of birth (a date with a birth context word) */
+    PARLEY_PII_ADDRESS,  /* street address */
+    PARLEY_PII_NAME,     /* person name (after a cue, or known to the conversation) */
+    PARLEY_PII_ID,       /* an identifier the bot declares (customer, line, bill id) */
+    PARLEY_PII_N_TYPES
+} parley_pii_type;
+
+/** Bit of `t` in a type mask. */
+#define PARLEY_PII_BIT(t) (1u << (unsigned)(t))
+/** Every type. */
+#define PARLEY_PII_ALL ((1u << (unsigned)PARLEY_PII_N_TYPES) - 1u)
+
+/** Lower-case name of `t` ("card", "iban", "ssn", "phone", "email", "ip",
+ * "imei", "dob", "address", "name", "id"); "?" for an unknown value. */
+const char *parley_pii_type_name(parley_pii_type t);
+
+/** The type named `name` (as parley_pii_type_name() spells it); 0 when it
+ * names none, else 1 with `*out` set. */
+int parley_pii_type_parse(const char *name, parley_pii_type *out);
+
+/** One personal value found in a text. Offsets are bytes into the text
+ * that was scanned: start < end <= its length, on UTF-8 character
+ * boundaries. */
+typedef struct parley_pii_finding {
+    parley_pii_type type;
+    size_t start, end;
+    float confidence;     /* 0..1: how sure the detector is */
+    const char *detector; /* static string naming the detector, e.g. "card.luhn" */
+} parley_pii_finding;
+
+/** An identifier class the bot declares (bot.yml `pii.identifiers`). */
+typedef struct parley_pii_identifier {
+    const char *name;    /* e.g. "customer_id" */
+    const char *pattern; /* a regular expression for the whole value, e.g. "C[0-9]{4}" */
+} parley_pii_identifier;
+
+/** What a detector set looks for. A zeroed struct: every type, the
+ * default confidence threshold, no declared identifiers. */
+typedef struct parley_pii_options {
+    unsigned types;       /* mask of PARLEY_PII_BIT()s; 0: all */
+    float min_confidence; /* findings below are dropped; 0: 0.5 */
+    const parley_pii_identifier *identifiers;
+    size_t n_identifiers;
+} parley_pii_options;
+
+/** A compiled detector set. Immutable once created: any number of threads
+ * may scan with it, each with its own scratch. */
+typedef struct parley_pii parley_pii;
+
+/** Per-thread scanning state and the findings of its last scan. */
+typedef struct parley_pii_scratch parley_pii_scratch;
+
+/** Compiles the detectors `opts` asks for (NULL: the defaults) into `*out`
+ * (caller frees with parley_pii_destroy()). Errors: PARLEY_ERR_INVALID (a
+ * declared identifier's pattern does not compile: the message names it),
+ * PARLEY_ERR_NOMEM. */
+parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, parley_error *err);
+
+/** Frees `p`; NULL does nothing. */
+void parley_pii_destroy(parley_pii *p);
+
+/** A scratch for scanning with `p` in one thread (caller frees with
+ * parley_pii_scratch_destroy()). */
+parley_err parley_pii_scratch_create(const parley_pii *p, parley_pii_scratch **out,
+                                     parley_error *err);
+
+/** Frees `s`; NULL does nothing. */
+void parley_pii_scratch_destroy(parley_pii_scratch *s);
+
+/** A value the conversation already knows (the customer's name once
+ * fetched, their phone number...): found wherever it appears again,
+ * case-insensitively. */
+typedef struct parley_pii_known {
+    parley_pii_type type;
+    const char *value;
+} parley_pii_known;
+
+/** Largest text one call scans, in bytes. */
+#define PARLEY_PII_MAX_TEXT (64u * 1024u * 1024u)
+
+/** Finds the personal values in `text[0..len)` (UTF-8), with `known[0..n_known)`
+ * (may be NULL). The findings, sorted by start and not overlapping (where
+ * two overlap the more confident, then the longer, wins), are written to
+ * `*findings` (borrowed from `s`, valid until its next scan) and their
+ * number to `*n`. Errors: PARLEY_ERR_UTF8, PARLEY_ERR_LIMIT (over
+ * PARLEY_PII_MAX_TEXT), PARLEY_ERR_NOMEM; `*n` is then 0. */
+parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const char *text,
+                             size_t len, const parley_pii_known *known, size_t n_known,
+                             const parley_pii_finding **findings, size_t *n, parley_error *err);
+
+/* ---- operators --------------------------------------------------------- */
+
+/** What replaces a personal value. */
+typedef enum parley_pii_operator {
+    PARLEY_PII_OP_REDACT = 0, /* "[CARD]", "[PHONE]", ... */
+    PARLEY_PII_OP_MASK,       /* every character but the last 4 digits as '*' */
+    PARLEY_PII_OP_HASH,       /* "[PHONE:3f9a0c1d2b4e5f60]": keyed BLAKE2b, a stable pseudonym */
+    PARLEY_PII_OP_TOKENIZE,   /* "[PHONE#tok_...]": reversible through the vault */
+    PARLEY_PII_OP_KEEP        /* left as it is (a destination that may see it) */
+} parley_pii_operator;
+
+/** Name of `op` ("redact", "mask", "hash", "tokenize", "keep"). */
+const char *parley_pii_operator_name(parley_pii_operator op);
+
+/** The operator named `name`; 0 when it names none, else 1 with `*out` set. */
+int parley_pii_operator_parse(const char *name, parley_pii_operator *out);
+
+/** An encrypted vault of tokenized values (XChaCha20-Poly1305). */
+typedef struct parley_pii_vault parley_pii_vault;
+
+/** How the values of one destination are replaced: an operator per type. */
+typedef struct parley_pii_policy {
+    parley_pii_operator op[PARLEY_PII_N_TYPES];
+    const uint8_t *hash_key;  /* 32 bytes, for PARLEY_PII_OP_HASH; NULL: hash falls back to redact */
+    parley_pii_vault *vault;  /* for PARLEY_PII_OP_TOKENIZE; NULL: tokenize falls back to redact */
+} parley_pii_policy;
+
+/** Every type redacted: the safe default for any destination. */
+void parley_pii_policy_redact_all(parley_pii_policy *pol);
+
+/** `text[0..len)` with each of `findings[0..n)` (as parley_pii_detect()
+ * gives them) replaced as `pol` says, NUL-terminated in `*out` (caller
+ * frees with parley_pii_free()), its length in `*out_len` (may be NULL).
+ * Errors: PARLEY_ERR_INVALID (findings out of range, unsorted or
+ * overlapping), PARLEY_ERR_IO (the vault could not store a token),
+ * PARLEY_ERR_NOMEM. */
+parley_err parley_pii_apply(const parley_pii_policy *pol, const char *text, size_t len,
+                            const parley_pii_finding *findings, size_t n, char **out,
+                            size_t *out_len, parley_error *err);
+
+/** Frees memory returned by this module. NULL does nothing. */
+void parley_pii_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
