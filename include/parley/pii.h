@@ -137,8 +137,8 @@ typedef struct parley_pii_vault parley_pii_vault;
 /** How the values of one destination are replaced: an operator per type. */
 typedef struct parley_pii_policy {
     parley_pii_operator op[PARLEY_PII_N_TYPES];
-    const uint8_t *hash_key;  /* 32 bytes, for PARLEY_PII_OP_HASH; NULL: hash falls back to redact */
-    parley_pii_vault *vault;  /* for PARLEY_PII_OP_TOKENIZE; NULL: tokenize falls back to redact */
+    const uint8_t *hash_key; /* 32 bytes, for PARLEY_PII_OP_HASH; NULL: hash falls back to redact */
+    parley_pii_vault *vault; /* for PARLEY_PII_OP_TOKENIZE; NULL: tokenize falls back to redact */
 } parley_pii_policy;
 
 /** Every type redacted: the safe default for any destination. */

@@ -25,7 +25,7 @@ int pii_hits_add(struct pii_hits *h, parley_pii_type type, size_t start, size_t 
  * conversation already knows (PARLEY_PII_DOB, _ADDRESS, _NAME, and
  * `known` values of any type), for the types in mask `types`, appended
  * to `out`. Returns 0 when out of memory. */
-int pii_detect_context(const char *text, size_t len, unsigned types,
-                       const parley_pii_known *known, size_t n_known, struct pii_hits *out);
+int pii_detect_context(const char *text, size_t len, unsigned types, const parley_pii_known *known,
+                       size_t n_known, struct pii_hits *out);
 
 #endif
