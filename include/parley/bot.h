@@ -259,6 +259,11 @@ size_t parley_bot_consent_count(const parley_bot *bot);
 const parley_bot_consent *parley_bot_consent_at(const parley_bot *bot, size_t i);
 /** The scope named `scope`, or NULL. */
 const parley_bot_consent *parley_bot_find_consent(const parley_bot *bot, const char *scope);
+
+/** The identifiers the bot declares (bot.yml `pii.identifiers`), found and
+ * redacted like any personal value; `*n` gets their number. Borrowed from
+ * the bot. */
+const struct parley_pii_identifier *parley_bot_pii_identifiers(const parley_bot *bot, size_t *n);
 /** The name of limit bit `bit` ("max_gb_per_month"...), or NULL. */
 const char *parley_bot_limit_name(unsigned bit);
 

@@ -39,6 +39,11 @@ typedef struct parley_dialog_options {
      * appended to, and its signing key file; NULL: no audit log. */
     const char *audit_url;
     const char *audit_key;
+    /* How personal values are replaced in stored transcripts, hand-off
+     * summaries and rating comments: a policy as parley_pii_policy_parse()
+     * reads it ("redact", "card=mask,*=redact"...); NULL: every class
+     * redacted. */
+    const char *pii_transcript;
 } parley_dialog_options;
 
 /** Opens an engine: loads and checks the bot (any problem fails with

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "parley/common.h"
 
@@ -141,8 +142,16 @@ typedef struct parley_pii_policy {
     parley_pii_vault *vault; /* for PARLEY_PII_OP_TOKENIZE; NULL: tokenize falls back to redact */
 } parley_pii_policy;
 
-/** Every type redacted: the safe default for any destination. */
+/** Every type redacted, no key, no vault: the safe default for any
+ * destination. */
 void parley_pii_policy_redact_all(parley_pii_policy *pol);
+
+/** Sets the operators of `*pol` from `spec`: comma-separated items, each
+ * an operator for every class ("redact") or CLASS=OPERATOR ("card=mask";
+ * "*" for every class), later items winning; classes not named are
+ * redacted. `pol`'s hash key and vault are kept. PARLEY_ERR_INVALID names
+ * the bad item; `*pol` is then unchanged. */
+parley_err parley_pii_policy_parse(const char *spec, parley_pii_policy *pol, parley_error *err);
 
 /** `text[0..len)` with each of `findings[0..n)` (as parley_pii_detect()
  * gives them) replaced as `pol` says, NUL-terminated in `*out` (caller
@@ -153,6 +162,18 @@ void parley_pii_policy_redact_all(parley_pii_policy *pol);
 parley_err parley_pii_apply(const parley_pii_policy *pol, const char *text, size_t len,
                             const parley_pii_finding *findings, size_t n, char **out,
                             size_t *out_len, parley_error *err);
+
+/* ---- logs -------------------------------------------------------------- */
+
+/** Makes the library's log messages go to `out`, one line each with UTC
+ * time and level, every personal value `opts` detects (NULL: the
+ * defaults) redacted first; messages above `max_level` are dropped.
+ * Replaces any earlier sink. Process-wide: call it once, early. */
+parley_err parley_pii_log_install(const parley_pii_options *opts, FILE *out,
+                                  parley_log_level max_level, parley_error *err);
+
+/** Stops the sink; library messages are dropped again. */
+void parley_pii_log_uninstall(void);
 
 /** Frees memory returned by this module. NULL does nothing. */
 void parley_pii_free(void *p);

@@ -53,6 +53,7 @@ static const struct key keys[] = {
     TEXT("cors_origin", cors_origin),
     NUM("idle_minutes", K_UINT, idle_minutes, 1, 100000),
     NUM("verify_idle_minutes", K_UINT, verify_idle_minutes, 1, 100000),
+    TEXT("pii_transcript", pii_transcript),
 };
 
 void parley_server_config_defaults(parley_server_config *c)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "parley/bot.h"
+#include "parley/pii.h"
 #include "server/internal.h"
 
 static double now_s(void)
@@ -392,6 +394,7 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
     o.verify_idle_minutes = c->verify_idle_minutes;
     o.audit_url = c->audit_url[0] ? c->audit_url : NULL;
     o.audit_key = c->audit_key[0] ? c->audit_key : NULL;
+    o.pii_transcript = c->pii_transcript[0] ? c->pii_transcript : NULL;
     parley_err rc = parley_dialog_open(&o, &e->d, err);
     if (rc != PARLEY_OK) {
         parley__free(e);
@@ -456,12 +459,18 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
         goto fail;
     }
     parley_audit_options ao = {0};
+    parley_pii_options po = {0};
     ao.signing_key_path = c->audit_key[0] ? c->audit_key : NULL;
     if ((rc = parley_store_open(c->store_url, &s->store, err)) != PARLEY_OK ||
         (c->audit_url[0] &&
          (rc = parley_audit_open(c->audit_url, &ao, &s->audit, err)) != PARLEY_OK) ||
         (rc = open_engine(c, &s->engine, err)) != PARLEY_OK ||
         (rc = web_load(c->web_dir, &s->web, err)) != PARLEY_OK)
+        goto fail;
+    /* From here on the library's messages reach standard error, with the
+     * bot's identifiers and every other personal value redacted. */
+    po.identifiers = parley_bot_pii_identifiers(parley_dialog_bot(s->engine->d), &po.n_identifiers);
+    if ((rc = parley_pii_log_install(&po, stderr, PARLEY_LOG_INFO, err)) != PARLEY_OK)
         goto fail;
     s->rl = rl_new(c->rate, c->burst);
     s->hub = hub_new(&s->met.streams_open);
@@ -522,6 +531,7 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
         MHD_stop_daemon(s->mhd);
     }
     hub_free(s->hub);
+    parley_pii_log_uninstall();
     engine_put(s->engine);
     parley_store_close(s->store);
     parley_audit_close(s->audit);

@@ -34,6 +34,7 @@ typedef struct parley_server_config {
     char cors_origin[256];        /* Access-Control-Allow-Origin; "*" */
     unsigned idle_minutes;        /* welcome back after this much silence; 30 */
     unsigned verify_idle_minutes; /* a verification lapses after this silence; 15 */
+    char pii_transcript[256];     /* how stored text is redacted (docs/pii.md); "redact" */
     int demo;                     /* create demo keys, start telco-sim if needed */
 } parley_server_config;
 

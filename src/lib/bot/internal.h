@@ -10,6 +10,7 @@
 
 #include "common/internal.h"
 #include "parley/bot.h"
+#include "parley/pii.h"
 #include "parley/connect.h"
 
 struct parley_bot_report {
@@ -75,6 +76,8 @@ struct parley_bot {
     int has_identity;
     parley_bot_consent *consents;
     size_t nconsents;
+    parley_pii_identifier *pii_ids; /* declared identifiers (pii.c) */
+    size_t npii_ids;
     /* "FILE:LINE:COLUMN: warning: ..." lines (trustcheck.c), in `blocks` */
     const char **warnings;
     size_t nwarnings;
@@ -246,6 +249,9 @@ const char *parley__bot_strdup(parley_bot *b, const char *s, int *nomem);
 /* The 'consents' catalogue (consents.c): checking, then compiling. */
 void parley__bot_read_consents(struct ctx *c, yaml_node_t *n);
 int parley__bot_compile_consents(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
+/* pii.c: the 'pii' section (declared identifiers). */
+void parley__bot_read_pii(struct ctx *c, yaml_node_t *n);
+int parley__bot_compile_pii(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
 void parley__bot_free_runtime(parley_bot *b);
 /* Finds flows that would show account facts or change the account before
  * identity is verified or without a confirmation (trustcheck.c); fills

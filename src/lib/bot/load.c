@@ -17,8 +17,8 @@ static void check_root(struct ctx *c, yaml_node_t *root)
 {
     static const char *const keys[] = {"version",  "name",       "languages", "nlu",   "intents",
                                        "slots",    "connectors", "actions",   "flows", "responses",
-                                       "identity", "consents",   NULL};
-    yaml_node_t *v[12];
+                                       "identity", "consents",   "pii",       NULL};
+    yaml_node_t *v[13];
     if (!root) {
         parley__bot_problem_at(c, c->path, 1, 1,
                                "empty bot definition (expected name, languages, ...)");
@@ -47,6 +47,7 @@ static void check_root(struct ctx *c, yaml_node_t *root)
     parley__bot_read_responses(c, v[9]);
     parley__bot_read_flows(c, v[8]);
     parley__bot_read_consents(c, v[11]);
+    parley__bot_read_pii(c, v[12]);
     parley__bot_check_engine_needs(c, root);
     for (size_t i = 0; i < c->nresponses; i++)
         if (!c->responses[i].used)

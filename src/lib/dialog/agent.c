@@ -125,7 +125,8 @@ parley_err parley_dialog_agent_say(parley_dialog *d, const char *id, const char 
     if (parley_nlu_entities(text, len, conv.language, NULL, ents, DLG_MAX_ENTITIES, &n, NULL) !=
         PARLEY_OK)
         n = 0;
-    if (!(red = dlg_redact(text, len, ents, n < DLG_MAX_ENTITIES ? n : DLG_MAX_ENTITIES))) {
+    if (!(red =
+              dlg_redact(d, NULL, text, len, ents, n < DLG_MAX_ENTITIES ? n : DLG_MAX_ENTITIES))) {
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot send agent message: out of memory");
         goto out;
     }
@@ -191,7 +192,8 @@ parley_err parley_dialog_rate(parley_dialog *d, const char *id, int score, const
         if (parley_nlu_entities(comment, len, conv.language, NULL, ents, DLG_MAX_ENTITIES, &n,
                                 NULL) != PARLEY_OK)
             n = 0;
-        if (!(red = dlg_redact(comment, len, ents, n < DLG_MAX_ENTITIES ? n : DLG_MAX_ENTITIES))) {
+        if (!(red = dlg_redact(d, NULL, comment, len, ents,
+                               n < DLG_MAX_ENTITIES ? n : DLG_MAX_ENTITIES))) {
             rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot rate: out of memory");
             goto out;
         }

@@ -37,6 +37,7 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
     d = parley__calloc(1, sizeof(*d));
     if (!d)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot open bot: out of memory");
+    (void)pthread_mutex_init(&d->pii_mu, NULL); /* destroyed by close, whatever fails */
     d->idle_ms = (int64_t)(o->idle_minutes ? o->idle_minutes : 30) * 60 * 1000;
     d->verify_idle_ms = (int64_t)(o->verify_idle_minutes ? o->verify_idle_minutes : 15) * 60 * 1000;
     if (getrandom(&d->secret, sizeof(d->secret), 0) != (ssize_t)sizeof(d->secret))
@@ -101,6 +102,8 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
         rc = parley_error_set(err, rc, "cannot open bot: store: %s", e.msg);
         goto fail;
     }
+    if ((rc = dlg_pii_open(d, o, err)) != PARLEY_OK)
+        goto fail;
     if (o->audit_url) {
         parley_audit_options ao = {0};
         ao.signing_key_path = o->audit_key;
@@ -128,6 +131,7 @@ void parley_dialog_close(parley_dialog *d)
         parley_connector_free(d->conns[i]);
     parley_store_close(d->store);
     parley_audit_close(d->audit);
+    dlg_pii_close(d);
     parley_bot_free(d->bot);
     parley__free(d);
 }

@@ -5,6 +5,7 @@
 #ifndef PARLEY_DIALOG_INTERNAL_H
 #define PARLEY_DIALOG_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "common/internal.h"
@@ -14,6 +15,7 @@
 #include "parley/dialog.h"
 #include "parley/kb.h"
 #include "parley/nlu.h"
+#include "parley/pii.h"
 #include "parley/store.h"
 #include "parley/trust.h"
 
@@ -35,6 +37,8 @@
 #define DLG_LOCKOUT_FAILS   3 /* failed verifications of one phone per window: locked */
 #define DLG_ID_WINDOW_MS    (60 * 60 * 1000)
 #define DLG_CLEAR_AFFIRM    0.4 /* an affirm without a yes word, to act on */
+/* Scratches kept for reuse by redactions running at once (redact.c). */
+#define DLG_PII_POOL 8
 /* The name a data export asked for in chat is offered under. */
 #define DLG_EXPORT_FILE "my-data.json"
 #define DLG_QUEUE       "general" /* the agents' queue hand-offs go to */
@@ -53,6 +57,13 @@ struct parley_dialog {
     int64_t verify_idle_ms; /* a verified identity lapses after this silence */
     uint64_t secret;        /* keys one-time code hashes; per engine */
     parley_audit *audit;    /* may be NULL: no audit log configured */
+    parley_pii *pii;        /* the personal-data detectors, with the bot's identifiers */
+    /* Turns of different conversations run at once (the server): each
+     * redaction borrows a scratch from this pool. */
+    pthread_mutex_t pii_mu;
+    parley_pii_scratch *pii_free[DLG_PII_POOL];
+    size_t npii_free;
+    parley_pii_policy transcript; /* how stored text is redacted */
 };
 
 /* ---- conversation state (persisted after every turn) ---------------- */
@@ -243,9 +254,16 @@ void dlg_refresh_entities(struct dlg_turn *t);
  * name) into `*b`, a fresh buffer the caller releases. */
 void dlg_label_of(struct dlg_turn *t, const char *intent, struct parley_buf *b);
 
-/* reply.c: `text` with phone numbers and dates among `ents` replaced by
- * [PHONE] and [DATE] (caller frees with parley__free; NULL: no memory). */
-char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n);
+/* redact.c: the personal-data detectors and the transcript policy, made
+ * when the engine opens and freed when it closes. */
+parley_err dlg_pii_open(parley_dialog *d, const parley_dialog_options *o, parley_error *err);
+void dlg_pii_close(parley_dialog *d);
+/* `text` as it may be stored: personal values (detected, known from the
+ * sensitive facts of `st` (may be NULL), and the phone numbers and birth
+ * dates among `ents`) replaced as the transcript policy says. Caller frees
+ * with parley__free; NULL: out of memory. */
+char *dlg_redact(parley_dialog *d, const struct dlg_state *st, const char *text, size_t len,
+                 const parley_entity *ents, size_t nents);
 /* audit.c: appends the turn's audit records (intent, identity change,
  * refused disclosures, actions, consent, hand-off); failures are logged,
  * never shown to the customer. */

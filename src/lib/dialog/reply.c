@@ -52,34 +52,13 @@ void parley_dialog_reply_free(parley_dialog_reply *r)
     parley__free(b);
 }
 
-char *dlg_redact(const char *text, size_t len, const parley_entity *ents, size_t n)
-{
-    struct parley_buf b = PARLEY_BUF_INIT(0);
-    size_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        const parley_entity *e = &ents[i];
-        const char *tag = e->kind == PARLEY_ENTITY_PHONE  ? "[PHONE]"
-                          : e->kind == PARLEY_ENTITY_DATE ? "[DATE]"
-                                                          : NULL;
-        if (!tag || e->start < at || e->end > len)
-            continue;
-        (void)parley__buf_add(&b, text + at, e->start - at);
-        (void)parley__buf_add(&b, tag, strlen(tag));
-        at = e->end;
-    }
-    (void)parley__buf_add(&b, text + at, len - at);
-    if (!b.data)
-        return parley__strdup("");
-    return parley__buf_detach(&b, NULL);
-}
-
-/* The customer's text as stored: identity proof entirely hidden, phone
- * numbers and dates replaced by their kind. */
+/* The customer's text as stored: identity proof entirely hidden,
+ * personal values replaced (redact.c). */
 static char *redact(const struct dlg_turn *t)
 {
     if (t->redact_all)
         return parley__strdup("[identity proof]");
-    return dlg_redact(t->text, t->len, t->ents, t->nents);
+    return dlg_redact(t->d, t->st, t->text, t->len, t->ents, t->nents);
 }
 
 static char *summary(const struct dlg_turn *t, const char *redacted, const char *flow_before)
@@ -271,7 +250,8 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     struct dlg_state *st = NULL;
     struct dlg_turn *t = NULL;
     parley_nlu_ctx *ctx = NULL;
-    char *state = NULL, *red = NULL, *sum = NULL, *meta = NULL, flow_before[DLG_MAX_NAME];
+    char *state = NULL, *red = NULL, *bot_red = NULL, *sum = NULL, *meta = NULL;
+    char flow_before[DLG_MAX_NAME];
     parley_store_turn turns[2] = {{0}, {0}}, *bt;
     parley_store_outcome oc = {0};
     int64_t seq = 0;
@@ -328,9 +308,12 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     }
     state = dlg_state_write(st);
     red = redact(t);
+    /* The reply may name what was fetched (the customer's name, a bill
+     * id): stored as redacted as the message. */
+    bot_red = dlg_redact(d, st, t->out.data ? t->out.data : "", t->out.len, NULL, 0);
     if (t->handoff)
         sum = summary(t, red ? red : "", flow_before);
-    if (!state || !red || (t->handoff && !sum)) {
+    if (!state || !red || !bot_red || (t->handoff && !sum)) {
         rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot run turn: out of memory");
         goto out;
     }
@@ -340,7 +323,7 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     turns[0].confidence = t->pred.confidence;
     bt = &turns[1];
     bt->role = PARLEY_ROLE_BOT;
-    bt->text = t->out.data ? t->out.data : "";
+    bt->text = bot_red;
     if (sum) {
         json_t *m = json_pack("{s:s}", "handoff_summary", sum);
         char *ms = m ? json_dumps(m, JSON_COMPACT) : NULL;
@@ -386,6 +369,7 @@ out:
     parley_nlu_ctx_free(ctx);
     parley__free(state);
     parley__free(red);
+    parley__free(bot_red);
     parley__free(sum);
     parley__free(meta);
     parley_store_conversation_release(&conv);
