@@ -326,9 +326,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_size) {
         if (!r->too_big && r->len + *upload_size <= s->cfg.max_body) {
-            char *nb = parley__realloc(r->body, r->len + *upload_size + 1);
+            /* Not realloc: the old buffer may hold a customer's message,
+             * wiped before it is freed like the final one (docs/pii.md). */
+            char *nb = parley__malloc(r->len + *upload_size + 1);
             if (!nb)
                 return MHD_NO;
+            if (r->len)
+                memcpy(nb, r->body, r->len);
+            parley__free_secure(r->body, r->len + 1);
             r->body = nb;
             memcpy(r->body + r->len, upload, *upload_size);
             r->len += *upload_size;
@@ -373,7 +378,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     json_decref(r->json);
     if (r->special)
         MHD_destroy_response(r->special);
-    parley__free(r->body);
+    parley__free_secure(r->body, r->len + 1);
     parley__free(r);
     *ctx = NULL;
     atomic_fetch_sub(&s->active, 1);
