@@ -130,24 +130,27 @@ static bool is_upper(int32_t cp)
 static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t)
 {
     size_t n = 0, letters = 0, uppers = 0;
-    bool first = true, digits_only = true;
+    bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
     while (i < hi) {
         int32_t cp;
         size_t k = decode(text, hi, i, &cp);
         enum cp_class c = classify(cp);
+        bool after_letter = prev_letter;
+        prev_letter = prev_letter && c == C_MARK;
         if (c == C_INNER) {
             int32_t nx;
             if (i + k >= hi)
                 break;
             (void)decode(text, hi, i + k, &nx);
-            c = classify(nx);
-            if (c != C_LETTER && c != C_DIGIT)
+            /* between letters only: "Jean-Pierre", "m'appelle", not "1985-06-15" */
+            if (!after_letter || classify(nx) != C_LETTER)
                 break;
             cp = cp == '-' || cp == 0x2010 || cp == 0x2011 ? '-' : '\'';
             digits_only = false;
         } else if (c == C_LETTER) {
             letters++;
+            prev_letter = true;
             if (is_upper(cp)) {
                 uppers++;
                 if (first)
@@ -314,43 +317,49 @@ static bool same_number(const char *a, size_t na, const char *b, size_t nb)
     return na >= 9 && nb - na <= 4 && memcmp(b + nb - na, a, na) == 0;
 }
 
+static bool digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Finds the known number kd[0..nk) in every phone-like run of the text:
+ * digits joined by up to two separators ("(555) 123-4567", "+1 555..."). */
 static void known_phone(struct ctx_scan *s, const parley_pii_known *k, const char *kd, size_t nk)
 {
     const char *text = s->text;
     size_t i = 0;
     while (i < s->len && !s->oom) {
         char d[40];
-        size_t n = 0, start = i, end = i, j = i;
-        if (!(text[i] >= '0' && text[i] <= '9') &&
-            !(text[i] == '+' && i + 1 < s->len && text[i + 1] >= '0' && text[i + 1] <= '9')) {
+        size_t n = 0, start = i, end = i, j = i, seps = 0;
+        bool lead = (text[i] == '+' || text[i] == '(') && i + 1 < s->len && digit(text[i + 1]);
+        if ((!digit(text[i]) && !lead) ||
+            (i > 0 && (digit(text[i - 1]) || word_char(text, s->len, i - 1)))) {
             i++;
             continue;
         }
-        if (i > 0 &&
-            ((text[i - 1] >= '0' && text[i - 1] <= '9') || word_char(text, s->len, i - 1))) {
-            i++;
-            continue;
-        }
-        /* A run of digits joined by single separators. */
+        if (lead)
+            j++;
         while (j < s->len) {
-            if (text[j] >= '0' && text[j] <= '9') {
+            if (digit(text[j])) {
                 if (n < sizeof(d))
                     d[n] = text[j];
                 n++;
                 end = ++j;
-            } else if (strchr(" +().-/", text[j]) && j + 1 < s->len &&
-                       ((text[j + 1] >= '0' && text[j + 1] <= '9') ||
-                        (text[j + 1] == '(' && text[j] == ' '))) {
+                seps = 0;
+            } else if (strchr(" +().-/", text[j]) && text[j] != '\0' && seps < 2) {
+                seps++;
                 j++;
             } else {
                 break;
             }
         }
+        /* a closing parenthesis right after the number belongs to it only
+         * when the run opened one; a trailing separator never does */
         if (n <= sizeof(d) && same_number(d, n, kd, nk) &&
             (end == s->len || !word_char(text, s->len, end)) &&
             !pii_hits_add(s->out, k->type, start, end, 0.95f, "known"))
             s->oom = true;
-        i = j > i ? j : i + 1;
+        i = end > i ? end : i + 1;
     }
 }
 

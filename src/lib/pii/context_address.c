@@ -134,7 +134,9 @@ static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
         if (housenum(s, k))
             j = k;
     }
-    if (housenum(s, j) && !(s->t[j].shape & SH_NL))
+    /* not "12 rue de la Paix, 75002": a second number after a comma is the postcode */
+    if (housenum(s, j) && !(s->t[j].shape & SH_NL) && s->t[j].flen <= 4 &&
+        !(num_before && j > last + 1))
         return j;
     return num_before ? last : 0;
 }
@@ -185,7 +187,9 @@ static size_t po_box(const struct ctx_scan *s, size_t i)
         j += 3;
         if (ctx_punct(s, j, '.'))
             j++;
-    } else if (!(s->t[j].lex & LX_POBOX) || ctx_is(s, j, "box")) {
+    } else if ((s->t[j].lex & LX_POBOX) && !ctx_is(s, j, "box")) {
+        j++;
+    } else {
         return 0;
     }
     if (ctx_is(s, j, "box"))

@@ -160,6 +160,14 @@ static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
            ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
 }
 
+/* "Dear", "Cher", "Querido", "Liebe": a name follows, listed or not. */
+static bool warm_greeting(const struct ctx_scan *s, size_t i)
+{
+    static const char *const warm[] = {"dear",     "cher",     "chere", "querido", "querida",
+                                       "estimado", "estimada", "liebe", "lieber"};
+    return i > 0 && in(warm, sizeof(warm) / sizeof(warm[0]), &s->t[i - 1]);
+}
+
 static bool greeting_before(const struct ctx_scan *s, size_t i)
 {
     size_t k;
@@ -240,7 +248,11 @@ void pii_ctx_names(struct ctx_scan *s)
             bool title = title_before(s, i, &at);
             words = take_name(s, i, false, &last);
             if (words) {
-                float conf = title || known ? 0.85f : 0.6f;
+                /* "Hello World": after hi/hello a capital is weak evidence; after "Dear" strong */
+                bool vocative = ctx_punct(s, last + 1, ',') || ctx_punct(s, last + 1, '!');
+                float conf = title || known                    ? 0.85f
+                             : warm_greeting(s, i) || vocative ? 0.7f
+                                                               : 0.45f;
                 found(s, title ? at : i, last, conf, title ? "name.title" : "name.cue", &last_name);
                 i = last;
                 continue;
