@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "parley/pii.h"
+#include "parley/text.h"
 
 static const char usage[] =
     "usage: parley redact [options] [FILE...]\n"
@@ -116,31 +117,10 @@ static int read_line(struct reader *r, const char **s, size_t *n, int *nl)
 }
 
 /* Length of the valid UTF-8 prefix of s[0..n). */
-static size_t utf8_valid(const unsigned char *s, size_t n)
+static size_t utf8_valid(const char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = c >= 0xC2 && c <= 0xDF   ? 2
-                   : c >= 0xE0 && c <= 0xEF ? 3
-                   : c >= 0xF0 && c <= 0xF4 ? 4
-                                            : 0;
-        if (k == 0 || i + k > n)
-            return i;
-        unsigned c1 = s[i + 1];
-        if ((c1 & 0xC0) != 0x80 || (c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) ||
-            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F))
-            return i;
-        for (size_t j = 2; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return i;
-        i += k;
-    }
-    return n;
+    size_t bad = n;
+    return parley_text_validate(s, n, &bad, NULL) == PARLEY_OK ? n : bad;
 }
 
 struct stats {
@@ -274,7 +254,7 @@ static char *repair_utf8(const char *s, size_t n, size_t *out_len)
     if (!fixed)
         return NULL;
     while (i < n) {
-        size_t ok = utf8_valid((const unsigned char *)s + i, n - i);
+        size_t ok = utf8_valid(s + i, n - i);
         memcpy(fixed + j, s + i, ok);
         j += ok;
         i += ok;
@@ -307,7 +287,7 @@ static int do_file(struct run *r, const char *name, FILE *f)
         r->lineno++;
         r->st.lines++;
         r->st.bytes += len + (size_t)nl;
-        if (utf8_valid((const unsigned char *)line, len) != len) {
+        if (utf8_valid(line, len) != len) {
             size_t fixed_len = 0;
             char *fixed = repair_utf8(line, len, &fixed_len);
             (void)fprintf(stderr,
