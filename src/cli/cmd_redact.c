@@ -311,11 +311,16 @@ static int do_file(struct run *r, const char *name, FILE *f)
             rc = -1;
             break;
         }
-        if (r->st.tty && (r->st.lines & 255) == 0) {
-            double now = cli_now();
-            if (now - r->st.shown >= 0.25) {
+        if ((r->st.lines & 255) == 0) {
+            double now = r->st.tty ? cli_now() : 0;
+            if (r->st.tty && now - r->st.shown >= 0.25) {
                 show_stats(&r->st, 0);
                 r->st.shown = now;
+            }
+            if (ferror(stdout)) { /* a full disk: no use reading on */
+                cli_error("cannot write to standard output");
+                rc = -1;
+                break;
             }
         }
     }

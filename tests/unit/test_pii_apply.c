@@ -1,8 +1,10 @@
 /* Unit tests for the operators (src/lib/pii/apply.c) on hand-made
  * findings: every operator on every type, masks of UTF-8 names counted in
  * characters, hash pseudonyms stable per key and per normalised value, the
- * fallbacks without a key or vault, invalid findings refused, and an
- * out-of-memory sweep. */
+ * fallbacks without a key or vault, invalid findings refused, an
+ * out-of-memory sweep; and JSON lines redaction (src/lib/pii/jsonl.c):
+ * paths, arrays, wildcards, what is left alone, the findings callback and
+ * malformed lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -305,6 +307,105 @@ static void test_oom_sweep(void **state)
     }
 }
 
+struct seen {
+    char paths[8][64];
+    size_t n[8];
+    int count;
+};
+
+static void on_findings(const char *path, const parley_pii_finding *f, size_t n, void *ud)
+{
+    struct seen *s = ud;
+    (void)f;
+    if (s->count < 8) {
+        (void)snprintf(s->paths[s->count], sizeof(s->paths[0]), "%s", path);
+        s->n[s->count++] = n;
+    }
+}
+
+static char *redact_json(const char *line, const char *const *fields, size_t n_fields,
+                         struct seen *seen, parley_err want)
+{
+    static parley_pii *p;
+    static parley_pii_scratch *s;
+    parley_pii_policy pol;
+    parley_error e = PARLEY_ERROR_INIT;
+    char *out = NULL;
+    size_t len = 0;
+    if (!p) {
+        assert_int_equal(parley_pii_create(NULL, &p, &e), PARLEY_OK);
+        assert_int_equal(parley_pii_scratch_create(p, &s, &e), PARLEY_OK);
+    }
+    parley_pii_policy_redact_all(&pol);
+    assert_int_equal(parley_pii_redact_json(p, s, &pol, line, strlen(line), fields, n_fields,
+                                            seen ? on_findings : NULL, seen, &out, &len, &e),
+                     want);
+    if (want != PARLEY_OK) {
+        assert_null(out);
+        char *msg = malloc(sizeof(e.msg));
+        assert_non_null(msg);
+        memcpy(msg, e.msg, sizeof(e.msg));
+        return msg;
+    }
+    assert_int_equal(strlen(out), len);
+    return out;
+}
+
+static void test_json_fields(void **state)
+{
+    static const char *const fields[] = {"customer.email", "turns.*.text", "items.1",
+                                         "missing.path", "note.deeper"};
+    struct seen seen = {0};
+    (void)state;
+    char *out = redact_json(
+        "{\"id\":7,\"customer\":{\"name\":\"x\",\"email\":\"ana@example.org\"},"
+        "\"turns\":[{\"text\":\"card 4111 1111 1111 "
+        "1111\",\"n\":1.5},{\"text\":\"hello\"},{\"text\":3}],"
+        "\"items\":[\"ana@example.org\",\"mail ana@example.org\"],\"note\":\"ana@example.org\","
+        "\"flag\":true,\"none\":null}",
+        fields, 5, &seen, PARLEY_OK);
+    assert_string_equal(out, "{\"id\":7,\"customer\":{\"name\":\"x\",\"email\":\"[EMAIL]\"},"
+                             "\"turns\":[{\"text\":\"card [CARD]\",\"n\":1.5},{\"text\":\"hello\"},"
+                             "{\"text\":3}],\"items\":[\"ana@example.org\",\"mail [EMAIL]\"],"
+                             "\"note\":\"ana@example.org\",\"flag\":true,\"none\":null}");
+    parley_pii_free(out);
+    /* Each string scanned is reported once, by its path. */
+    assert_int_equal(seen.count, 4);
+    assert_string_equal(seen.paths[0], "customer.email");
+    assert_int_equal(seen.n[0], 1);
+    assert_string_equal(seen.paths[1], "turns.0.text");
+    assert_string_equal(seen.paths[2], "turns.1.text");
+    assert_int_equal(seen.n[2], 0);
+    assert_string_equal(seen.paths[3], "items.1");
+
+    /* "*" over an object's members; strings with escapes and non-ASCII. */
+    static const char *const star[] = {"*"};
+    out = redact_json("{\"a\":\"Zoë \\\"ana@example.org\\\"\\n\",\"b\":[\"ana@example.org\"]}",
+                      star, 1, NULL, PARLEY_OK);
+    assert_string_equal(out, "{\"a\":\"Zoë \\\"[EMAIL]\\\"\\n\",\"b\":[\"ana@example.org\"]}");
+    parley_pii_free(out);
+}
+
+static void test_json_errors(void **state)
+{
+    static const char *const f[] = {"a"};
+    static const char *const empty_step[] = {"a..b"};
+    (void)state;
+    char *msg = redact_json("{\"a\": \"x\",}", f, 1, NULL, PARLEY_ERR_FORMAT);
+    assert_non_null(strstr(msg, "column "));
+    free(msg);
+    msg = redact_json("[\"a\"]", f, 1, NULL, PARLEY_ERR_FORMAT);
+    assert_string_equal(msg, "column 1: not a JSON object");
+    free(msg);
+    msg = redact_json("", f, 1, NULL, PARLEY_ERR_FORMAT);
+    free(msg);
+    msg = redact_json("{\"a\":1} {\"b\":2}", f, 1, NULL, PARLEY_ERR_FORMAT);
+    free(msg);
+    msg = redact_json("{\"a\":\"x\"}", empty_step, 1, NULL, PARLEY_ERR_INVALID);
+    assert_non_null(strstr(msg, "'a..b'"));
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +416,8 @@ int main(void)
         cmocka_unit_test(test_several_findings),
         cmocka_unit_test(test_invalid_findings),
         cmocka_unit_test(test_oom_sweep),
+        cmocka_unit_test(test_json_fields),
+        cmocka_unit_test(test_json_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -95,6 +95,9 @@ static void test_round_trip(void **state)
     (void)snprintf(wrapped, sizeof(wrapped), "[NAME#%s]", f);
     check_value(v, wrapped, "Zoë Ñúñez", PARLEY_PII_NAME);
     parley_pii_vault_close(v);
+    struct stat fst;
+    assert_int_equal(stat(path_of("rt.db"), &fst), 0);
+    assert_int_equal(fst.st_mode & 0777, 0600);
 
     /* One row per value. */
     sqlite3 *db = NULL;

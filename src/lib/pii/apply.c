@@ -211,7 +211,7 @@ parley_err parley_pii_apply(const parley_pii_policy *pol, const char *text, size
         if (parley__buf_add(&b, text + at, f->start - at) != PARLEY_OK)
             goto nomem;
         rc = replace(&b, pol, f, text + f->start, f->end - f->start, err);
-        if (rc == PARLEY_ERR_NOMEM || rc == PARLEY_ERR_LIMIT)
+        if (rc == PARLEY_ERR_NOMEM)
             goto nomem;
         if (rc != PARLEY_OK)
             goto fail;

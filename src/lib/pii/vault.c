@@ -10,11 +10,13 @@
  * a record cannot be moved to another token), and one gives the check
  * value stored at creation, so that a wrong key is refused at open rather
  * than by mixing rows of two keys. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pii/operators.h"
 
@@ -161,6 +163,11 @@ parley_err parley_pii_vault_open(const char *path, const uint8_t key[PARLEY_PII_
     derive(key, "parley-pii-vault-token-v1", v->tok_key, sizeof(v->tok_key));
     derive(key, "parley-pii-vault-encrypt-v1", v->enc_key, sizeof(v->enc_key));
     derive(key, "parley-pii-vault-check-v1", check, sizeof(check));
+    /* Encrypted values are still nobody else's business: a new vault (and
+     * so its -wal and -shm files, which SQLite makes alike) is owner-only. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        (void)close(fd);
     if (sqlite3_open_v2(path, &v->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
