@@ -205,6 +205,55 @@ static void test_ip(void **state)
     run_cases(cases, ARRAY_LEN(cases));
 }
 
+static void test_phones(void **state)
+{
+    static const struct tcase cases[] = {
+        /* NANP */
+        {"call (555) 234-5678 today", PARLEY_PII_PHONE, "(555) 234-5678"},
+        {"my number 555-234-5678.", PARLEY_PII_PHONE, "555-234-5678"},
+        {"555.234.5678 is mine", PARLEY_PII_PHONE, "555.234.5678"},
+        {"reach me at +1 555 234 5678", PARLEY_PII_PHONE, "+1 555 234 5678"},
+        {"dial 1-555-234-5678 now", PARLEY_PII_PHONE, "1-555-234-5678"},
+        {"office 555-234-5678 x123, thanks", PARLEY_PII_PHONE, "555-234-5678 x123"},
+        {"desk 555-234-5678 ext. 42", PARLEY_PII_PHONE, "555-234-5678 ext. 42"},
+        {"from abroad 001-555-234-5678", PARLEY_PII_PHONE, "001-555-234-5678"},
+        /* E.164 */
+        {"mon portable +33 6 12 34 56 78", PARLEY_PII_PHONE, "+33 6 12 34 56 78"},
+        {"Ruf an: +49 30 1234567", PARLEY_PII_PHONE, "+49 30 1234567"},
+        {"llámame al +34 612 345 678", PARLEY_PII_PHONE, "+34 612 345 678"},
+        {"London +44 20 7946 0958.", PARLEY_PII_PHONE, "+44 20 7946 0958"},
+        {"+33612345678", PARLEY_PII_PHONE, "+33612345678"},
+        /* France */
+        {"appelez le 06 12 34 56 78 svp", PARLEY_PII_PHONE, "06 12 34 56 78"},
+        {"tél. 01.23.45.67.89", PARLEY_PII_PHONE, "01.23.45.67.89"},
+        {"c'est 0612345678", PARLEY_PII_PHONE, "0612345678"},
+        /* Spain */
+        {"mi móvil es 612 345 678", PARLEY_PII_PHONE, "612 345 678"},
+        {"fijo 912 34 56 78", PARLEY_PII_PHONE, "912 34 56 78"},
+        /* Germany */
+        {"Telefon 030 1234567", PARLEY_PII_PHONE, "030 1234567"},
+        {"Handy 0151 12345678", PARLEY_PII_PHONE, "0151 12345678"},
+        {"Tel.: 030/1234567", PARLEY_PII_PHONE, "030/1234567"},
+        {"Nummer (030) 123 45 67 bitte", PARLEY_PII_PHONE, "(030) 123 45 67"},
+        /* not phones: dates, amounts, counts, versions, long runs */
+        {"on 12.03.2024 at noon", PARLEY_PII_PHONE, NULL},
+        {"due 2024-03-12", PARLEY_PII_PHONE, NULL},
+        {"le 12/03/2024", PARLEY_PII_PHONE, NULL},
+        {"total 1.234.567 EUR", PARLEY_PII_PHONE, NULL},
+        {"price 612 345 678 €", PARLEY_PII_PHONE, NULL},
+        {"version 1.2.3.4.5.6", PARLEY_PII_PHONE, NULL},
+        {"from 1990-2020 we grew", PARLEY_PII_PHONE, NULL},
+        {"order 123456", PARLEY_PII_PHONE, NULL},
+        {"ref 12345678901234567890", PARLEY_PII_PHONE, NULL},
+        {"code 555-234-56789", PARLEY_PII_PHONE, NULL},
+        {"Apt. 722 20 40 rue Victor Hugo", PARLEY_PII_PHONE, NULL},
+        {"licence number 755600751", PARLEY_PII_PHONE, NULL},
+        {"+0 555 234 5678", PARLEY_PII_PHONE, NULL},
+    };
+    (void)state;
+    run_cases(cases, ARRAY_LEN(cases));
+}
+
 /* The card wins over the shorter, less sure candidates inside it; each
  * finding is reported once. */
 static void test_overlap(void **state)
@@ -392,15 +441,108 @@ static void test_many(void **state)
     free(text);
 }
 
+/* Out of memory at every allocation in turn: a clean PARLEY_ERR_NOMEM and
+ * nothing leaked, until the round goes through. */
+static long alloc_count, alloc_fail_at, alloc_live;
+
+static void *t_malloc(size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = malloc(n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *t_calloc(size_t c, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = calloc(c, n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *t_realloc(void *old, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = realloc(old, n);
+    alloc_live += p != NULL && old == NULL;
+    return p;
+}
+
+static void t_free(void *p)
+{
+    alloc_live -= p != NULL;
+    free(p);
+}
+
+static parley_err oom_round(void)
+{
+    static const parley_pii_identifier ids[] = {{"customer_id", "C[0-9]{4}"}};
+    parley_pii_options o = {0, 0.0F, ids, 1};
+    parley_pii *p = NULL;
+    parley_pii_scratch *s = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    const parley_pii_finding *f;
+    size_t n = 0;
+    char text[4096];
+    size_t len = 0;
+    parley_err rc;
+
+    while (len + 64 < sizeof(text))
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "C1234 4111111111111111 a@b.fr ");
+    if ((rc = parley_pii_create(&o, &p, &e)) == PARLEY_OK &&
+        (rc = parley_pii_scratch_create(p, &s, &e)) == PARLEY_OK &&
+        (rc = parley_pii_detect(p, s, text, len, NULL, 0, &f, &n, &e)) == PARLEY_OK)
+        assert_true(n > 100);
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+    return rc;
+}
+
+static void test_oom_sweep(void **state)
+{
+    long n;
+
+    (void)state;
+    for (n = 0; n < 1000; n++) {
+        parley_err rc;
+        alloc_count = 0;
+        alloc_fail_at = n;
+        alloc_live = 0;
+        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        rc = oom_round();
+        parley_set_allocator(NULL, NULL, NULL, NULL);
+        assert_int_equal(alloc_live, 0);
+        if (rc == PARLEY_OK)
+            break;
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(n >= 4); /* the set, its pattern list, the scratch, the findings */
+    assert_true(n < 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cards),       cmocka_unit_test(test_imei),
-        cmocka_unit_test(test_iban),        cmocka_unit_test(test_ssn),
-        cmocka_unit_test(test_email),       cmocka_unit_test(test_ip),
-        cmocka_unit_test(test_overlap),     cmocka_unit_test(test_threshold_and_mask),
-        cmocka_unit_test(test_identifiers), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cards),
+        cmocka_unit_test(test_imei),
+        cmocka_unit_test(test_iban),
+        cmocka_unit_test(test_ssn),
+        cmocka_unit_test(test_email),
+        cmocka_unit_test(test_ip),
+        cmocka_unit_test(test_phones),
+        cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_threshold_and_mask),
+        cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
