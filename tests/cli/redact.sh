@@ -10,12 +10,13 @@ set -u
 CARD="4111 1111 1111 1111"
 MAIL="zoe.alves@example.com"
 IBAN="DE89 3704 0044 0532 0130 00"
+PHONE="+33 6 12 34 56 78"
 printf '%s\n' "my card is $CARD thanks" "" "write to $MAIL please" "nothing personal here" \
-    "" "pay to $IBAN tonight" >"$T/in.txt"
+    "" "pay to $IBAN tonight" "or call $PHONE" >"$T/in.txt"
 printf 'last line without newline %s' "$MAIL" >>"$T/in.txt"
 
 no_clear() { # FILE WHAT: none of the values in clear
-    for v in "$CARD" "$MAIL" "$IBAN" "zoe.alves"; do
+    for v in "$CARD" "$MAIL" "$IBAN" "$PHONE" "zoe.alves"; do
         if grep -qF "$v" "$1"; then fail "$2: '$v' in clear"; fi
     done
 }
@@ -50,6 +51,7 @@ same_lines "$T/in.txt" "$T/red.txt" "redact"
 grep -qx "my card is \[CARD\] thanks" "$T/red.txt" || fail "card not redacted: $(sed -n 1p "$T/red.txt")"
 grep -qx "write to \[EMAIL\] please" "$T/red.txt" || fail "e-mail not redacted"
 grep -qx "pay to \[IBAN\] tonight" "$T/red.txt" || fail "IBAN not redacted: $(sed -n 6p "$T/red.txt")"
+grep -qx "or call \[PHONE\]" "$T/red.txt" || fail "phone not redacted: $(sed -n 7p "$T/red.txt")"
 grep -qx "nothing personal here" "$T/red.txt" || fail "a line without personal data changed"
 [ "$(tail -c 1 "$T/red.txt")" = "]" ] || fail "last line: newline added or line lost"
 
@@ -71,6 +73,7 @@ grep -qx "my card is \*\*\*\* \*\*\*\* \*\*\*\* 1111 thanks" "$T/out" ||
 grep -qx "write to \*\{21\} please" "$T/out" || fail "e-mail mask: $(sed -n 3p "$T/out")"
 grep -qx "pay to \*\*\*\* \*\*\*\* \*\*\*\* \*\*\*\* \*\*30 00 tonight" "$T/out" ||
     fail "IBAN mask: $(sed -n 6p "$T/out")"
+grep -qx "or call +\*\* \* \*\* \*\* 56 78" "$T/out" || fail "phone mask: $(sed -n 7p "$T/out")"
 no_clear "$T/out" "mask"
 same_lines "$T/in.txt" "$T/out" "mask"
 expect_code 0 "keep email" "$P" redact --operator email=keep --operator mask "$T/in.txt"
@@ -85,6 +88,10 @@ expect_code 0 "hash 1" "$P" redact --operator hash --hash-key "$T/k1" "$T/in.txt
 cp "$T/out" "$T/h1.txt"
 grep -Eq '^my card is \[CARD:[0-9a-f]{16}\] thanks$' "$T/h1.txt" || fail "hash form: $(sed -n 1p "$T/h1.txt")"
 no_clear "$T/h1.txt" "hash"
+printf 'call +33612345678\ncall %s\n' "$PHONE" >"$T/spell.txt"
+expect_code 0 "hash spellings" "$P" redact --operator hash --hash-key "$T/k1" "$T/spell.txt"
+[ "$(sort -u "$T/out" | wc -l)" -eq 1 ] || fail "one phone in two spellings, two pseudonyms: $(cat "$T/out")"
+grep -Eq '^call \[PHONE:[0-9a-f]{16}\]$' "$T/out" || fail "phone hash form: $(cat "$T/out")"
 expect_code 0 "hash 1 again" "$P" redact --operator hash --hash-key "file:$T/k1" "$T/in.txt"
 cmp -s "$T/out" "$T/h1.txt" || fail "hash differs between runs with the same key"
 PARLEY_TEST_HASH_KEY=$(cat "$T/k1")
@@ -113,7 +120,7 @@ card_tok=$(sed -n 's/^my card is \[CARD#\(tok_[0-9a-f]\{24\}\)\] thanks$/\1/p' "
 [ -n "$card_tok" ] || fail "tokenize form: $(sed -n 1p "$T/tok.txt")"
 mail_tok=$(sed -n 's/^write to \(\[EMAIL#tok_[0-9a-f]\{24\}\]\) please$/\1/p' "$T/tok.txt")
 [ -n "$mail_tok" ] || fail "tokenize form: $(sed -n 3p "$T/tok.txt")"
-# The same value twice (e-mail on lines 3 and 7) is one token; runs agree.
+# The same value twice (e-mail on lines 3 and 8) is one token; runs agree.
 [ "$(grep -o 'EMAIL#tok_[0-9a-f]*' "$T/tok.txt" | sort -u | wc -l)" -eq 1 ] || fail "one e-mail, several tokens"
 expect_code 0 "tokenize again" "$P" redact --operator tokenize --vault "$D/vault.db" --vault-key "$T/k1" "$T/in.txt"
 cmp -s "$T/out" "$T/tok.txt" || fail "tokens differ between runs"
@@ -180,7 +187,7 @@ grep -q "arr.jsonl:1: column 1: not a JSON object" "$T/err" || fail "array line 
 
 # ---- --findings ---------------------------------------------------------------
 expect_code 0 "findings" "$P" redact --findings "$T/in.txt"
-[ "$(wc -l <"$T/out")" -eq 7 ] || fail "findings: $(wc -l <"$T/out") lines, wanted 7"
+[ "$(wc -l <"$T/out")" -eq 8 ] || fail "findings: $(wc -l <"$T/out") lines, wanted 8"
 python3 - "$T/out" "$T/in.txt" <<'PY' || fail "findings are not valid JSON with offsets"
 import json, sys
 text = open(sys.argv[2], "rb").read().split(b"\n")
@@ -192,7 +199,8 @@ for i, l in enumerate(open(sys.argv[1])):
         assert set(f) == {"type", "start", "end", "confidence", "detector"}, f
         assert 0 <= f["start"] < f["end"] <= len(text[i]) and 0 <= f["confidence"] <= 1, f
         types.add((f["type"], text[i][f["start"]:f["end"]].decode()))
-for want in [("card", "4111 1111 1111 1111"), ("email", "zoe.alves@example.com")]:
+for want in [("card", "4111 1111 1111 1111"), ("email", "zoe.alves@example.com"),
+             ("iban", "DE89 3704 0044 0532 0130 00"), ("phone", "+33 6 12 34 56 78")]:
     assert want in types, (want, types)
 PY
 expect_code 0 "findings jsonl" sh -c 'sed -n 2p "$2" | "$1" redact --findings --jsonl --field turns.*.text' sh "$P" "$T/in.jsonl"
