@@ -163,6 +163,81 @@ parley_err parley_pii_apply(const parley_pii_policy *pol, const char *text, size
                             const parley_pii_finding *findings, size_t n, char **out,
                             size_t *out_len, parley_error *err);
 
+/* ---- keys, token vault, JSON lines --------------------------------------- */
+
+/** Size of a hash or vault key, in bytes. */
+#define PARLEY_PII_KEY_SIZE 32
+
+/** Loads a key named by `spec`: "env:NAME" (the environment variable NAME
+ * holds it), "file:PATH" or a plain PATH (a file only its owner can read,
+ * as parley_pii_key_generate() writes it); either way 64 hex digits, then
+ * optional white space. Keys belong in configuration, never beside the
+ * data they protect. Errors: PARLEY_ERR_INVALID (empty spec, unset
+ * variable, file readable by others), PARLEY_ERR_IO, PARLEY_ERR_FORMAT
+ * (not 64 hex digits); `key` is then unchanged. */
+parley_err parley_pii_key_load(const char *spec, uint8_t key[PARLEY_PII_KEY_SIZE],
+                               parley_error *err);
+
+/** Writes a new random key to the file `path` (mode 0600; refused if the
+ * file exists). */
+parley_err parley_pii_key_generate(const char *path, parley_error *err);
+
+/** Longest token parley_pii_vault_tokenize() writes, with its NUL. */
+#define PARLEY_PII_TOKEN_SIZE 32
+
+/** Opens the vault in the SQLite file `path` (created if missing, with its
+ * schema and a check value of `key`), encrypted with `key` (copied; wiped
+ * at close). The caller closes `*out` with parley_pii_vault_close(); one
+ * handle may be shared by threads. Errors: PARLEY_ERR_CORRUPT (the vault
+ * was made with another key), PARLEY_ERR_VERSION (a newer schema),
+ * PARLEY_ERR_FORMAT (not a vault), PARLEY_ERR_IO, PARLEY_ERR_NOMEM. */
+parley_err parley_pii_vault_open(const char *path, const uint8_t key[PARLEY_PII_KEY_SIZE],
+                                 parley_pii_vault **out, parley_error *err);
+
+/** Closes `v` and wipes its key; NULL does nothing. */
+void parley_pii_vault_close(parley_pii_vault *v);
+
+/** The token of `value[0..len)` of type `type` ("tok_" and 24 hex digits)
+ * into `token` (PARLEY_PII_TOKEN_SIZE bytes), storing the value encrypted
+ * the first time. The token is a keyed hash of the type and the value
+ * normalised as the hash operator does, so one value is one row; it
+ * reveals nothing without the vault and its key. Errors: PARLEY_ERR_INVALID,
+ * PARLEY_ERR_IO, PARLEY_ERR_NOMEM. */
+parley_err parley_pii_vault_tokenize(parley_pii_vault *v, parley_pii_type type, const char *value,
+                                     size_t len, char token[PARLEY_PII_TOKEN_SIZE],
+                                     parley_error *err);
+
+/** The value behind `token` ("tok_..." or the whole "[PHONE#tok_...]") into
+ * `*value_out` (NUL-terminated; the caller wipes it, e.g. with
+ * explicit_bzero(), and frees it with parley_pii_free()) and its type into `*type_out` (may be
+ * NULL). Errors: PARLEY_ERR_INVALID (not a token), PARLEY_ERR_NOTFOUND (no such token),
+ * PARLEY_ERR_CORRUPT (the record fails authentication: another key, or
+ * altered), PARLEY_ERR_IO, PARLEY_ERR_NOMEM. */
+parley_err parley_pii_vault_detokenize(parley_pii_vault *v, const char *token, char **value_out,
+                                       parley_pii_type *type_out, parley_error *err);
+
+/** Called by parley_pii_redact_json() with the findings of each string it
+ * scanned: `path` is its place ("turns.0.text"); all borrowed for the
+ * call. */
+typedef void (*parley_pii_json_fn)(const char *path, const parley_pii_finding *findings, size_t n,
+                                   void *userdata);
+
+/** Replaces the personal values in the string values of `fields[0..n_fields)`
+ * of the JSON object `line[0..len)`: each field is a dot path ("customer.name");
+ * a "*" step goes over every element of an array (or member of an object),
+ * e.g. "turns.*.text". Paths that are missing or lead to a non-string are
+ * left alone. The whole object is written back compactly (same members,
+ * same order) to `*out` (NUL-terminated, no newline; caller frees with
+ * parley_pii_free()), its length in `*out_len` (may be NULL). `fn` (may
+ * be NULL) sees the findings of every scanned string. Errors:
+ * PARLEY_ERR_FORMAT (not one JSON object: the message names the column),
+ * PARLEY_ERR_INVALID (an empty path), and those of parley_pii_detect()
+ * and parley_pii_apply(). */
+parley_err parley_pii_redact_json(const parley_pii *p, parley_pii_scratch *s,
+                                  const parley_pii_policy *pol, const char *line, size_t len,
+                                  const char *const *fields, size_t n_fields, parley_pii_json_fn fn,
+                                  void *userdata, char **out, size_t *out_len, parley_error *err);
+
 /* ---- logs -------------------------------------------------------------- */
 
 /** Makes the library's log messages go to `out`, one line each with UTC

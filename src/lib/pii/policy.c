@@ -6,13 +6,6 @@
 
 #include "pii/internal.h"
 
-void parley_pii_policy_redact_all(parley_pii_policy *pol)
-{
-    memset(pol, 0, sizeof(*pol));
-    for (unsigned i = 0; i < PARLEY_PII_N_TYPES; i++)
-        pol->op[i] = PARLEY_PII_OP_REDACT;
-}
-
 /* Copies `s[0..n)` without surrounding blanks into `out`; 0 if too long. */
 static int trimmed(const char *s, size_t n, char *out, size_t size)
 {
