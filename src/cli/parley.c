@@ -21,6 +21,7 @@ const struct cli_command cli_commands[] = {
     {"serve", cmd_serve, "serve the HTTP API, web chat and agent console"},
     {"keys", cmd_keys, "create, list and revoke the server's API keys"},
     {"audit", cmd_audit, "verify, list and explain the audit log (audit -h)"},
+    {"store", cmd_store, "master keys, key rotation and retention of the store (store -h)"},
     {"test", cmd_test, "run conversation tests against a bot"},
     {"langid", cmd_langid, "train, run and evaluate a language identifier (langid -h)"},
     {NULL, NULL, NULL},
