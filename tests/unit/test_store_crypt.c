@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/internal.h"
 #include "parley/store.h"
 #include "store/internal.h"
 
@@ -455,6 +456,20 @@ static void test_tamper(void **state)
     parley_store_close(s);
 }
 
+struct queue {
+    char (*summaries)[256];
+    int n;
+};
+
+static int collect_queue(const parley_store_handoff *h, void *userdata)
+{
+    struct queue *q = userdata;
+    if (q->n < 3)
+        (void)snprintf(q->summaries[q->n], 256, "%s", h->summary);
+    q->n++;
+    return 0;
+}
+
 static void copy_file(const char *from, const char *to)
 {
     size_t n;
@@ -534,6 +549,18 @@ static void test_erase_shreds_backup(void **state)
     assert_int_equal(parley_store_conversation_load(s, bob, &c, &e), PARLEY_OK);
     assert_string_equal(c.state, SECRET_STATE);
     parley_store_conversation_release(&c);
+    /* The queue still lists alice's restored hand-offs, without content. */
+    char summaries[3][256];
+    struct queue q = {summaries, 0};
+    assert_int_equal(parley_store_handoffs_list(s, 10, collect_queue, &q, &e), PARLEY_OK);
+    assert_int_equal(q.n, 3);
+    int empty = 0, full = 0;
+    for (int i = 0; i < 3; i++) {
+        empty += summaries[i][0] == '\0';
+        full += strcmp(summaries[i], SECRET_SUMMARY) == 0;
+    }
+    assert_int_equal(empty, 2);
+    assert_int_equal(full, 1);
     parley_store_close(s);
 
     /* Deleting one conversation destroys its key too. */
@@ -693,6 +720,106 @@ static void test_clear_then_encrypted(void **state)
     assert_int_equal(parley_store_open(path, &s, &e), PARLEY_ERR_INVALID);
 }
 
+/* ---- out of memory: every failure path frees what it took --------------- */
+
+static long alloc_count;
+static long alloc_fail_at = -1;
+static long alloc_live;
+
+static int alloc_should_fail(void)
+{
+    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
+}
+static void *t_malloc(size_t n)
+{
+    void *p = alloc_should_fail() ? NULL : malloc(n);
+    alloc_live += p != NULL;
+    return p;
+}
+static void *t_calloc(size_t a, size_t b)
+{
+    void *p = alloc_should_fail() ? NULL : calloc(a, b);
+    alloc_live += p != NULL;
+    return p;
+}
+static void *t_realloc(void *old, size_t n)
+{
+    void *p = alloc_should_fail() ? NULL : realloc(old, n);
+    alloc_live += p && !old;
+    return p;
+}
+static void t_free(void *p)
+{
+    alloc_live -= p != NULL;
+    free(p);
+}
+
+static int ignore_handoff(const parley_store_handoff *h, void *userdata)
+{
+    (void)h;
+    (void)userdata;
+    return 0;
+}
+
+/* One round through the encrypted API; returns the first failure. */
+static parley_err oom_round(void)
+{
+    parley_store_options o = PARLEY_STORE_OPTIONS_INIT;
+    parley_store_master_key ring[2] = {key_b, key_a};
+    parley_store *s = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    char id[PARLEY_STORE_ID_SIZE];
+    parley_store_conversation c;
+    parley_store_sweep_result r;
+    parley_store_retention policy = {.transcript_days = 1};
+    struct seen seen;
+    parley_store_turn t = {.role = PARLEY_ROLE_CUSTOMER, .text = "hello", .metadata = "{}"};
+    parley_store_outcome oc = {.handoff_reason = "r", .handoff_summary = "sum", .customer_id = "x"};
+    parley_err rc;
+
+    memset(&seen, 0, sizeof(seen));
+    o.master_keys = ring;
+    o.nmaster_keys = 2;
+    if ((rc = parley_store_open_ex(":memory:", &o, &s, &e)) != PARLEY_OK)
+        return rc;
+    if ((rc = parley_store_conversation_create(s, "web", "en", "{\"x\":1}", id, &e)) == PARLEY_OK &&
+        (rc = parley_store_commit_outcome(s, id, 1, "{}", &t, 1, &oc, NULL, &e)) == PARLEY_OK &&
+        (rc = parley_store_rating_set(s, id, 5, "good", &e)) == PARLEY_OK &&
+        (rc = parley_store_conversation_load(s, id, &c, &e)) == PARLEY_OK) {
+        parley_store_conversation_release(&c);
+        if ((rc = parley_store_turns_list(s, id, collect, &seen, &e)) == PARLEY_OK &&
+            (rc = parley_store_handoffs_list(s, 5, ignore_handoff, NULL, &e)) == PARLEY_OK &&
+            (rc = parley_store_rekey(s, NULL, NULL, &e)) == PARLEY_OK &&
+            (rc = parley_store_sweep(s, &policy, parley__store_now_ms() + 7 * 86400000LL, &r,
+                                     &e)) == PARLEY_OK &&
+            (rc = parley_store_conversation_create(s, "web", "en", "{}", id, &e)) == PARLEY_OK &&
+            (rc = parley_store_commit_outcome(s, id, 1, "{}", &t, 1, &oc, NULL, &e)) == PARLEY_OK)
+            rc = parley_store_customer_erase(s, "x", NULL, &e);
+    }
+    parley_store_close(s);
+    return rc;
+}
+
+static void test_oom_sweep(void **state)
+{
+    (void)state;
+    long n;
+    for (n = 0; n < 2000; n++) {
+        alloc_count = 0;
+        alloc_fail_at = n;
+        alloc_live = 0;
+        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        parley_err rc = oom_round();
+        parley_set_allocator(NULL, NULL, NULL, NULL);
+        assert_int_equal(alloc_live, 0);
+        if (rc == PARLEY_OK)
+            break;
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(n >= 10);
+    assert_true(n < 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key),           cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_erase_shreds_backup), cmocka_unit_test(test_rekey),
         cmocka_unit_test(test_crash_after_key),     cmocka_unit_test(test_clear_then_encrypted),
+        cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_dir);
 }

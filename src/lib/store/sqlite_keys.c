@@ -474,7 +474,7 @@ static parley_err rekey_batch(struct parley__keystore *ks, size_t *done, parley_
     sqlite3_stmt *st = NULL;
     size_t n = 0;
     parley_err rc;
-    int r;
+    int r = SQLITE_DONE;
 
     if (!rows)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
@@ -499,6 +499,10 @@ static parley_err rekey_batch(struct parley__keystore *ks, size_t *done, parley_
         rows[n].dek_id = (uint32_t)sqlite3_column_int64(st, 1);
         memcpy(rows[n].wrapped, w, PARLEY__WRAPPED_BYTES);
         n++;
+    }
+    if (n < REKEY_BATCH && r != SQLITE_DONE) {
+        rc = sq_fail(ks->db, r, err);
+        goto out;
     }
     sq_done(st);
     st = NULL;
