@@ -171,8 +171,9 @@ typedef int (*parley_store_turn_fn)(const parley_store_turn *turn, void *userdat
 parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
                                    void *userdata, parley_error *err);
 
-/** Erases conversation `id` and all its turns (right to erasure).
- * PARLEY_ERR_NOTFOUND if it does not exist. */
+/** Erases conversation `id` and all its turns (right to erasure), and
+ * destroys its data key when the store encrypts. PARLEY_ERR_NOTFOUND if it
+ * does not exist. */
 parley_err parley_store_conversation_delete(parley_store *store, const char *id, parley_error *err);
 
 /** Counts the stored conversations into `*out`. */

@@ -154,12 +154,14 @@ static parley_err meta_get(sqlite3 *db, const char *table, const char *name, cha
     return rc;
 }
 
-static parley_err meta_set(sqlite3 *db, const char *table, const char *name, const char *value,
-                           parley_error *err)
+/* Sets value `name` of `db` unless it is set already: the first of two
+ * processes opening a fresh pair wins, and both then read its value. */
+static parley_err meta_init(sqlite3 *db, const char *table, const char *name, const char *value,
+                            parley_error *err)
 {
     char sql[128];
     sqlite3_stmt *st = NULL;
-    (void)snprintf(sql, sizeof(sql), "INSERT OR REPLACE INTO %s (name, value) VALUES (?1, ?2)",
+    (void)snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s (name, value) VALUES (?1, ?2)",
                    table);
     int r = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (r == SQLITE_OK) {
@@ -192,28 +194,24 @@ static parley_err default_path(const char *path, char *buf, size_t n, parley_err
 static parley_err pair(struct parley__keystore *ks, sqlite3 *data, parley_error *err)
 {
     char ks_id[80], data_id[80];
+    unsigned char raw[16];
     parley_err rc;
 
-    if ((rc = meta_get(ks->db, "meta", "store_id", ks_id, sizeof(ks_id), err)) != PARLEY_OK ||
+    if ((rc = parley__store_random(raw, sizeof(raw), err)) != PARLEY_OK)
+        return rc;
+    (void)sodium_bin2hex(ks_id, sizeof(ks_id), raw, sizeof(raw));
+    if ((rc = meta_init(ks->db, "meta", "store_id", ks_id, err)) != PARLEY_OK ||
+        (rc = meta_get(ks->db, "meta", "store_id", ks_id, sizeof(ks_id), err)) != PARLEY_OK ||
+        (rc = meta_init(data, "parley_meta", "key_store", ks_id, err)) != PARLEY_OK ||
         (rc = meta_get(data, "parley_meta", "key_store", data_id, sizeof(data_id), err)) !=
             PARLEY_OK)
         return rc;
-    if (!ks_id[0]) {
-        unsigned char raw[16];
-        if ((rc = parley__store_random(raw, sizeof(raw), err)) != PARLEY_OK)
-            return rc;
-        (void)sodium_bin2hex(ks_id, sizeof(ks_id), raw, sizeof(raw));
-        if ((rc = meta_set(ks->db, "meta", "store_id", ks_id, err)) != PARLEY_OK)
-            return rc;
-    }
-    if (data_id[0] && strcmp(data_id, ks_id) != 0)
+    if (strcmp(data_id, ks_id) != 0)
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "key store '%s' is not this database's (its data keys are in key "
                                 "store %.32s, this one is %.32s)",
                                 ks->path, data_id, ks_id);
-    if (!data_id[0])
-        rc = meta_set(data, "parley_meta", "key_store", ks_id, err);
-    return rc;
+    return PARLEY_OK;
 }
 
 /* Every master key that wraps a data key must be in the keyring. */
