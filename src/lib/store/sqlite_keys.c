@@ -68,6 +68,8 @@ static const char *const ks_sql[KS__COUNT] = {
     "PRAGMA user_version = 1;"
 
 #define REKEY_BATCH 256
+#define ORPHAN_PAGE 500
+#define ORPHAN_SCAN 20000
 
 struct parley__keystore {
     sqlite3 *db;
@@ -77,6 +79,8 @@ struct parley__keystore {
     /* The conversation last linked to its customer by this handle: every
      * commit of a verified conversation names the customer again. */
     char linked_conv[PARLEY_STORE_MAX_ID + 1], linked_customer[PARLEY_STORE_MAX_ID + 1];
+    /* Where the last search for orphaned keys stopped ("" : the start). */
+    char orphan_cursor[PARLEY_STORE_MAX_ID + 1];
 };
 
 static sqlite3_stmt *ks_stmt(struct parley__keystore *ks, enum ks_stmt id, parley_error *err)
@@ -580,15 +584,18 @@ parley_err parley__keystore_orphans(struct parley__keystore *ks, int64_t before,
                                     int (*exists)(const char *conv, void *userdata), void *userdata,
                                     size_t *removed, parley_error *err)
 {
-    char after[PARLEY_STORE_MAX_ID + 1] = "";
+    char *after = ks->orphan_cursor;
     char **gone = NULL;
-    size_t ngone = 0, cap = 0;
+    size_t ngone = 0, cap = 0, seen = 0;
     parley_err rc = PARLEY_OK;
     int more = 1;
 
-    /* Pages of keys, checked one by one against the database; the deletes
-     * come after the walk, in one transaction. */
-    while (rc == PARLEY_OK && more) {
+    /* Pages of keys, checked one by one against the database, at most
+     * ORPHAN_SCAN per call so a sweep's time is bounded however large the
+     * key store: the next call goes on where this one stopped, and starts
+     * over after the end. The deletes come after the walk, in one
+     * transaction. */
+    while (rc == PARLEY_OK && more && seen < ORPHAN_SCAN) {
         sqlite3_stmt *st = ks_stmt(ks, KS_PAGE, err);
         int r, rows = 0;
         if (!st) {
@@ -597,13 +604,14 @@ parley_err parley__keystore_orphans(struct parley__keystore *ks, int64_t before,
         }
         (void)sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
         (void)sqlite3_bind_int64(st, 2, before);
-        (void)sqlite3_bind_int(st, 3, 500);
+        (void)sqlite3_bind_int(st, 3, ORPHAN_PAGE);
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
             const char *conv = (const char *)sqlite3_column_text(st, 0);
             rows++;
+            seen++;
             if (!conv)
                 continue;
-            (void)snprintf(after, sizeof(after), "%s", conv);
+            (void)snprintf(after, sizeof(ks->orphan_cursor), "%s", conv);
             int e = exists(conv, userdata);
             if (e < 0) {
                 rc = parley_error_set(err, PARLEY_ERR_IO, "cannot look up a conversation");
@@ -630,8 +638,10 @@ parley_err parley__keystore_orphans(struct parley__keystore *ks, int64_t before,
         if (rc == PARLEY_OK && r != SQLITE_ROW && r != SQLITE_DONE)
             rc = sq_fail(ks->db, r, err);
         sq_done(st);
-        more = rows == 500;
+        more = rows == ORPHAN_PAGE;
     }
+    if (!more)
+        after[0] = '\0';
     if (rc == PARLEY_OK && ngone > 0)
         rc = parley__keystore_shred(ks, NULL, gone, ngone, removed, err);
     for (size_t i = 0; i < ngone; i++)
