@@ -406,6 +406,18 @@ parley_err parley_store_master_key_load(const char *spec, parley_store_master_ke
  * (PARLEY_ERR_IO). */
 parley_err parley_store_master_key_generate(const char *path, parley_error *err);
 
+/** Loads a whole keyring as configuration gives it: `current` (a spec as
+ * above; NULL or "": no encryption) and `older` (NULL, "", or specs
+ * separated by commas, for keys still accepted while rotating) into
+ * keys[0..*n) (caller-owned; wipe each with parley_store_master_key_clear()
+ * after opening the store). Fails like parley_store_master_key_load(),
+ * naming the spec at fault, and with PARLEY_ERR_INVALID for older keys
+ * without a current one or more than PARLEY_STORE_MAX_MASTER_KEYS keys.
+ * On failure nothing is left in `keys` and `*n` is unchanged. */
+parley_err parley_store_keyring_load(const char *current, const char *older,
+                                     parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                     size_t *n, parley_error *err);
+
 /** Wipes `key`. NULL does nothing. */
 void parley_store_master_key_clear(parley_store_master_key *key);
 

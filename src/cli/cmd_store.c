@@ -64,7 +64,7 @@ int cmd_store(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS];
-    const char *specs[PARLEY_STORE_MAX_MASTER_KEYS];
+    char older[8192] = "";
     const char *data_dir = "data", *store_url = NULL, *key_store = NULL;
     const char *master = getenv("PARLEY_MASTER_KEY");
     parley_store_options o = PARLEY_STORE_OPTIONS_INIT;
@@ -102,12 +102,15 @@ int cmd_store(int argc, char **argv)
         case 'm':
             master = optarg;
             break;
-        case 'o':
-            if (nold + 1 >= PARLEY_STORE_MAX_MASTER_KEYS)
-                return cli_usage_error(usage, "at most %d old master keys",
-                                       PARLEY_STORE_MAX_MASTER_KEYS - 1);
-            specs[1 + nold++] = optarg;
+        case 'o': {
+            size_t used = strlen(older);
+            if (strchr(optarg, ',') ||
+                (size_t)snprintf(older + used, sizeof(older) - used, "%s%s", used ? "," : "",
+                                 optarg) >= sizeof(older) - used)
+                return cli_usage_error(usage, "bad --old-master-key '%.200s'", optarg);
+            nold++;
             break;
+        }
         case 't':
             if (cli_parse_uint("--transcripts-days", optarg, 0, 36500, &days) != 0)
                 return EXIT_USAGE;
@@ -132,13 +135,10 @@ int cmd_store(int argc, char **argv)
         (void)snprintf(url, sizeof(url), "%s", store_url);
     else
         (void)snprintf(url, sizeof(url), "sqlite:%.4000s/parley.db", data_dir);
-    specs[0] = master;
-    nkeys = master ? 1 + nold : 0;
-    for (size_t i = 0; i < nkeys; i++)
-        if (parley_store_master_key_load(specs[i], &keys[i], &e) != PARLEY_OK) {
-            cli_error("%s", e.msg);
-            goto out;
-        }
+    if (parley_store_keyring_load(master, older, keys, &nkeys, &e) != PARLEY_OK) {
+        cli_error("%s", e.msg);
+        goto out;
+    }
     o.master_keys = keys;
     o.nmaster_keys = nkeys;
     o.key_store = key_store;

@@ -302,6 +302,46 @@ static void test_master_key_load(void **state)
     assert_int_equal(parley_store_master_key_generate(path, &e), PARLEY_ERR_IO);
 }
 
+/* A keyring as configuration gives it: the current key and older ones
+ * separated by commas. */
+static void test_keyring_load(void **state)
+{
+    (void)state;
+    parley_store_master_key ring[PARLEY_STORE_MAX_MASTER_KEYS];
+    parley_error e = PARLEY_ERROR_INIT;
+    char cur[300], old[700];
+    size_t n = 99;
+
+    (void)snprintf(cur, sizeof(cur), "file:%s/b.key", tmpdir);
+    (void)snprintf(old, sizeof(old), "file:%s/a.key,env:PARLEY_TEST_RING", tmpdir);
+    assert_int_equal(setenv("PARLEY_TEST_RING",
+                            "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", 1),
+                     0);
+    assert_int_equal(parley_store_keyring_load(NULL, NULL, ring, &n, &e), PARLEY_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(parley_store_keyring_load(cur, old, ring, &n, &e), PARLEY_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(ring[0].id, key_b.id);
+    assert_string_equal(ring[1].id, key_a.id);
+    assert_int_equal(strlen(ring[2].id), 8);
+    for (size_t i = 0; i < n; i++)
+        parley_store_master_key_clear(&ring[i]);
+
+    n = 99;
+    assert_int_equal(parley_store_keyring_load("", old, ring, &n, &e), PARLEY_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "without a current master key"));
+    (void)snprintf(old, sizeof(old), "file:%s/a.key,,env:PARLEY_TEST_RING", tmpdir);
+    assert_int_equal(parley_store_keyring_load(cur, old, ring, &n, &e), PARLEY_ERR_INVALID);
+    (void)snprintf(old, sizeof(old), "file:%s/a.key,env:PARLEY_TEST_NOPE", tmpdir);
+    assert_int_equal(parley_store_keyring_load(cur, old, ring, &n, &e), PARLEY_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "PARLEY_TEST_NOPE"));
+    assert_int_equal(n, 99);
+    /* Nothing secret is left behind on failure. */
+    static const parley_store_master_key zero;
+    assert_memory_equal(&ring[0], &zero, sizeof(zero));
+    assert_memory_equal(&ring[1], &zero, sizeof(zero));
+}
+
 /* With a keyring no content is on disk in the clear, yet every read
  * returns it, before and after reopening. */
 static void test_no_clear_content(void **state)
@@ -827,7 +867,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key),           cmocka_unit_test(test_tamper),
         cmocka_unit_test(test_erase_shreds_backup), cmocka_unit_test(test_rekey),
         cmocka_unit_test(test_crash_after_key),     cmocka_unit_test(test_clear_then_encrypted),
-        cmocka_unit_test(test_oom_sweep),
+        cmocka_unit_test(test_oom_sweep),           cmocka_unit_test(test_keyring_load),
     };
     return cmocka_run_group_tests(tests, setup_keys, teardown_dir);
 }

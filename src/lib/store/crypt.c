@@ -214,6 +214,52 @@ out:
     return rc;
 }
 
+parley_err parley_store_keyring_load(const char *current, const char *older,
+                                     parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                     size_t *n, parley_error *err)
+{
+    char spec[4200];
+    size_t count = 0;
+    parley_err rc = PARLEY_OK;
+
+    if (!keys || !n)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot load master keys: no output");
+    if (!current || !current[0]) {
+        if (older && older[0])
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "old master keys are given without a current master key");
+        *n = 0;
+        return PARLEY_OK;
+    }
+    if ((rc = parley_store_master_key_load(current, &keys[count], err)) != PARLEY_OK)
+        return rc;
+    count++;
+    for (const char *p = older ? older : ""; *p && rc == PARLEY_OK;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof(spec)) {
+            rc = parley_error_set(err, PARLEY_ERR_INVALID,
+                                  "old master keys: expected specs separated by commas");
+        } else if (count == PARLEY_STORE_MAX_MASTER_KEYS) {
+            rc = parley_error_set(err, PARLEY_ERR_INVALID, "more than %d master keys given",
+                                  PARLEY_STORE_MAX_MASTER_KEYS);
+        } else {
+            memcpy(spec, p, len);
+            spec[len] = '\0';
+            if ((rc = parley_store_master_key_load(spec, &keys[count], err)) == PARLEY_OK)
+                count++;
+        }
+        p += len + (comma != NULL);
+    }
+    if (rc != PARLEY_OK) {
+        for (size_t i = 0; i < count; i++)
+            parley_store_master_key_clear(&keys[i]);
+        return rc;
+    }
+    *n = count;
+    return PARLEY_OK;
+}
+
 void parley_store_master_key_clear(parley_store_master_key *key)
 {
     if (key)
