@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 6
+#define PARLEY_STORE_SCHEMA_VERSION 7
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -171,8 +171,9 @@ typedef int (*parley_store_turn_fn)(const parley_store_turn *turn, void *userdat
 parley_err parley_store_turns_list(parley_store *store, const char *id, parley_store_turn_fn fn,
                                    void *userdata, parley_error *err);
 
-/** Erases conversation `id` and all its turns (right to erasure).
- * PARLEY_ERR_NOTFOUND if it does not exist. */
+/** Erases conversation `id` and all its turns (right to erasure), and
+ * destroys its data key when the store encrypts. PARLEY_ERR_NOTFOUND if it
+ * does not exist. */
 parley_err parley_store_conversation_delete(parley_store *store, const char *id, parley_error *err);
 
 /** Counts the stored conversations into `*out`. */
@@ -323,8 +324,10 @@ parley_err parley_store_customer_conversations(parley_store *store, const char *
 
 /** Erases everything stored about `customer`: the conversations verified
  * for them with their transcripts and state, and their consent grants, in
- * one transaction; with secure_delete the pages are overwritten. `*count`
- * (if not NULL) gets the conversations erased. */
+ * one transaction; with secure_delete the pages are overwritten. With
+ * encryption their data keys are destroyed too (crypto-shredding), so
+ * copies of the database made before, backups included, cannot be read
+ * for them any more. `*count` (if not NULL) gets the conversations erased. */
 parley_err parley_store_customer_erase(parley_store *store, const char *customer, size_t *count,
                                        parley_error *err);
 
@@ -361,6 +364,132 @@ parley_err parley_store_throttle_count(parley_store *store, const char *key, int
 /** Forgets every event under `key` (e.g. after a successful
  * verification). Clearing a key with no events succeeds. */
 parley_err parley_store_throttle_clear(parley_store *store, const char *key, parley_error *err);
+
+/* ---- encryption at rest, crypto-shredding, retention ----------------------
+ *
+ * With master keys in parley_store_options, conversation content (turn text
+ * and metadata, the state document, the hand-off summary and the rating
+ * comment) is stored encrypted with XChaCha20-Poly1305 under a data key of
+ * its own conversation. Data keys are kept wrapped by a master key in a
+ * separate SQLite file, the key store, so that erasing a customer destroys
+ * their data keys and with them every copy of their content, backups of
+ * the database included. Ids, times, statuses, intents and channels stay
+ * clear. See docs/internals/store-encryption.md. */
+
+/** Size of a master key, in bytes (given as 64 hex characters). */
+#define PARLEY_STORE_MASTER_KEY_BYTES 32
+/** Size of a master key's id: 8 lowercase hex characters and a NUL. */
+#define PARLEY_STORE_MASTER_KEY_ID_SIZE 9
+/** Most master keys one store accepts (the current one and older ones). */
+#define PARLEY_STORE_MAX_MASTER_KEYS 8
+
+/** A master key and its id (a keyed BLAKE2b fingerprint: the id reveals
+ * nothing of the key). Secret: wipe it with
+ * parley_store_master_key_clear() once the store is open. */
+typedef struct parley_store_master_key {
+    unsigned char key[PARLEY_STORE_MASTER_KEY_BYTES];
+    char id[PARLEY_STORE_MASTER_KEY_ID_SIZE];
+} parley_store_master_key;
+
+/** Loads a master key from `spec`: "file:PATH" (a file that only its owner
+ * can read, holding 64 hex characters) or "env:NAME" (an environment
+ * variable holding them); surrounding whitespace is ignored. Fills `*out`
+ * with the key and its id. Fails with PARLEY_ERR_INVALID (bad spec, unset
+ * variable, file readable by group or others), PARLEY_ERR_IO (cannot read
+ * the file) or PARLEY_ERR_FORMAT (not 64 hex characters); the message
+ * never shows key material. `*out` is unchanged on failure. */
+parley_err parley_store_master_key_load(const char *spec, parley_store_master_key *out,
+                                        parley_error *err);
+
+/** Writes a new random master key (64 hex characters and a newline) to a
+ * new file `path` of mode 0600; an existing file is never overwritten
+ * (PARLEY_ERR_IO). */
+parley_err parley_store_master_key_generate(const char *path, parley_error *err);
+
+/** Loads a whole keyring as configuration gives it: `current` (a spec as
+ * above; NULL or "": no encryption) and `older` (NULL, "", or specs
+ * separated by commas, for keys still accepted while rotating) into
+ * keys[0..*n) (caller-owned; wipe each with parley_store_master_key_clear()
+ * after opening the store). Fails like parley_store_master_key_load(),
+ * naming the spec at fault, and with PARLEY_ERR_INVALID for older keys
+ * without a current one or more than PARLEY_STORE_MAX_MASTER_KEYS keys.
+ * On failure nothing is left in `keys` and `*n` is unchanged. */
+parley_err parley_store_keyring_load(const char *current, const char *older,
+                                     parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                     size_t *n, parley_error *err);
+
+/** Wipes `key`. NULL does nothing. */
+void parley_store_master_key_clear(parley_store_master_key *key);
+
+/** How to open a store (parley_store_open_ex()). Start from
+ * PARLEY_STORE_OPTIONS_INIT. */
+typedef struct parley_store_options {
+    /* The keyring: master_keys[0] is the current key (it wraps new data
+     * keys); the others are older keys still accepted for unwrapping. None
+     * (0): no encryption, as with parley_store_open(). Borrowed during the
+     * call only: the store keeps its own copy in locked memory. */
+    const parley_store_master_key *master_keys;
+    size_t nmaster_keys;
+    /* The key store's file; NULL: beside the database, its name with "-keys"
+     * before ".db" (parley.db -> parley-keys.db); a ":memory:" database gets
+     * an in-memory key store. Keep it out of the database's backups. */
+    const char *key_store;
+} parley_store_options;
+#define PARLEY_STORE_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        NULL, 0, NULL                                                                              \
+    }
+
+/** Like parley_store_open() with options (NULL: none). With a keyring it
+ * opens (creating if needed) the key store too and checks, before
+ * returning, that every data key in it is wrapped by a configured master
+ * key ("this data was encrypted with master key <id>, which is not
+ * configured") and that the key store belongs to this database; without a
+ * keyring it refuses a database that was ever opened with one. Those
+ * refusals are PARLEY_ERR_INVALID. Content already stored in the clear
+ * stays readable; new content is written encrypted. */
+parley_err parley_store_open_ex(const char *url, const parley_store_options *opts,
+                                parley_store **out, parley_error *err);
+
+/** Whether the store encrypts content (it was opened with a keyring). */
+int parley_store_encrypted(const parley_store *store);
+
+/** Called as work progresses: `done` of `total` items. */
+typedef void (*parley_store_progress_fn)(size_t done, size_t total, void *userdata);
+
+/** Master-key rotation: rewraps every data key wrapped by an older master
+ * key of the keyring with the current one, a few hundred per transaction,
+ * so that servers using the same files (with a keyring that holds both
+ * keys) go on serving. Content is not re-encrypted. `fn` (may be NULL) is
+ * called after each batch. Once it returns PARLEY_OK the older keys can be
+ * dropped from the configuration. PARLEY_ERR_INVALID without a keyring. */
+parley_err parley_store_rekey(parley_store *store, parley_store_progress_fn fn, void *userdata,
+                              parley_error *err);
+
+/** A retention policy per data class; 0 keeps that class forever. */
+typedef struct parley_store_retention {
+    /* Conversations (state, transcript, outcome, data key) whose last
+     * update is older than this many days. */
+    int transcript_days;
+} parley_store_retention;
+
+/** What one sweep removed. */
+typedef struct parley_store_sweep_result {
+    size_t conversations;   /* past transcript_days, with their turns */
+    size_t turns;           /* of those conversations */
+    size_t data_keys;       /* their data keys, and orphans (see below) */
+    size_t throttle_events; /* throttle events older than a day */
+} parley_store_sweep_result;
+
+/** Enforces `policy` as of `now_ms` (Unix ms; 0: the clock), in small
+ * transactions: deletes the conversations idle for longer than the policy
+ * allows, with their turns and data keys, throttle events older than a
+ * day, and data keys with no conversation that are more than an hour old
+ * (left by a crash between writing a key and its conversation). Counts
+ * what it removed into `*out` (may be NULL). Call it periodically (e.g.
+ * hourly); it is safe while other handles or processes use the store. */
+parley_err parley_store_sweep(parley_store *store, const parley_store_retention *policy,
+                              int64_t now_ms, parley_store_sweep_result *out, parley_error *err);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
 #define PARLEY_STORE_INTERNAL_H
 
 #include <pthread.h>
+#include <sodium.h>
 
 #include "common/internal.h"
 #include "parley/store.h"
@@ -62,6 +63,11 @@ struct parley_store_ops {
     parley_err (*throttle_count)(parley_store *s, const char *key, int64_t now, int64_t window,
                                  size_t *count, parley_error *err);
     parley_err (*throttle_clear)(parley_store *s, const char *key, parley_error *err);
+    /* Encryption and retention (sweep.c has the public half). */
+    parley_err (*rekey)(parley_store *s, parley_store_progress_fn fn, void *userdata,
+                        parley_error *err);
+    parley_err (*sweep)(parley_store *s, const parley_store_retention *policy, int64_t now,
+                        parley_store_sweep_result *out, parley_error *err);
 };
 
 /* The first member of every backend's handle. */
@@ -71,15 +77,84 @@ struct parley_store {
      * statements are not shared between threads. */
     pthread_mutex_t mu;
     int schema_version;
+    int encrypted; /* opened with a keyring */
     char errmsg[sizeof(((parley_error *)0)->msg)];
 };
 
-/* Opens the SQLite store at `path` (":memory:" allowed); `url` is for
- * messages. On success `*out` is a handle that ops->close frees. */
+/* Opens the SQLite store at `path` (":memory:" allowed) with `opts` (NULL:
+ * none); `url` is for messages. On success `*out` is a handle that
+ * ops->close frees. */
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,
-                                     parley_store **out, parley_error *err);
+                                     const parley_store_options *opts, parley_store **out,
+                                     parley_error *err);
 
 /* Fills `buf` with `n` random bytes from the kernel. */
 parley_err parley__store_random(void *buf, size_t n, parley_error *err);
+
+/* store_util.c: what every public entry point does around a backend call:
+ * one call at a time per handle, the last error kept in the handle. */
+void parley__store_lock(parley_store *s);
+void parley__store_unlock(parley_store *s);
+parley_err parley__store_finish(parley_store *s, parley_err rc, const parley_error *local,
+                                parley_error *err);
+int64_t parley__store_now_ms(void);
+#ifdef PARLEY_TESTING
+/* Tests set it in a child process to die right after a new conversation's
+ * data key is stored, before the conversation row is. */
+extern int parley__store_crash_after_key;
+#endif
+
+/* ---- crypt.c: keys and sealed values -------------------------------------- */
+
+/* The master keys of a handle, [0] the current one; in locked memory. */
+struct parley__keyring {
+    size_t n;
+    int locked;
+    parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS];
+};
+
+/* A data key in the clear; wipe with sodium_memzero after use. `id` is
+ * random, never 0, and written in the header of every value it seals. */
+#define PARLEY__DEK_BYTES 32
+struct parley__dek {
+    uint32_t id;
+    unsigned char key[PARLEY__DEK_BYTES];
+};
+/* A data key wrapped by a master key: nonce, ciphertext, tag. */
+#define PARLEY__WRAPPED_BYTES (24 + PARLEY__DEK_BYTES + 16)
+/* Bytes a sealed value adds: header (version, data key id), nonce, tag. */
+#define PARLEY__SEAL_OVERHEAD (5 + 24 + 16)
+
+/* Copies `keys` (recomputing their ids) into a new keyring; the caller
+ * frees it with parley__keyring_free(), which wipes it. */
+parley_err parley__keyring_new(const parley_store_master_key *keys, size_t n,
+                               struct parley__keyring **out, parley_error *err);
+void parley__keyring_free(struct parley__keyring *kr);
+/* The key with id `id`, or NULL. */
+const parley_store_master_key *parley__keyring_find(const struct parley__keyring *kr,
+                                                    const char *id);
+/* A fresh random data key. */
+parley_err parley__dek_new(struct parley__dek *dek, parley_error *err);
+/* Wraps `dek` of conversation `conv` under the current master key. */
+void parley__dek_wrap(const struct parley__keyring *kr, const char *conv,
+                      const struct parley__dek *dek, unsigned char out[PARLEY__WRAPPED_BYTES]);
+/* Unwraps; PARLEY_ERR_INVALID if `master_id` is not in the keyring,
+ * PARLEY_ERR_CORRUPT if the wrapped key fails its check. */
+parley_err parley__dek_unwrap(const struct parley__keyring *kr, const char *master_id,
+                              const char *conv, uint32_t dek_id, const unsigned char *wrapped,
+                              size_t len, struct parley__dek *dek, parley_error *err);
+/* Seals `text` as the value of `column` (row number `n`: the turn's seq,
+ * the state's version, 0 otherwise) of conversation `conv`; `*out` is
+ * the caller's (parley__free). */
+parley_err parley__seal(const struct parley__dek *dek, const char *conv, const char *column,
+                        int64_t n, const char *text, unsigned char **out, size_t *out_len,
+                        parley_error *err);
+/* Opens a sealed value into a NUL-terminated `*out` (the caller frees it
+ * with parley__free_secure). PARLEY_ERR_CORRUPT when it fails its check. */
+parley_err parley__unseal(const struct parley__dek *dek, const char *conv, const char *column,
+                          int64_t n, const unsigned char *blob, size_t len, char **out,
+                          parley_error *err);
+/* The data key id in a sealed value's header; -1 if it is not one. */
+int parley__sealed_dek_id(const unsigned char *blob, size_t len, uint32_t *dek_id);
 
 #endif

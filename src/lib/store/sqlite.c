@@ -8,6 +8,7 @@
  * Statements are prepared once per handle and reused. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/sqlite_internal.h"
 
@@ -88,6 +89,9 @@ static const char *const migrations[] = {
      " at INTEGER NOT NULL"
      ");"
      "CREATE INDEX throttle_key_at ON throttle(key, at);"),
+    /* 7: facts about the database itself, e.g. the key store that holds
+     * the data keys of its encrypted content (sqlite_keys.c) */
+    "CREATE TABLE parley_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -114,9 +118,11 @@ static const char *const stmt_sql[ST__COUNT] = {
                   "customer_id = COALESCE(?12, customer_id) "
                   "WHERE id = ?3 AND version = ?4",
     [ST_EXISTS] = "SELECT 1 FROM conversations WHERE id = ?1",
+    /* The seq is chosen first (inside the write transaction) because a
+     * sealed turn is bound to it. */
     [ST_INSERT_TURN] = "INSERT INTO turns (conversation_id, seq, role, text, intent, confidence, "
-                       "created, metadata) VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM "
-                       "turns WHERE conversation_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq",
+                       "created, metadata) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_NEXT_SEQ] = "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?1",
     [ST_TURNS] = "SELECT seq, role, text, intent, confidence, created, metadata FROM turns "
                  "WHERE conversation_id = ?1 ORDER BY seq",
     [ST_DELETE] = "DELETE FROM conversations WHERE id = ?1",
@@ -161,6 +167,13 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_THROTTLE_COUNT] =
         "SELECT COUNT(*) FROM throttle WHERE key = ?1 AND at > ?2 - ?3 AND at <= ?2",
     [ST_THROTTLE_CLEAR] = "DELETE FROM throttle WHERE key = ?1",
+    /* Retention: the oldest idle conversations, a batch at a time. */
+    [ST_SWEEP_COUNT_TURNS] = "SELECT COUNT(*) FROM turns WHERE conversation_id IN (SELECT id FROM "
+                             "conversations WHERE updated < ?1 ORDER BY updated LIMIT ?2)",
+    [ST_SWEEP_CONVERSATIONS] = "DELETE FROM conversations WHERE id IN (SELECT id FROM "
+                               "conversations WHERE updated < ?1 ORDER BY updated LIMIT ?2) "
+                               "RETURNING id",
+    [ST_SWEEP_THROTTLE] = "DELETE FROM throttle WHERE at <= ?1",
 };
 
 static parley_err code_of(int rc)
@@ -306,6 +319,7 @@ static void sq_close(parley_store *s)
     struct sqlite_store *q = (struct sqlite_store *)s;
     for (int i = 0; i < ST__COUNT; i++)
         (void)sqlite3_finalize(q->stmt[i]);
+    parley__keystore_close(q->ks);
     if (sqlite3_close(q->db) != SQLITE_OK)
         PARLEY_BUG("store: statements left open at close");
     parley__free(q);
@@ -316,18 +330,33 @@ static parley_err sq_create(parley_store *s, const char *id, const char *channel
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = sq_stmt(q, ST_CREATE, err);
+    struct sq_dek d;
     parley_err rc;
 
     if (!st)
         return err->code;
+    sq_dek_init(&d, id);
+    /* The data key is stored (durably) before the conversation: a crash in
+     * between leaves a key with no conversation, which the sweeper
+     * removes, never content without its key. */
+    if (q->ks && (rc = parley__keystore_create(q->ks, id, now, &d.dek, err)) != PARLEY_OK)
+        goto out;
+    d.have = q->ks != NULL;
+#ifdef PARLEY_TESTING
+    if (parley__store_crash_after_key)
+        _exit(0);
+#endif
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(st, 2, now);
     (void)sqlite3_bind_text(st, 3, channel, -1, SQLITE_STATIC);
     (void)sqlite3_bind_text(st, 4, language, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_text(st, 5, state, -1, SQLITE_STATIC);
+    if ((rc = sq_bind_content(q, st, 5, &d, "state", 1, state, err)) != PARLEY_OK)
+        goto out;
     int r = sqlite3_step(st);
     rc = r == SQLITE_DONE ? PARLEY_OK : sq_fail(q->db, r, err);
+out:
     sq_done(st);
+    sq_dek_release(&d);
     return rc;
 }
 
@@ -348,8 +377,10 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
     parley_store_conversation c;
     sqlite3_stmt *st = sq_stmt(q, ST_LOAD, err);
     parley_err rc = PARLEY_OK;
+    struct sq_dek d;
 
     memset(&c, 0, sizeof(c));
+    sq_dek_init(&d, id);
     if (!st)
         return err->code;
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -370,14 +401,25 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
     c.handoff_at = sqlite3_column_int64(st, 12);
     c.rating = sqlite3_column_int(st, 13);
     if (!(c.channel = sq_dup(st, 2, err)) || !(c.language = sq_dup(st, 3, err)) ||
-        !(c.state = sq_dup(st, 4, err)) || !(c.status = sq_dup(st, 6, err))) {
+        !(c.status = sq_dup(st, 6, err))) {
         rc = err->code;
         goto out;
     }
+    /* Content: the state is sealed with its version, so an older state
+     * cannot be put back in its place. */
+    if ((rc = sq_read_content(q, st, 4, &d, "state", c.version, &c.state, err)) != PARLEY_OK ||
+        (rc = sq_read_content(q, st, 11, &d, "handoff_summary", 0, &c.handoff_summary, err)) !=
+            PARLEY_OK ||
+        (rc = sq_read_content(q, st, 14, &d, "rating_comment", 0, &c.rating_comment, err)) !=
+            PARLEY_OK)
+        goto out;
+    if (!c.state) {
+        rc = parley_error_set(err, PARLEY_ERR_CORRUPT, "it has no state");
+        goto out;
+    }
     /* Optional columns: NULL stays NULL. */
-    char **opt[] = {&c.intent, &c.handoff_reason, &c.handoff_queue, &c.handoff_summary,
-                    &c.rating_comment};
-    const int cols[] = {7, 9, 10, 11, 14};
+    char **opt[] = {&c.intent, &c.handoff_reason, &c.handoff_queue};
+    const int cols[] = {7, 9, 10};
     for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
         if (sqlite3_column_type(st, cols[i]) != SQLITE_NULL &&
             !(*opt[i] = sq_dup(st, cols[i], err))) {
@@ -387,36 +429,49 @@ static parley_err sq_load(parley_store *s, const char *id, parley_store_conversa
     *out = c;
 out:
     sq_done(st);
+    sq_dek_release(&d);
     if (rc != PARLEY_OK)
         parley_store_conversation_release(&c);
     return rc;
 }
 
-static parley_err insert_turn(struct sqlite_store *q, const char *id, const parley_store_turn *t,
-                              int64_t now, int64_t *seq_out, parley_error *err)
+static parley_err insert_turn(struct sqlite_store *q, struct sq_dek *d, const char *id,
+                              const parley_store_turn *t, int64_t now, int64_t *seq_out,
+                              parley_error *err)
 {
-    sqlite3_stmt *st = sq_stmt(q, ST_INSERT_TURN, err);
+    sqlite3_stmt *st = sq_stmt(q, ST_NEXT_SEQ, err);
+    parley_err rc = PARLEY_OK;
+    int64_t seq = 0;
+    int r;
+
     if (!st)
         return err->code;
     (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if ((r = sqlite3_step(st)) == SQLITE_ROW)
+        seq = sqlite3_column_int64(st, 0);
+    else
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (!(st = sq_stmt(q, ST_INSERT_TURN, err)))
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     (void)sqlite3_bind_text(st, 2, parley_store_role_name(t->role), -1, SQLITE_STATIC);
-    (void)sqlite3_bind_text(st, 3, t->text, -1, SQLITE_STATIC);
     if (t->intent) {
         (void)sqlite3_bind_text(st, 4, t->intent, -1, SQLITE_STATIC);
         (void)sqlite3_bind_double(st, 5, t->confidence);
     }
     (void)sqlite3_bind_int64(st, 6, now);
-    if (t->metadata)
-        (void)sqlite3_bind_text(st, 7, t->metadata, -1, SQLITE_STATIC);
-    parley_err rc = PARLEY_OK;
-    int r = sqlite3_step(st);
-    if (r == SQLITE_ROW) {
-        if (seq_out)
-            *seq_out = sqlite3_column_int64(st, 0);
-        r = sqlite3_step(st);
-    }
-    if (r != SQLITE_DONE)
+    (void)sqlite3_bind_int64(st, 8, seq);
+    if ((rc = sq_bind_content(q, st, 3, d, "turns.text", seq, t->text, err)) != PARLEY_OK ||
+        (rc = sq_bind_content(q, st, 7, d, "turns.metadata", seq, t->metadata, err)) != PARLEY_OK)
+        goto out;
+    if ((r = sqlite3_step(st)) != SQLITE_DONE)
         rc = sq_fail(q->db, r, err);
+    else if (seq_out)
+        *seq_out = seq;
+out:
     sq_done(st);
     return rc;
 }
@@ -457,14 +512,18 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
     sqlite3_stmt *st = NULL;
     parley_err rc;
     int64_t seq = 0, first = 0;
+    struct sq_dek d;
 
+    sq_dek_init(&d, id);
     if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
         goto out;
     if (!(st = sq_stmt(q, ST_UPDATE, err))) {
         rc = err->code;
         goto out;
     }
-    (void)sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    if ((rc = sq_bind_content(q, st, 1, &d, "state", expected_version + 1, state, err)) !=
+        PARLEY_OK)
+        goto out;
     (void)sqlite3_bind_int64(st, 2, now);
     (void)sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(st, 4, expected_version);
@@ -474,7 +533,9 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         bind_opt(st, 6, oc->intent);
         bind_opt(st, 8, oc->handoff_reason);
         bind_opt(st, 9, oc->handoff_queue);
-        bind_opt(st, 10, oc->handoff_summary);
+        if ((rc = sq_bind_content(q, st, 10, &d, "handoff_summary", 0, oc->handoff_summary, err)) !=
+            PARLEY_OK)
+            goto out;
         bind_opt(st, 11, oc->language);
         bind_opt(st, 12, oc->customer_id);
     }
@@ -488,7 +549,7 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         goto out;
     }
     for (size_t i = 0; i < nturns; i++) {
-        if ((rc = insert_turn(q, id, &turns[i], now, &seq, err)) != PARLEY_OK)
+        if ((rc = insert_turn(q, &d, id, &turns[i], now, &seq, err)) != PARLEY_OK)
             goto out;
         if (i == 0)
             first = seq;
@@ -497,8 +558,17 @@ static parley_err sq_commit(parley_store *s, const char *id, int64_t expected_ve
         goto out;
     if (seq_out && nturns)
         *seq_out = first;
+    /* Whose key it is, for erasure; after the commit, as erasure also
+     * finds keys through the conversations' own customer column. */
+    if (q->ks && oc && oc->customer_id) {
+        parley_error lerr = PARLEY_ERROR_INIT;
+        if (parley__keystore_link(q->ks, id, oc->customer_id, &lerr) != PARLEY_OK)
+            PARLEY_LOG(PARLEY_LOG_WARN, "store: cannot link the data key of %.64s: %s", id,
+                       lerr.msg);
+    }
 out:
     sq_done(st);
+    sq_dek_release(&d);
     if (rc != PARLEY_OK)
         sq_rollback(q);
     return rc;
@@ -511,7 +581,10 @@ static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn
     sqlite3_stmt *st = NULL;
     parley_err rc;
     int r;
+    struct sq_dek d;
+    char *text = NULL, *meta = NULL;
 
+    sq_dek_init(&d, id);
     /* A read transaction, so the turns belong to the conversation seen. */
     if ((rc = exec(q->db, "BEGIN", err)) != PARLEY_OK)
         goto out;
@@ -544,16 +617,23 @@ static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn
         for (int i = PARLEY_ROLE_CUSTOMER; i <= PARLEY_ROLE_SYSTEM; i++)
             if (role && strcmp(role, parley_store_role_name((parley_store_role)i)) == 0)
                 t.role = (parley_store_role)i;
-        t.text = (const char *)sqlite3_column_text(st, 2);
         t.intent = (const char *)sqlite3_column_text(st, 3);
         t.confidence = sqlite3_column_double(st, 4);
         t.created = sqlite3_column_int64(st, 5);
-        t.metadata = (const char *)sqlite3_column_text(st, 6);
+        if ((rc = sq_read_content(q, st, 2, &d, "turns.text", t.seq, &text, err)) != PARLEY_OK ||
+            (rc = sq_read_content(q, st, 6, &d, "turns.metadata", t.seq, &meta, err)) != PARLEY_OK)
+            goto out;
+        t.text = text;
+        t.metadata = meta;
         if (!role || !t.text) {
             rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
             goto out;
         }
-        if (fn(&t, userdata) != 0) {
+        int stop = fn(&t, userdata);
+        sq_content_free(text);
+        sq_content_free(meta);
+        text = meta = NULL;
+        if (stop != 0) {
             r = SQLITE_DONE;
             break;
         }
@@ -567,6 +647,9 @@ static parley_err sq_turns(parley_store *s, const char *id, parley_store_turn_fn
     rc = sq_run(q, ST_COMMIT, err);
 out:
     sq_done(st);
+    sq_content_free(text);
+    sq_content_free(meta);
+    sq_dek_release(&d);
     if (rc != PARLEY_OK)
         sq_rollback(q);
     return rc;
@@ -587,6 +670,12 @@ static parley_err sq_erase(parley_store *s, const char *id, parley_error *err)
     else if (sqlite3_changes(q->db) == 0)
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
     sq_done(st);
+    /* The row first, then its key: a crash in between leaves a key with no
+     * conversation, which the sweeper destroys. */
+    if (rc == PARLEY_OK && q->ks) {
+        char *convs[] = {(char *)id};
+        rc = parley__keystore_shred(q->ks, NULL, convs, 1, NULL, err);
+    }
     if (rc == PARLEY_OK)
         PARLEY_LOG(PARLEY_LOG_INFO, "store: erased conversation %.64s", id);
     return rc;
@@ -634,10 +723,13 @@ static const struct parley_store_ops sqlite_ops = {
     .throttle_hit = sq_throttle_hit,
     .throttle_count = sq_throttle_count,
     .throttle_clear = sq_throttle_clear,
+    .rekey = sq_rekey,
+    .sweep = sq_sweep,
 };
 
 parley_err parley__store_sqlite_open(const char *path, const char *url, int sync_full,
-                                     parley_store **out, parley_error *err)
+                                     const parley_store_options *opts, parley_store **out,
+                                     parley_error *err)
 {
     struct sqlite_store *q = parley__calloc(1, sizeof(*q));
     parley_err rc = PARLEY_OK;
@@ -679,8 +771,10 @@ parley_err parley__store_sqlite_open(const char *path, const char *url, int sync
                              : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
                                " PRAGMA secure_delete = ON",
                    err)) != PARLEY_OK ||
-        (rc = migrate(q, err)) != PARLEY_OK)
+        (rc = migrate(q, err)) != PARLEY_OK ||
+        (rc = parley__keystore_attach(q->db, path, opts, &q->ks, err)) != PARLEY_OK)
         goto out;
+    q->base.encrypted = q->ks != NULL;
     *out = &q->base;
 out:
     if (rc != PARLEY_OK) {

@@ -173,16 +173,58 @@ out:
     return rc;
 }
 
+/* Collects the ids of `customer`'s conversations (for their data keys). */
+static parley_err collect_ids(struct sqlite_store *q, const char *customer, char ***ids, size_t *n,
+                              parley_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(q, ST_CUSTOMER_CONVS, err);
+    size_t cap = 0;
+    parley_err rc = PARLEY_OK;
+    int r;
+
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!id)
+            continue;
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 8;
+            char **g = parley__realloc(*ids, ncap * sizeof(*g));
+            if (!g) {
+                rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+                break;
+            }
+            *ids = g;
+            cap = ncap;
+        }
+        if (!((*ids)[*n] = parley__strdup(id))) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+    }
+    if (rc == PARLEY_OK && r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    return rc;
+}
+
 parley_err sq_customer_erase(parley_store *s, const char *customer, size_t *conversations,
                              parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = NULL;
+    char **ids = NULL;
+    size_t nids = 0;
     parley_err rc;
     int r;
 
     if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
         return rc;
+    if (q->ks && (rc = collect_ids(q, customer, &ids, &nids, err)) != PARLEY_OK)
+        goto out;
     if (!(st = sq_stmt(q, ST_CUSTOMER_ERASE, err))) {
         rc = err->code;
         goto out;
@@ -212,8 +254,17 @@ parley_err sq_customer_erase(parley_store *s, const char *customer, size_t *conv
      * next checkpoint then finishes the job. */
     if (rc == PARLEY_OK)
         (void)sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    /* Then their data keys (crypto-shredding): those linked to the customer
+     * and those of the conversations just erased, in case a link was lost
+     * in a crash. Keys left by a crash here have no conversation any more
+     * and the sweeper destroys them. */
+    if (rc == PARLEY_OK && q->ks)
+        rc = parley__keystore_shred(q->ks, customer, ids, nids, NULL, err);
 out:
     sq_done(st);
+    for (size_t i = 0; i < nids; i++)
+        parley__free(ids[i]);
+    parley__free(ids);
     if (rc != PARLEY_OK)
         sq_rollback(q);
     return rc;

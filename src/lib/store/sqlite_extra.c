@@ -24,20 +24,37 @@ parley_err sq_handoffs(parley_store *s, size_t limit, parley_store_handoff_fn fn
     (void)sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_handoff h;
+        struct sq_dek d;
+        char *summary = NULL;
         h.id = text_or_empty(st, 0);
         h.language = text_or_empty(st, 1);
         h.intent = text_or_empty(st, 2);
         h.queue = text_or_empty(st, 3);
         h.reason = text_or_empty(st, 4);
-        h.summary = text_or_empty(st, 5);
         h.since = sqlite3_column_int64(st, 6);
         h.customer_turns = sqlite3_column_int64(st, 7);
-        if (fn(&h, userdata) != 0) {
+        sq_dek_init(&d, h.id);
+        rc = sq_read_content(q, st, 5, &d, "handoff_summary", 0, &summary, err);
+        sq_dek_release(&d);
+        /* A conversation whose key was destroyed (a backup restored after
+         * an erasure) waits without its summary rather than hiding the
+         * whole queue. */
+        if (rc == PARLEY_ERR_NOTFOUND) {
+            parley_error none = PARLEY_ERROR_INIT;
+            *err = none;
+            rc = PARLEY_OK;
+        }
+        if (rc != PARLEY_OK)
+            break;
+        h.summary = summary ? summary : "";
+        int stop = fn(&h, userdata);
+        sq_content_free(summary);
+        if (stop != 0) {
             r = SQLITE_DONE;
             break;
         }
     }
-    if (r != SQLITE_DONE)
+    if (rc == PARLEY_OK && r != SQLITE_DONE)
         rc = sq_fail(q->db, r, err);
     sq_done(st);
     return rc;
@@ -83,19 +100,23 @@ parley_err sq_rating(parley_store *s, const char *id, int score, const char *com
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = sq_stmt(q, ST_RATING, err);
     parley_err rc = PARLEY_OK;
+    struct sq_dek d;
 
     if (!st)
         return err->code;
+    sq_dek_init(&d, id);
     (void)sqlite3_bind_int(st, 1, score);
-    if (comment)
-        (void)sqlite3_bind_text(st, 2, comment, -1, SQLITE_STATIC);
+    if ((rc = sq_bind_content(q, st, 2, &d, "rating_comment", 0, comment, err)) != PARLEY_OK)
+        goto out;
     (void)sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r != SQLITE_DONE)
         rc = sq_fail(q->db, r, err);
     else if (sqlite3_changes(q->db) == 0)
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no such conversation");
+out:
     sq_done(st);
+    sq_dek_release(&d);
     return rc;
 }
 

@@ -1,7 +1,9 @@
 /* Private to the SQLite backend (sqlite.c: open, schema, conversations;
  * sqlite_extra.c: queue, analytics, ratings, API keys; sqlite_consent.c:
- * consent ledger, erasure; sqlite_throttle.c: throttles): the handle, its
- * cached statements and the helpers they share. */
+ * consent ledger, erasure; sqlite_throttle.c: throttles; sqlite_keys.c:
+ * the key store; sqlite_content.c: sealed content columns; sqlite_sweep.c:
+ * retention and rotation): the handle, its cached statements and the
+ * helpers they share. */
 #ifndef PARLEY_STORE_SQLITE_INTERNAL_H
 #define PARLEY_STORE_SQLITE_INTERNAL_H
 
@@ -18,6 +20,7 @@ enum stmt_id {
     ST_UPDATE,
     ST_EXISTS,
     ST_INSERT_TURN,
+    ST_NEXT_SEQ,
     ST_TURNS,
     ST_DELETE,
     ST_COUNT,
@@ -39,6 +42,9 @@ enum stmt_id {
     ST_THROTTLE_INSERT,
     ST_THROTTLE_COUNT,
     ST_THROTTLE_CLEAR,
+    ST_SWEEP_COUNT_TURNS,
+    ST_SWEEP_CONVERSATIONS,
+    ST_SWEEP_THROTTLE,
     ST__COUNT
 };
 
@@ -46,6 +52,8 @@ struct sqlite_store {
     parley_store base; /* first: a parley_store * points here */
     sqlite3 *db;
     sqlite3_stmt *stmt[ST__COUNT];
+    /* The key store when content is encrypted; NULL otherwise. */
+    struct parley__keystore *ks;
     /* The grant parley_store_consent_use chose, kept until the next call. */
     char used_id[32], used_scope[64], used_limits[1024];
 };
@@ -62,6 +70,67 @@ parley_err sq_run(struct sqlite_store *q, enum stmt_id id, parley_error *err);
 void sq_rollback(struct sqlite_store *q);
 /* A copy of text column `col` (parley__free), or NULL after reporting. */
 char *sq_dup(sqlite3_stmt *st, int col, parley_error *err);
+
+/* sqlite_keys.c: the key store (a second SQLite file) */
+struct parley__keystore;
+/* Opens the key store of database `data` (file `path`) as `opts` say and
+ * checks it belongs to it and that every master key it needs is given;
+ * without master keys `*out` is NULL, and a database that has a key store
+ * is refused. */
+parley_err parley__keystore_attach(sqlite3 *data, const char *path,
+                                   const parley_store_options *opts, struct parley__keystore **out,
+                                   parley_error *err);
+void parley__keystore_close(struct parley__keystore *ks);
+/* The data key of `conv`; PARLEY_ERR_NOTFOUND once it was destroyed. */
+parley_err parley__keystore_get(struct parley__keystore *ks, const char *conv,
+                                struct parley__dek *dek, parley_error *err);
+/* Makes, wraps and durably stores a new data key for `conv`. */
+parley_err parley__keystore_create(struct parley__keystore *ks, const char *conv, int64_t now,
+                                   struct parley__dek *dek, parley_error *err);
+/* Records that `conv`'s key belongs to `customer`. */
+parley_err parley__keystore_link(struct parley__keystore *ks, const char *conv,
+                                 const char *customer, parley_error *err);
+/* Destroys the keys of `customer` (may be NULL) and of `convs`, then
+ * checkpoints so no copy stays in the log; adds the count to `*removed`. */
+parley_err parley__keystore_shred(struct parley__keystore *ks, const char *customer,
+                                  char *const *convs, size_t nconvs, size_t *removed,
+                                  parley_error *err);
+parley_err parley__keystore_rekey(struct parley__keystore *ks, parley_store_progress_fn fn,
+                                  void *userdata, parley_error *err);
+/* Destroys keys made before `before` whose conversation `exists` says
+ * (1 yes, 0 no, -1 failure) is gone. */
+parley_err parley__keystore_orphans(struct parley__keystore *ks, int64_t before,
+                                    int (*exists)(const char *conv, void *userdata), void *userdata,
+                                    size_t *removed, parley_error *err);
+
+/* sqlite_content.c: content columns, sealed when the store encrypts */
+struct sq_dek {
+    const char *conv; /* borrowed */
+    int have;
+    struct parley__dek dek;
+};
+/* Starts `d` for conversation `conv`; the key is fetched on first need. */
+void sq_dek_init(struct sq_dek *d, const char *conv);
+/* Wipes the key. */
+void sq_dek_release(struct sq_dek *d);
+/* Binds `text` (NULL: leaves the column NULL) to parameter `col`: sealed
+ * as `column`/`n` when the store encrypts (making the conversation's key
+ * if it has none yet), else as text. */
+parley_err sq_bind_content(struct sqlite_store *q, sqlite3_stmt *st, int col, struct sq_dek *d,
+                           const char *column, int64_t n, const char *text, parley_error *err);
+/* Reads content column `col`: text as it is, a sealed value opened; NULL
+ * gives *out = NULL. *out is the caller's: parley__free_secure(p,
+ * strlen(p)). */
+parley_err sq_read_content(struct sqlite_store *q, sqlite3_stmt *st, int col, struct sq_dek *d,
+                           const char *column, int64_t n, char **out, parley_error *err);
+/* Frees what sq_read_content returned; NULL is fine. */
+void sq_content_free(char *p);
+
+/* sqlite_sweep.c */
+parley_err sq_rekey(parley_store *s, parley_store_progress_fn fn, void *userdata,
+                    parley_error *err);
+parley_err sq_sweep(parley_store *s, const parley_store_retention *policy, int64_t now,
+                    parley_store_sweep_result *out, parley_error *err);
 
 /* sqlite_extra.c */
 parley_err sq_handoffs(parley_store *s, size_t limit, parley_store_handoff_fn fn, void *userdata,

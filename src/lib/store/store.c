@@ -1,11 +1,8 @@
 /* The backend-independent half of the store: picks a backend from the URL,
  * checks arguments and size caps once for every backend, makes conversation
  * ids from kernel randomness and keeps each handle's last error message. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
 #include "store/internal.h"
 
@@ -16,59 +13,6 @@ const char *parley_store_role_name(parley_store_role role)
     if ((unsigned)role >= sizeof(role_names) / sizeof(role_names[0]))
         return NULL;
     return role_names[role];
-}
-
-parley_err parley__store_random(void *buf, size_t n, parley_error *err)
-{
-    unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t got = getrandom(p, n, 0);
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return parley_error_set(err, PARLEY_ERR_IO, "cannot get random bytes: %s",
-                                    strerror(errno));
-        }
-        p += got;
-        n -= (size_t)got;
-    }
-    return PARLEY_OK;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void lock(parley_store *s)
-{
-    if (pthread_mutex_lock(&s->mu) != 0)
-        PARLEY_BUG("store: cannot lock the handle");
-}
-
-static void unlock(parley_store *s)
-{
-    (void)pthread_mutex_unlock(&s->mu);
-}
-
-/* Records the outcome of a call in the handle and the caller's report. */
-static parley_err finish(parley_store *s, parley_err rc, const parley_error *local,
-                         parley_error *err)
-{
-    lock(s);
-    if (rc == PARLEY_OK) {
-        s->errmsg[0] = '\0';
-    } else {
-        memcpy(s->errmsg, local->msg, sizeof(s->errmsg));
-        s->errmsg[sizeof(s->errmsg) - 1] = '\0';
-    }
-    unlock(s);
-    if (rc != PARLEY_OK && err)
-        *err = *local;
-    return rc;
 }
 
 static parley_err check_id(const char *id, parley_error *err)
@@ -94,6 +38,12 @@ static int has_prefix(const char *s, const char *prefix)
 }
 
 parley_err parley_store_open(const char *url, parley_store **out, parley_error *err)
+{
+    return parley_store_open_ex(url, NULL, out, err);
+}
+
+parley_err parley_store_open_ex(const char *url, const parley_store_options *opts,
+                                parley_store **out, parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
 
@@ -122,7 +72,7 @@ parley_err parley_store_open(const char *url, parley_store **out, parley_error *
     }
     if (!path[0])
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot open store '%s': empty path", url);
-    parley_err rc = parley__store_sqlite_open(path, url, full, out, &local);
+    parley_err rc = parley__store_sqlite_open(path, url, full, opts, out, &local);
     if (rc == PARLEY_OK && pthread_mutex_init(&(*out)->mu, NULL) != 0) {
         (*out)->ops->close(*out);
         rc = parley_error_set(&local, PARLEY_ERR_NOMEM, "cannot open store '%s': no mutex", url);
@@ -165,8 +115,11 @@ void parley_store_conversation_release(parley_store_conversation *conv)
     parley__free(conv->intent);
     parley__free(conv->handoff_reason);
     parley__free(conv->handoff_queue);
-    parley__free(conv->handoff_summary);
-    parley__free(conv->rating_comment);
+    /* Content columns may have been decrypted: wipe them. */
+    if (conv->handoff_summary)
+        parley__free_secure(conv->handoff_summary, strlen(conv->handoff_summary));
+    if (conv->rating_comment)
+        parley__free_secure(conv->rating_comment, strlen(conv->rating_comment));
     if (conv->state)
         parley__free_secure(conv->state, strlen(conv->state));
     memset(conv, 0, sizeof(*conv));
@@ -195,16 +148,16 @@ parley_err parley_store_conversation_create(parley_store *store, const char *cha
         id[2 * i + 1] = hex[raw[i] & 15];
     }
     id[PARLEY_STORE_ID_LEN] = '\0';
-    lock(store);
+    parley__store_lock(store);
     rc = store->ops->create(store, id, channel ? channel : "", language ? language : "",
-                            state ? state : "{}", now_ms(), &local);
-    unlock(store);
+                            state ? state : "{}", parley__store_now_ms(), &local);
+    parley__store_unlock(store);
     if (rc == PARLEY_OK)
         memcpy(id_out, id, sizeof(id));
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot create conversation");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_conversation_load(parley_store *store, const char *id,
@@ -217,13 +170,13 @@ parley_err parley_store_conversation_load(parley_store *store, const char *id,
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot load conversation: no %s",
                                 store ? "output" : "store");
     if ((rc = check_id(id, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->load(store, id, out, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot load conversation '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 static parley_err commit(parley_store *store, const char *what, const char *id,
@@ -269,14 +222,14 @@ static parley_err commit(parley_store *store, const char *what, const char *id,
              PARLEY_OK ||
          (rc = check_len("language", oc->language, PARLEY_STORE_MAX_TAG, &local)) != PARLEY_OK))
         goto out;
-    lock(store);
-    rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, oc, now_ms(),
-                            seq_out, &local);
-    unlock(store);
+    parley__store_lock(store);
+    rc = store->ops->commit(store, id, expected_version, new_state, turns, nturns, oc,
+                            parley__store_now_ms(), seq_out, &local);
+    parley__store_unlock(store);
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot %s '%.64s'", what, id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_state_save(parley_store *store, const char *id, int64_t expected_version,
@@ -317,13 +270,13 @@ parley_err parley_store_turns_list(parley_store *store, const char *id, parley_s
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list turns: no %s",
                                 store ? "callback" : "store");
     if ((rc = check_id(id, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->turns(store, id, fn, userdata, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list turns of '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_conversation_delete(parley_store *store, const char *id, parley_error *err)
@@ -334,13 +287,13 @@ parley_err parley_store_conversation_delete(parley_store *store, const char *id,
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot delete conversation: no store");
     if ((rc = check_id(id, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->erase(store, id, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot delete conversation '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_conversation_count(parley_store *store, size_t *out, parley_error *err)
@@ -351,12 +304,12 @@ parley_err parley_store_conversation_count(parley_store *store, size_t *out, par
     if (!store || !out)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count conversations: no %s",
                                 store ? "output" : "store");
-    lock(store);
+    parley__store_lock(store);
     rc = store->ops->count(store, out, &local);
-    unlock(store);
+    parley__store_unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot count conversations");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_commit_outcome(parley_store *store, const char *id,
@@ -379,12 +332,12 @@ parley_err parley_store_handoffs_list(parley_store *store, size_t limit, parley_
     if (!store || !fn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list hand-offs: no %s",
                                 store ? "callback" : "store");
-    lock(store);
+    parley__store_lock(store);
     parley_err rc = store->ops->handoffs(store, limit, fn, userdata, &local);
-    unlock(store);
+    parley__store_unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list hand-offs");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_outcomes(parley_store *store, int64_t from, int64_t to,
@@ -394,12 +347,12 @@ parley_err parley_store_outcomes(parley_store *store, int64_t from, int64_t to,
     if (!store || !fn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot read outcomes: no %s",
                                 store ? "callback" : "store");
-    lock(store);
+    parley__store_lock(store);
     parley_err rc = store->ops->outcomes(store, from, to, fn, userdata, &local);
-    unlock(store);
+    parley__store_unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot read outcomes");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_rating_set(parley_store *store, const char *id, int score,
@@ -417,13 +370,13 @@ parley_err parley_store_rating_set(parley_store *store, const char *id, int scor
         rc = parley_error_set(&local, PARLEY_ERR_INVALID, "score %d is not 1 to 5", score);
         goto out;
     }
-    lock(store);
+    parley__store_lock(store);
     rc = store->ops->rating(store, id, score, comment, &local);
-    unlock(store);
+    parley__store_unlock(store);
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot rate conversation '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 static parley_err check_key_id(const char *id, parley_error *err)
@@ -450,13 +403,13 @@ parley_err parley_store_key_add(parley_store *store, const parley_store_key *key
         rc = parley_error_set(&local, PARLEY_ERR_INVALID, "key needs a role and a 16-64 byte hash");
         goto out;
     }
-    lock(store);
-    rc = store->ops->key_add(store, key, now_ms(), &local);
-    unlock(store);
+    parley__store_lock(store);
+    rc = store->ops->key_add(store, key, parley__store_now_ms(), &local);
+    parley__store_unlock(store);
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot add key '%.64s'", key->id ? key->id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_key_find(parley_store *store, const char *id, parley_store_key_fn fn,
@@ -469,13 +422,13 @@ parley_err parley_store_key_find(parley_store *store, const char *id, parley_sto
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot find key: no %s",
                                 store ? "callback" : "store");
     if ((rc = check_key_id(id, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->key_find(store, id, fn, userdata, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot find key '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_key_revoke(parley_store *store, const char *id, parley_error *err)
@@ -486,13 +439,13 @@ parley_err parley_store_key_revoke(parley_store *store, const char *id, parley_e
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot revoke key: no store");
     if ((rc = check_key_id(id, &local)) == PARLEY_OK) {
-        lock(store);
-        rc = store->ops->key_revoke(store, id, now_ms(), &local);
-        unlock(store);
+        parley__store_lock(store);
+        rc = store->ops->key_revoke(store, id, parley__store_now_ms(), &local);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot revoke key '%.64s'", id ? id : "");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, void *userdata,
@@ -502,12 +455,12 @@ parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, v
     if (!store || !fn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list keys: no %s",
                                 store ? "callback" : "store");
-    lock(store);
+    parley__store_lock(store);
     parley_err rc = store->ops->keys(store, fn, userdata, &local);
-    unlock(store);
+    parley__store_unlock(store);
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list keys");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 /* ---- consent ledger ------------------------------------------------------ */
@@ -547,15 +500,15 @@ parley_err parley_store_consent_add(parley_store *store, const parley_store_cons
                    raw[3], raw[4], raw[5], raw[6], raw[7]);
     copy = *c;
     copy.id = id;
-    lock(store);
-    rc = store->ops->consent_add(store, &copy, now_ms(), &local);
-    unlock(store);
+    parley__store_lock(store);
+    rc = store->ops->consent_add(store, &copy, parley__store_now_ms(), &local);
+    parley__store_unlock(store);
     if (rc == PARLEY_OK)
         memcpy(id_out, id, sizeof(id));
 out:
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot record consent");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_consents(parley_store *store, const char *customer, const char *period,
@@ -566,13 +519,13 @@ parley_err parley_store_consents(parley_store *store, const char *customer, cons
     if (!store || !fn || !period)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list consents: bad argument");
     if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->consents(store, customer, period, fn, userdata, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list consents");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_consent_revoke(parley_store *store, const char *customer, const char *id,
@@ -584,15 +537,15 @@ parley_err parley_store_consent_revoke(parley_store *store, const char *customer
     if (!store || !id)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot revoke consent: bad argument");
     if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
-        lock(store);
-        rc = store->ops->consent_revoke(store, customer, id, now_ms(), &n, &local);
-        unlock(store);
+        parley__store_lock(store);
+        rc = store->ops->consent_revoke(store, customer, id, parley__store_now_ms(), &n, &local);
+        parley__store_unlock(store);
     }
     if (count)
         *count = n;
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot revoke consent");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
@@ -605,14 +558,14 @@ parley_err parley_store_consent_use(parley_store *store, const char *customer, c
     if (!store || !scope || !period || !check || !used)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot use consent: bad argument");
     if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
-        lock(store);
-        rc = store->ops->consent_use(store, customer, scope, period, quantity, amount, now_ms(),
-                                     check, userdata, used, &local);
-        unlock(store);
+        parley__store_lock(store);
+        rc = store->ops->consent_use(store, customer, scope, period, quantity, amount,
+                                     parley__store_now_ms(), check, userdata, used, &local);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot use consent");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_customer_conversations(parley_store *store, const char *customer,
@@ -624,13 +577,13 @@ parley_err parley_store_customer_conversations(parley_store *store, const char *
     if (!store || !fn)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list conversations: bad argument");
     if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->customer_conversations(store, customer, fn, userdata, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot list the customer's conversations");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_customer_erase(parley_store *store, const char *customer, size_t *count,
@@ -642,9 +595,9 @@ parley_err parley_store_customer_erase(parley_store *store, const char *customer
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot erase: no store");
     if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->customer_erase(store, customer, &n, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (count)
         *count = n;
@@ -652,7 +605,7 @@ parley_err parley_store_customer_erase(parley_store *store, const char *customer
         PARLEY_LOG(PARLEY_LOG_INFO, "store: erased a customer's data (%zu conversations)", n);
     else
         parley_error_prefix(&local, "cannot erase the customer's data");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 /* ---- throttles ------------------------------------------------------------ */
@@ -691,7 +644,7 @@ static parley_err check_throttle(const char *key, int64_t *now, int64_t window, 
         return parley_error_set(err, PARLEY_ERR_INVALID, "window must be positive (got %lld ms)",
                                 (long long)window);
     if (*now == 0)
-        *now = now_ms();
+        *now = parley__store_now_ms();
     return PARLEY_OK;
 }
 
@@ -703,13 +656,13 @@ parley_err parley_store_throttle_hit(parley_store *store, const char *key, int64
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot record throttle event: no store");
     if ((rc = check_throttle(key, &now, window_ms, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->throttle_hit(store, key, now, window_ms, count, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot record throttle event");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_throttle_count(parley_store *store, const char *key, int64_t now,
@@ -721,13 +674,13 @@ parley_err parley_store_throttle_count(parley_store *store, const char *key, int
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count throttle events: no %s",
                                 store ? "count" : "store");
     if ((rc = check_throttle(key, &now, window_ms, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->throttle_count(store, key, now, window_ms, count, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot count throttle events");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
 
 parley_err parley_store_throttle_clear(parley_store *store, const char *key, parley_error *err)
@@ -737,11 +690,11 @@ parley_err parley_store_throttle_clear(parley_store *store, const char *key, par
     if (!store)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot clear throttle: no store");
     if ((rc = check_throttle_key(key, &local)) == PARLEY_OK) {
-        lock(store);
+        parley__store_lock(store);
         rc = store->ops->throttle_clear(store, key, &local);
-        unlock(store);
+        parley__store_unlock(store);
     }
     if (rc != PARLEY_OK)
         parley_error_prefix(&local, "cannot clear throttle");
-    return finish(store, rc, &local, err);
+    return parley__store_finish(store, rc, &local, err);
 }
