@@ -44,6 +44,9 @@ typedef struct parley_dialog_options {
      * reads it ("redact", "card=mask,*=redact"...); NULL: every class
      * redacted. */
     const char *pii_transcript;
+    /* How to open the store (master keys for encryption at rest...; see
+     * parley_store_open_ex()); NULL: none. Borrowed during the call. */
+    const struct parley_store_options *store_options;
 } parley_dialog_options;
 
 /** Opens an engine: loads and checks the bot (any problem fails with

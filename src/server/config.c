@@ -54,6 +54,11 @@ static const struct key keys[] = {
     NUM("idle_minutes", K_UINT, idle_minutes, 1, 100000),
     NUM("verify_idle_minutes", K_UINT, verify_idle_minutes, 1, 100000),
     TEXT("pii_transcript", pii_transcript),
+    TEXT("master_key", master_key),
+    TEXT("master_key_old", master_key_old),
+    TEXT("key_store", key_store),
+    NUM("retention_days", K_UINT, retention_days, 0, 36500),
+    NUM("sweep_minutes", K_UINT, sweep_minutes, 1, 10080),
 };
 
 void parley_server_config_defaults(parley_server_config *c)
@@ -75,6 +80,44 @@ void parley_server_config_defaults(parley_server_config *c)
     (void)snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
     c->idle_minutes = 30;
     c->verify_idle_minutes = 15;
+    c->retention_days = 90;
+    c->sweep_minutes = 60;
+}
+
+parley_err parley_server_store_options(const parley_server_config *c,
+                                       parley_store_master_key mkeys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                       parley_store_options *o, parley_error *err)
+{
+    size_t n = 0;
+    parley_err rc = parley_store_keyring_load(c->master_key, c->master_key_old, mkeys, &n, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    *o = (parley_store_options)PARLEY_STORE_OPTIONS_INIT;
+    o->master_keys = mkeys;
+    o->nmaster_keys = n;
+    o->key_store = c->key_store[0] ? c->key_store : NULL;
+    return PARLEY_OK;
+}
+
+void parley_server_store_options_clear(parley_store_master_key mkeys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                       parley_store_options *o)
+{
+    for (size_t i = 0; i < o->nmaster_keys; i++)
+        parley_store_master_key_clear(&mkeys[i]);
+    o->nmaster_keys = 0;
+}
+
+parley_err parley_server_store_open(const parley_server_config *c, parley_store **out,
+                                    parley_error *err)
+{
+    parley_store_master_key mkeys[PARLEY_STORE_MAX_MASTER_KEYS];
+    parley_store_options o;
+    parley_err rc = parley_server_store_options(c, mkeys, &o, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = parley_store_open_ex(c->store_url, &o, out, err);
+    parley_server_store_options_clear(mkeys, &o);
+    return rc;
 }
 
 parley_err parley_server_config_set(parley_server_config *c, const char *name, const char *value,

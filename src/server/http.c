@@ -400,7 +400,14 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
     o.audit_url = c->audit_url[0] ? c->audit_url : NULL;
     o.audit_key = c->audit_key[0] ? c->audit_key : NULL;
     o.pii_transcript = c->pii_transcript[0] ? c->pii_transcript : NULL;
-    parley_err rc = parley_dialog_open(&o, &e->d, err);
+    parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS];
+    parley_store_options so;
+    parley_err rc = parley_server_store_options(c, keys, &so, err);
+    if (rc == PARLEY_OK) {
+        o.store_options = &so;
+        rc = parley_dialog_open(&o, &e->d, err);
+        parley_server_store_options_clear(keys, &so);
+    }
     if (rc != PARLEY_OK) {
         parley__free(e);
         return rc;
@@ -466,7 +473,7 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
     parley_audit_options ao = {0};
     parley_pii_options po = {0};
     ao.signing_key_path = c->audit_key[0] ? c->audit_key : NULL;
-    if ((rc = parley_store_open(c->store_url, &s->store, err)) != PARLEY_OK ||
+    if ((rc = parley_server_store_open(c, &s->store, err)) != PARLEY_OK ||
         (c->audit_url[0] &&
          (rc = parley_audit_open(c->audit_url, &ao, &s->audit, err)) != PARLEY_OK) ||
         (rc = open_engine(c, &s->engine, err)) != PARLEY_OK ||
@@ -475,8 +482,12 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
     /* From here on the library's messages reach standard error, with the
      * bot's identifiers and every other personal value redacted. */
     po.identifiers = parley_bot_pii_identifiers(parley_dialog_bot(s->engine->d), &po.n_identifiers);
-    if ((rc = parley_pii_log_install(&po, stderr, PARLEY_LOG_INFO, err)) != PARLEY_OK)
+    if ((rc = parley_pii_log_install(&po, stderr, PARLEY_LOG_INFO, err)) != PARLEY_OK ||
+        (rc = sweeper_start(c, &s->sweeper, err)) != PARLEY_OK)
         goto fail;
+    if (!parley_store_encrypted(s->store))
+        PARLEY_LOG(PARLEY_LOG_WARN, "conversation content is stored unencrypted: set master_key "
+                                    "(docs/server.md)");
     s->rl = rl_new(c->rate, c->burst);
     s->hub = hub_new(&s->met.streams_open);
     if (!s->rl || !s->hub) {
@@ -536,6 +547,7 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
         MHD_stop_daemon(s->mhd);
     }
     hub_free(s->hub);
+    sweeper_stop(s->sweeper);
     parley_pii_log_uninstall();
     engine_put(s->engine);
     parley_store_close(s->store);

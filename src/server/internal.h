@@ -106,6 +106,7 @@ struct parley_server {
     struct ratelimit *rl;
     struct hub *hub;
     struct webfiles *web;
+    struct sweeper *sweeper; /* retention (sweeper.c) */
     atomic_int stopping;
     atomic_int active; /* requests being handled */
     double started;
@@ -130,6 +131,11 @@ struct req {
     const char *retry_after;
     char retry_buf[12];
 };
+
+/* sweeper.c: the retention sweeper thread, with its own store handle. */
+struct sweeper;
+parley_err sweeper_start(const parley_server_config *c, struct sweeper **out, parley_error *err);
+void sweeper_stop(struct sweeper *w);
 
 /* Sets an error answer in the API's shape; returns 0 for chaining. */
 int req_error(struct req *r, unsigned status, const char *code, const char *fmt, ...)

@@ -35,8 +35,27 @@ typedef struct parley_server_config {
     unsigned idle_minutes;        /* welcome back after this much silence; 30 */
     unsigned verify_idle_minutes; /* a verification lapses after this silence; 15 */
     char pii_transcript[256];     /* how stored text is redacted (docs/pii.md); "redact" */
+    char master_key[1024];        /* "file:PATH" / "env:NAME": content encrypted; "": clear */
+    char master_key_old[2048];    /* older master keys, comma-separated, while rotating */
+    char key_store[1200];         /* the wrapped data keys' file; "": DATA_DIR/parley-keys.db */
+    unsigned retention_days;      /* conversations idle longer are deleted; 90; 0: kept */
+    unsigned sweep_minutes;       /* how often the retention sweeper runs; 60 */
     int demo;                     /* create demo keys, start telco-sim if needed */
 } parley_server_config;
+
+/* The store options the configuration gives (its keyring loaded into
+ * `keys`); wipe them with parley_server_store_options_clear() once the
+ * store is open. */
+parley_err parley_server_store_options(const parley_server_config *c,
+                                       parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                       parley_store_options *o, parley_error *err);
+void parley_server_store_options_clear(parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
+                                       parley_store_options *o);
+
+/* Opens the store the configuration names, with its master keys (content
+ * encrypted at rest) when `master_key` is set. Caller closes `*out`. */
+parley_err parley_server_store_open(const parley_server_config *c, parley_store **out,
+                                    parley_error *err);
 
 /* Sets the defaults. */
 void parley_server_config_defaults(parley_server_config *c);

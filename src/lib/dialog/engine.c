@@ -97,7 +97,8 @@ parley_err parley_dialog_open(const parley_dialog_options *o, parley_dialog **ou
             goto fail;
         }
     }
-    rc = parley_store_open(o->store_url ? o->store_url : ":memory:", &d->store, &e);
+    rc = parley_store_open_ex(o->store_url ? o->store_url : ":memory:", o->store_options, &d->store,
+                              &e);
     if (rc != PARLEY_OK) {
         rc = parley_error_set(err, rc, "cannot open bot: store: %s", e.msg);
         goto fail;

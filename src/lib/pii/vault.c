@@ -164,8 +164,10 @@ parley_err parley_pii_vault_open(const char *path, const uint8_t key[PARLEY_PII_
     derive(key, "parley-pii-vault-encrypt-v1", v->enc_key, sizeof(v->enc_key));
     derive(key, "parley-pii-vault-check-v1", check, sizeof(check));
     /* Encrypted values are still nobody else's business: a new vault (and
-     * so its -wal and -shm files, which SQLite makes alike) is owner-only. */
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+     * so its -wal and -shm files, which SQLite makes alike) is owner-only.
+     * Only a new file: closing a descriptor of one SQLite has open in this
+     * process would drop SQLite's locks on it. */
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0)
         (void)close(fd);
     if (sqlite3_open_v2(path, &v->db,

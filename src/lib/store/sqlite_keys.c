@@ -294,14 +294,17 @@ parley_err parley__keystore_attach(sqlite3 *data, const char *path,
     }
     if (strcmp(ks->path, ":memory:") != 0) {
         /* Create it private: SQLite would use the umask, and the log and
-         * shared-memory files take the main file's mode. */
-        int fd = open(ks->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
+         * shared-memory files take the main file's mode. Only a new file:
+         * closing a descriptor of a file SQLite has open in this process
+         * drops SQLite's POSIX locks on it. */
+        int fd = open(ks->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
             rc = parley_error_set(err, PARLEY_ERR_IO, "cannot open key store '%s': %s", ks->path,
                                   strerror(errno));
             goto out;
         }
-        (void)close(fd);
+        if (fd >= 0)
+            (void)close(fd);
     }
     int r = sqlite3_open_v2(ks->path, &ks->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (r != SQLITE_OK) {
