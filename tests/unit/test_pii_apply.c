@@ -380,9 +380,9 @@ static void test_json_fields(void **state)
 
     /* "*" over an object's members; strings with escapes and non-ASCII. */
     static const char *const star[] = {"*"};
-    out = redact_json("{\"a\":\"Zoë \\\"ana@example.org\\\"\\n\",\"b\":[\"ana@example.org\"]}",
+    out = redact_json("{\"a\":\"déjà vu \\\"ana@example.org\\\"\\n\",\"b\":[\"ana@example.org\"]}",
                       star, 1, NULL, PARLEY_OK);
-    assert_string_equal(out, "{\"a\":\"Zoë \\\"[EMAIL]\\\"\\n\",\"b\":[\"ana@example.org\"]}");
+    assert_string_equal(out, "{\"a\":\"déjà vu \\\"[EMAIL]\\\"\\n\",\"b\":[\"ana@example.org\"]}");
     parley_pii_free(out);
 }
 
