@@ -36,11 +36,12 @@ parley_err parley_pii_policy_parse(const char *spec, parley_pii_policy *pol, par
         char buf[64], *eq;
         parley_pii_operator op;
         parley_pii_type type;
-        if (!trimmed(at, n, buf, sizeof(buf)) || !buf[0])
+        int fits = trimmed(at, n, buf, sizeof(buf));
+        if (!fits || !buf[0])
             return parley_error_set(err, PARLEY_ERR_INVALID,
                                     "bad policy '%.200s': item %zu is %s (expected OPERATOR or "
                                     "TYPE=OPERATOR)",
-                                    spec, item, buf[0] || n >= sizeof(buf) ? "too long" : "empty");
+                                    spec, item, fits ? "empty" : "too long");
         eq = strchr(buf, '=');
         if (eq) {
             char name[32], opname[32];
