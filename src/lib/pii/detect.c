@@ -2,6 +2,7 @@
  * identifiers into one Hyperscan database, scans a text once, validates the
  * matches (structured.c), adds the context detectors' findings, and keeps the
  * confident, non-overlapping winners in text order. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,10 +197,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 
     (void)flags;
     if (id < p->n_builtin) {
-        const struct pii_pattern *pat = &pii_patterns[id];
-        if (!(pat->flags & HS_FLAG_SOM_LEFTMOST))
-            from = to;
-        ok = pii_structured_check(pat->kind, c->text, c->len, (size_t)from, (size_t)to, p->types,
+        ok = pii_structured_check(pii_patterns[id].kind, c->text, c->len, (size_t)to, p->types,
                                   c->hits);
     } else {
         const unsigned char *t = (const unsigned char *)c->text;
@@ -214,6 +212,29 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         c->oom = 1;
         return 1;
     }
+    return 0;
+}
+
+/* The UTF-8 check, with the ASCII bytes most texts are made of skipped
+ * eight at a time. Returns 1 when valid, else 0 with the bad offset. */
+static int utf8_ok(const char *text, size_t len, size_t *bad)
+{
+    size_t i = 0;
+
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, text + i, sizeof(w));
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
+    while (i < len && !((unsigned char)text[i] & 0x80))
+        i++;
+    if (i == len)
+        return 1;
+    if (parley_text_validate(text + i, len - i, bad, NULL) == PARLEY_OK)
+        return 1;
+    *bad += i;
     return 0;
 }
 
@@ -306,7 +327,7 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
         return parley_error_set(err, PARLEY_ERR_LIMIT,
                                 "cannot scan a text of %zu bytes: the limit is %u", len,
                                 PARLEY_PII_MAX_TEXT);
-    if (parley_text_validate(text, len, &bad, NULL) != PARLEY_OK)
+    if (!utf8_ok(text, len, &bad))
         return parley_error_set(err, PARLEY_ERR_UTF8,
                                 "cannot scan the text: invalid UTF-8 at byte %zu", bad);
     ctx = (struct scan_ctx){p, text, len, &s->hits, 0};
