@@ -27,21 +27,6 @@ struct parley_pii_scratch {
     size_t accepted_cap;
 };
 
-/* Until context.c (dates of birth, addresses, names, known values) is
- * linked in, this stand-in finds nothing; the real definition overrides it. */
-__attribute__((weak)) int pii_detect_context(const char *text, size_t len, unsigned types,
-                                             const parley_pii_known *known, size_t n_known,
-                                             struct pii_hits *out)
-{
-    (void)text;
-    (void)len;
-    (void)types;
-    (void)known;
-    (void)n_known;
-    (void)out;
-    return 1;
-}
-
 static int is_word(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
