@@ -277,6 +277,50 @@ static void test_overlap(void **state)
     parley_pii_destroy(p);
 }
 
+/* Only the phone type asked for: the digits of a card, an IBAN or an IMEI
+ * are not read as phones either. */
+static void test_phone_mask_no_parts(void **state)
+{
+    parley_pii_options o = {0};
+    parley_pii *p;
+    parley_pii_scratch *s = NULL;
+    size_t n = 9;
+
+    (void)state;
+    o.types = PARLEY_PII_BIT(PARLEY_PII_PHONE);
+    p = make(&o);
+    assert_int_equal(parley_pii_scratch_create(p, &s, NULL), PARLEY_OK);
+    (void)scan(p, s,
+               "card 4111 1111 1111 1111, iban FR14 2004 1010 0505 0001 3M02 606, imei "
+               "49-015420-323751-8, amex 3782 822463 10005",
+               &n);
+    assert_int_equal(n, 0);
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+}
+
+/* A scratch is reused from scan to scan; findings of the last scan only. */
+static void test_scratch_reuse(void **state)
+{
+    parley_pii *p = make(NULL);
+    parley_pii_scratch *s = NULL;
+    const parley_pii_finding *f;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(parley_pii_scratch_create(p, &s, NULL), PARLEY_OK);
+    (void)scan(p, s, "a@b.fr c@d.fr e@f.fr", &n);
+    assert_int_equal(n, 3);
+    f = scan(p, s, "nothing here", &n);
+    assert_int_equal(n, 0);
+    f = scan(p, s, "ip 10.1.2.3", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].type, PARLEY_PII_IP);
+    assert_int_equal(f[0].start, 3);
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+}
+
 static void test_threshold_and_mask(void **state)
 {
     parley_pii_options o = {0};
@@ -538,6 +582,8 @@ int main(void)
         cmocka_unit_test(test_ip),
         cmocka_unit_test(test_phones),
         cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_phone_mask_no_parts),
+        cmocka_unit_test(test_scratch_reuse),
         cmocka_unit_test(test_threshold_and_mask),
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_errors),

@@ -320,8 +320,17 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
         hs_error_t hr = hs_scan(p->db, text, (unsigned)len, 0, s->hs, on_match, &ctx);
         if (hr != HS_SUCCESS && !(hr == HS_SCAN_TERMINATED && ctx.oom)) {
             s->hits.n = 0;
-            return parley_error_set(err, PARLEY_ERR_NOMEM,
-                                    "cannot scan the text: hyperscan error %d", (int)hr);
+            if (hr == HS_NOMEM)
+                return parley_error_set(err, PARLEY_ERR_NOMEM,
+                                        "cannot scan the text: out of memory");
+            if (hr == HS_SCRATCH_IN_USE)
+                return parley_error_set(err, PARLEY_ERR_INVALID,
+                                        "cannot scan the text: its scratch is in use by another "
+                                        "thread (make one per thread)");
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot scan the text: hyperscan error %d (is the scratch "
+                                    "made for these detectors?)",
+                                    (int)hr);
         }
     }
     if (ctx.oom || !pii_detect_context(text, len, p->types, known, n_known, &s->hits)) {

@@ -211,6 +211,16 @@ static float classify(const unsigned char *t, const struct groups *g, size_t g0,
     return nd >= 7 && nd <= 12 ? 0.55F : 0.4F;
 }
 
+/* Groups of one length with one separator (4111 1111 1111 1111): one
+ * printed number, so no tail of it is a phone on its own. */
+static int uniform(const struct groups *g)
+{
+    for (size_t i = 1; i < g->n; i++)
+        if (g->len[i] != g->len[0] || g->sep[i] != g->sep[1] || g->paren[i])
+            return 0;
+    return !g->paren[0];
+}
+
 /* An extension after the number: " x123", "ext. 12", "#45". Returns its end
  * or `to` when there is none. */
 static size_t extension(const unsigned char *t, size_t len, size_t to)
@@ -256,7 +266,7 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
         float conf;
         /* a later start only after a space ("75008 01 23 45 67 89"), never
          * inside a number written with its country code */
-        if (g0 > 0 && g.plus)
+        if (g0 > 0 && (g.plus || uniform(&g)))
             break;
         if (g0 > 0 && g.sep[g0] != ' ' && !(g.paren[g0] && t[start - 1] == ' '))
             continue;
