@@ -200,6 +200,8 @@ static void test_ip(void **state)
         {"std::vector", PARLEY_PII_IP, NULL},
         {"1:2:3:4:5:6:7:8:9", PARLEY_PII_IP, NULL},
         {"2001:db8::1::2", PARLEY_PII_IP, NULL},
+        {"the range 10.0.0.0/8 is private", PARLEY_PII_IP, NULL},
+        {"mask 255.255.255.0", PARLEY_PII_IP, NULL},
     };
     (void)state;
     run_cases(cases, ARRAY_LEN(cases));
@@ -223,6 +225,9 @@ static void test_phones(void **state)
         {"llámame al +34 612 345 678", PARLEY_PII_PHONE, "+34 612 345 678"},
         {"London +44 20 7946 0958.", PARLEY_PII_PHONE, "+44 20 7946 0958"},
         {"+33612345678", PARLEY_PII_PHONE, "+33612345678"},
+        {"appelle le 0033 6 12 34 56 78", PARLEY_PII_PHONE, "0033 6 12 34 56 78"},
+        {"aus dem Ausland 0049 30 1234567", PARLEY_PII_PHONE, "0049 30 1234567"},
+        {"móvil +33 (0)6 12 34 56 78", PARLEY_PII_PHONE, "+33 (0)6 12 34 56 78"},
         /* France */
         {"appelez le 06 12 34 56 78 svp", PARLEY_PII_PHONE, "06 12 34 56 78"},
         {"tél. 01.23.45.67.89", PARLEY_PII_PHONE, "01.23.45.67.89"},
@@ -249,6 +254,13 @@ static void test_phones(void **state)
         {"Apt. 722 20 40 rue Victor Hugo", PARLEY_PII_PHONE, NULL},
         {"licence number 755600751", PARLEY_PII_PHONE, NULL},
         {"+0 555 234 5678", PARLEY_PII_PHONE, NULL},
+        {"I was charged 12 345 678 COP", PARLEY_PII_PHONE, NULL},
+        {"IBAN DE89 3704 0044 0532 0130 00", PARLEY_PII_PHONE, NULL},
+        {"Ticket #2023-11-004512 is open", PARLEY_PII_PHONE, NULL},
+        {"my account id is 1234-5678", PARLEY_PII_PHONE, NULL},
+        {"Rechnung 2023-0045 über 49,99 EUR", PARLEY_PII_PHONE, NULL},
+        {"Firmware 10.2.1.4502 installiert", PARLEY_PII_PHONE, NULL},
+        {"ISBN 978-3-16-148410-0", PARLEY_PII_PHONE, NULL},
     };
     (void)state;
     run_cases(cases, ARRAY_LEN(cases));

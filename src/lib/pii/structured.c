@@ -462,9 +462,12 @@ static int check_ipv4(const char *text, size_t len, size_t from, size_t to, stru
         v = 0;
         digits = 0;
     }
-    /* part of a longer dotted number: a version 1.2.3.4.5, an OID */
+    /* part of a longer dotted number (a version 1.2.3.4.5, an OID), a
+     * network with its prefix length (10.0.0.0/8) or a netmask: not the
+     * address of anyone */
     if ((from >= 2 && (t[from - 1] == '.' || t[from - 1] == '-') && is_digit(t[from - 2])) ||
-        (to + 1 < len && (t[to] == '.' || t[to] == '-') && is_digit(t[to + 1])))
+        (to + 1 < len && (t[to] == '.' || t[to] == '-' || t[to] == '/') && is_digit(t[to + 1])) ||
+        (to - from >= 3 && memcmp(t + from, "255.", 4) == 0))
         return 1;
     return pii_hits_add(out, PARLEY_PII_IP, from, to, 0.85F, "ip.v4");
 }
