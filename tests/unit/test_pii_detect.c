@@ -93,6 +93,7 @@ static void test_cards(void **state)
         {"UnionPay 6200000000000005", PARLEY_PII_CARD, "6200000000000005"},
         {"2-series 2223000048400011", PARLEY_PII_CARD, "2223000048400011"},
         {"ref 12 4111 1111 1111 1111", PARLEY_PII_CARD, "4111 1111 1111 1111"},
+        {"ref 12 4111-1111-1111-1111", PARLEY_PII_CARD, "4111-1111-1111-1111"},
         /* near-misses: bad Luhn, unknown issuer, glued to more digits,
          * mixed separators, odd grouping */
         {"card 4111 1111 1111 1112", PARLEY_PII_CARD, NULL},

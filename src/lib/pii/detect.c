@@ -32,17 +32,6 @@ static int is_word(unsigned char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-/* Wraps a declared identifier's pattern so it stays a whole value. */
-static char *identifier_expr(const char *pattern)
-{
-    size_t n = strlen(pattern) + 8;
-    char *e = parley__malloc(n);
-
-    if (e)
-        (void)snprintf(e, n, "(?:%s)", pattern);
-    return e;
-}
-
 parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, parley_error *err)
 {
     static const parley_pii_options defaults = {0, 0.0F, NULL, 0};
@@ -87,11 +76,7 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
                                       id->name ? id->name : "?");
                 goto out;
             }
-            if (!(exprs[n] = identifier_expr(id->pattern))) {
-                rc = parley_error_set(err, PARLEY_ERR_NOMEM,
-                                      "cannot create the detectors: out of memory");
-                goto out;
-            }
+            exprs[n] = id->pattern;
             flags[n] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8;
             ids[n] = (unsigned)(pii_n_patterns + i);
             n++;
@@ -100,7 +85,13 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
     if (n > 0 && hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &p->db,
                                   &cerr) != HS_SUCCESS) {
         int at = cerr ? cerr->expression : -1;
-        const char *why = cerr && cerr->message ? cerr->message : "unknown error";
+        char why[256];
+        size_t wl;
+        (void)snprintf(why, sizeof(why), "%s",
+                       cerr && cerr->message ? cerr->message : "unknown error");
+        wl = strlen(why);
+        if (wl > 0 && why[wl - 1] == '.')
+            why[wl - 1] = '\0'; /* our messages end without a full stop */
         if (at >= 0 && (size_t)at < n && ids[at] >= pii_n_patterns)
             rc = parley_error_set(err, PARLEY_ERR_INVALID,
                                   "cannot compile identifier '%s' pattern '%s': %s",
@@ -115,9 +106,6 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
 out:
     if (cerr)
         (void)hs_free_compile_error(cerr);
-    for (size_t i = 0; exprs && i < n; i++)
-        if (ids[i] >= pii_n_patterns)
-            parley__free((void *)exprs[i]);
     parley__free(exprs);
     parley__free(flags);
     parley__free(ids);

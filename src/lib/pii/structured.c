@@ -210,8 +210,10 @@ static const char *const card_words[] = {
 static const char *const imei_words[] = {"imei", NULL};
 
 /* A digit run [from, to) with single spaces or hyphens between digits. The
- * match is the leftmost start for its end, so a value that starts at a
- * later group (after a separator) is tried too. */
+ * run is the leftmost start for its end, so a value that starts at a later
+ * group is tried too; one printed number keeps one separator, so where the
+ * separator changes ("ref 12 4111-1111-1111-1111") it can only start at the
+ * group before the change. */
 static int check_digits(const char *text, size_t len, size_t from, size_t to, unsigned types,
                         struct pii_hits *out)
 {
@@ -230,8 +232,15 @@ static int check_digits(const char *text, size_t len, size_t from, size_t to, un
             }
             d[nd++] = c;
             glen[ng - 1]++;
-        } else if (sep && c != sep) {
-            return 1; /* mixed separators: not one printed number */
+        } else if (sep && c != sep && ng > 0) {
+            /* another separator: a value can only start at the group
+             * just before it */
+            memmove(d, d + nd - glen[ng - 1], glen[ng - 1]);
+            nd = glen[ng - 1];
+            gstart[0] = gstart[ng - 1];
+            glen[0] = glen[ng - 1];
+            ng = 1;
+            sep = c;
         } else {
             sep = c;
         }
