@@ -1,9 +1,9 @@
 /* A stand-in for context.c (dates of birth, addresses, names, known
- * values) that finds nothing, so this branch's structured detectors link
- * and run on their own. The pii-context branch deletes it: in a static
- * library a weak definition the linker reaches before context.o is taken
- * and keeps the real detectors out, so the two must never be merged side
- * by side. */
+ * values) that finds nothing, so the structured detectors link and run on
+ * their own. It is weak, and in its own file named after context.c: in the
+ * static library the linker takes the first member that defines the
+ * symbol, context.o when it is there, and its strong definition wins
+ * anyway whenever both are linked. Delete this file once context.c is in. */
 #include "pii/internal.h"
 
 __attribute__((weak)) int pii_detect_context(const char *text, size_t len, unsigned types,
