@@ -226,6 +226,7 @@ static void test_phones(void **state)
         {"llámame al +34 612 345 678", PARLEY_PII_PHONE, "+34 612 345 678"},
         {"London +44 20 7946 0958.", PARLEY_PII_PHONE, "+44 20 7946 0958"},
         {"+33612345678", PARLEY_PII_PHONE, "+33612345678"},
+        {"TÉLÉPHONE 612345678", PARLEY_PII_PHONE, "612345678"},
         {"appelle le 0033 6 12 34 56 78", PARLEY_PII_PHONE, "0033 6 12 34 56 78"},
         {"aus dem Ausland 0049 30 1234567", PARLEY_PII_PHONE, "0049 30 1234567"},
         {"móvil +33 (0)6 12 34 56 78", PARLEY_PII_PHONE, "+33 (0)6 12 34 56 78"},

@@ -113,10 +113,10 @@ static int looks_like_date(const unsigned char *t, const struct groups *g, size_
 /* Words that make a number a phone number: strong ones name the phone,
  * weak ones only say "number" (also said of orders and licences). */
 static const char *const phone_words[] = {
-    "phone",    "tel",        "call",    "mobile", "cell", "fax",      "office", "dial",
-    "sms",      "whatsapp",   "contact", "reach",  "ring", "portable", "appel",  "joindre",
-    "teléfono", "telefono",   "móvil",   "movil",  "llam", "telefon",  "handy",  "ruf",
-    "mobil",    "erreichbar", "fijo",    "fixe",   NULL};
+    "phone",   "tel",      "tél",        "call",    "mobile", "cell", "fax",      "office",
+    "dial",    "sms",      "whatsapp",   "contact", "reach",  "ring", "portable", "appel",
+    "joindre", "teléfono", "telefono",   "móvil",   "movil",  "llam", "telefon",  "handy",
+    "ruf",     "mobil",    "erreichbar", "fijo",    "fixe",   NULL};
 static const char *const weak_words[] = {"number", "numéro", "numero", "número", "nummer", NULL};
 
 /* Next to these a number is part of a postal address. */

@@ -61,6 +61,19 @@ static unsigned char lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
+/* t[i] lower-cased: ASCII, and the Latin-1 capitals of UTF-8 (C3 80..9E,
+ * but not ×), so "TÉLÉPHONE" reads as "téléphone". */
+static unsigned char fold_at(const unsigned char *t, size_t i)
+{
+    unsigned char c = t[i];
+
+    if (c >= 'A' && c <= 'Z')
+        return (unsigned char)(c - 'A' + 'a');
+    if (i > 0 && t[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E && c != 0x97)
+        return (unsigned char)(c + 0x20);
+    return c;
+}
+
 /* The leftmost start of a run of at most `max_digits` digits ending at
  * `to`, with single separators from `seps` between digits. */
 static size_t digits_back(const unsigned char *t, size_t to, const char *seps, size_t max_digits)
@@ -105,14 +118,15 @@ int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t
             continue;
         }
         c = lower(t[i]);
-        if (!(first[c >> 5] & (1u << (c & 31))) || (i > 0 && is_alpha(t[i - 1])))
+        if (!(first[c >> 5] & (1u << (c & 31))) ||
+            (i > 0 && (is_alpha(t[i - 1]) || t[i - 1] >= 0x80)))
             continue;
         for (const char *const *w = words; *w; w++) {
             const unsigned char *wp = (const unsigned char *)*w;
             size_t k = 0;
             if (wp[0] != c)
                 continue;
-            while (wp[k] && i + k < hi && lower(t[i + k]) == wp[k])
+            while (wp[k] && i + k < hi && fold_at(t, i + k) == wp[k])
                 k++;
             if (!wp[k])
                 return 1;
