@@ -43,6 +43,15 @@ expect_code 2 "tokenize without vault" "$P" redact --operator card=tokenize "$T/
 expect_code 2 "unknown option" "$P" redact --frob "$T/in.txt"
 
 # ---- redact (the default) -----------------------------------------------
+# The context detectors are linked into the binary: names, addresses and
+# dates of birth after their cues, in several languages.
+printf '%s\n' "my name is Zoë Alves" "je m'appelle Amélie Poulain" "ich wohne in der Hauptstraße 5, 10115 Berlin" \
+    "I was born on 3 March 1979" >"$T/ctx.txt"
+expect_code 0 "context types" "$P" redact "$T/ctx.txt"
+printf '%s\n' "my name is [NAME]" "je m'appelle [NAME]" "ich wohne in der [ADDRESS]" \
+    "I was born on [DOB]" >"$T/ctx.want"
+cmp -s "$T/out" "$T/ctx.want" || fail "context types: $(cat "$T/out")"
+
 expect_code 0 "redact" "$P" redact "$T/in.txt"
 cp "$T/out" "$T/red.txt"
 [ -s "$T/err" ] && fail "redact wrote to stderr when it is not a terminal: $(cat "$T/err")"
