@@ -442,6 +442,11 @@ static void known_text(struct ctx_scan *s, const parley_pii_known *k, const char
         size_t e;
         if (((unsigned char)s->text[i] & 0xC0) == 0x80)
             continue;
+        /* most positions fail on their first byte: an ASCII letter that is
+         * not the value's first (folded) one */
+        if ((unsigned char)fv[0] < 0x80 && (unsigned char)s->text[i] < 0x80 &&
+            (char)(s->text[i] >= 'A' && s->text[i] <= 'Z' ? s->text[i] + 32 : s->text[i]) != fv[0])
+            continue;
         if (alnum_first && !word_start(s->text, i))
             continue;
         e = match_folded(s->text, s->len, i, fv, nv);

@@ -51,6 +51,10 @@ enum ctx_lex {
     LX_POBOX = 1u << 14,       /* "box", "postfach", "apartado"... */
     LX_STOP = 1u << 15,        /* a function word: ends a run of name or place words */
     LX_US_STATE = 1u << 16,    /* a US state code */
+    LX_CUE = 1u << 17,         /* the last word of a name cue ("is" in "my name is") */
+    LX_LABEL = 1u << 18,       /* a label before ':' and a name ("Name:", "Nom :") */
+    LX_GREET = 1u << 19,       /* a greeting or speech verb before a name */
+    LX_COORD = 1u << 20,       /* "and", "et", "y", "und"... between names */
 };
 
 struct ctx_tok {

@@ -7,10 +7,20 @@
 #include "pii/context.h"
 
 /* Compound endings of street names: German, Dutch, Nordic, Finnish. */
-static const char *const suffixes[] = {
-    "strasse",  "str",   "weg",  "allee",  "platz", "gasse", "ring",   "damm",  "ufer",
-    "chaussee", "steig", "pfad", "straat", "laan",  "plein", "gracht", "gatan", "vagen",
-    "vej",      "gade",  "katu", "vegur",  "veien", "gata",  "tie",
+static const struct {
+    const char *s;
+    size_t n;
+} suffixes[] = {
+#define SUFFIX(x)                                                                                  \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+    SUFFIX("strasse"), SUFFIX("str"),   SUFFIX("weg"),    SUFFIX("allee"), SUFFIX("platz"),
+    SUFFIX("gasse"),   SUFFIX("ring"),  SUFFIX("damm"),   SUFFIX("ufer"),  SUFFIX("chaussee"),
+    SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("straat"), SUFFIX("laan"),  SUFFIX("plein"),
+    SUFFIX("gracht"),  SUFFIX("gatan"), SUFFIX("vagen"),  SUFFIX("vej"),   SUFFIX("gade"),
+    SUFFIX("katu"),    SUFFIX("vegur"), SUFFIX("veien"),  SUFFIX("gata"),  SUFFIX("tie"),
+#undef SUFFIX
 };
 
 /* A house number: "5", "221B", "12a". */
@@ -144,8 +154,9 @@ static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
 static bool street_suffix(const struct ctx_tok *t)
 {
     for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
-        size_t n = strlen(suffixes[k]);
-        if (t->flen >= n + 3 && memcmp(t->fold + t->flen - n, suffixes[k], n) == 0)
+        size_t n = suffixes[k].n;
+        if (t->flen >= n + 3 && t->fold[t->flen - 1] == suffixes[k].s[n - 1] &&
+            memcmp(t->fold + t->flen - n, suffixes[k].s, n) == 0)
             return true;
     }
     return false;
@@ -319,11 +330,7 @@ static size_t after_cue(const struct ctx_scan *s, size_t i)
     bool cue = false;
     for (size_t k = i; k-- > 0 && i - k <= 4;) {
         const struct ctx_tok *t = &s->t[k];
-        if ((t->lex & LX_ADDR_CUE) ||
-            ((ctx_is(s, k, "at") || ctx_is(s, k, "in")) && k > 0 &&
-             (ctx_is(s, k - 1, "live") || ctx_is(s, k - 1, "lives") || ctx_is(s, k - 1, "living") ||
-              ctx_is(s, k - 1, "located"))) ||
-            ctx_is(s, k, "habite") || ctx_is(s, k, "wohne") || ctx_is(s, k, "vivo")) {
+        if (t->lex & LX_ADDR_CUE) {
             cue = true;
             break;
         }

@@ -98,13 +98,6 @@ static const char *const speech[] = {
     "dijo", "pregunto", "respondio", "sagte",   "fragte", "antwortete", "meinte",
 };
 
-/* Labels followed by ':' ("Name: Jeremy Reyna", "Nom : Dupont"). */
-static const char *const labels[] = {
-    "name",      "nom",     "nombre",  "prenom",   "vorname", "nachname", "apellido",
-    "apellidos", "contact", "kontakt", "customer", "client",  "cliente",  "kunde",
-    "from",      "de",      "von",     "to",       "signed",  "firmado",  "signe",
-};
-
 /* Greetings and sign-offs after which a capitalized word is a person. */
 static const char *const greetings[] = {
     "hi",        "hello",        "hey",     "dear",  "thanks",  "thank",   "bonjour", "salut",
@@ -128,9 +121,10 @@ static int cue_before(const struct ctx_scan *s, size_t i)
     if (i == 0)
         return 0;
     k = i - 1;
-    if (ctx_punct(s, k, ':') && k > 0 &&
-        in(labels, sizeof(labels) / sizeof(labels[0]), &s->t[k - 1]))
+    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL))
         return 2;
+    if (!(s->t[k].lex & LX_CUE))
+        return 0;
     for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++) {
         size_t at = k, m = 0;
         while (m < 4 && cues[c].w[m] && ctx_is(s, at, cues[c].w[m])) {
@@ -176,17 +170,14 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
     k = i - 1;
     if (ctx_punct(s, k, ',') && k > 0)
         k--;
-    return s->t[k].kind == CTX_WORD &&
+    return s->t[k].kind == CTX_WORD && (s->t[k].lex & LX_GREET) &&
            (in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
             (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k])));
 }
 
-static const char *const conjunctions[] = {"and", "&",  "et", "y",    "und",
-                                           "or",  "ou", "o",  "oder", ","};
-
 static bool coordinator(const struct ctx_scan *s, size_t k)
 {
-    return k < s->nt && in(conjunctions, sizeof(conjunctions) / sizeof(conjunctions[0]), &s->t[k]);
+    return k < s->nt && ((s->t[k].lex & LX_COORD) || ctx_punct(s, k, ',') || ctx_punct(s, k, '&'));
 }
 
 /* Emits the name in tokens [a, b] without a possessive "'s" at its end,

@@ -230,7 +230,8 @@ static const struct {
     {LX_DIR, "e east n ne north nw s se south sw w west "},
     /* words announcing an address */
     {LX_ADDR_CUE,
-     "addr address adresse anschrift direccion domicilio postanschrift wohnadresse wohnhaft "},
+     "addr address adresse anschrift direccion domicilio habite habito live lives living "
+     "located postanschrift reside resides vivo wohnadresse wohne wohnhaft wohnt "},
     /* suffixes after a name */
     {LX_NAME_SUFFIX, "dds dvm esq ii iii iv jr md phd "},
     /* post office box words */
@@ -239,6 +240,21 @@ static const struct {
     {LX_US_STATE,
      "ak al ar az ca co ct dc de fl ga hi ia id il in ks ky la ma md me mi mn mo ms mt nc nd "
      "ne nh nj nm nv ny oh ok or pa ri sc sd tn tx ut va vt wa wi wv wy "},
+    /* last words of the cues before a name */
+    {LX_CUE,
+     "am appelez-moi bin c'est es est heisse her him i'm is ist llamame llaman llamo m'appelle "
+     "me name's named nennen soy spricht suis "},
+    /* labels before a colon and a name */
+    {LX_LABEL, "apellido apellidos client cliente contact customer de firmado from kontakt kunde "
+               "nachname name nom nombre prenom signe signed to von vorname "},
+    /* greetings and speech verbs before a name */
+    {LX_GREET,
+     "antwortete asked bonjour bye cheers cher chere cordialement danke dear demande dijo dit "
+     "estimada estimado fragte gracias gruss grusse hallo hello hey hi hola liebe lieber "
+     "meinte merci pregunto querida querido regards replied repondit respondio sagte said "
+     "saludos salut says sincerely thank thanks told "},
+    /* conjunctions joining names */
+    {LX_COORD, "and et o oder or ou und y "},
 };
 
 static const struct {
