@@ -55,6 +55,8 @@ enum ctx_lex {
     LX_LABEL = 1u << 18,       /* a label before ':' and a name ("Name:", "Nom :") */
     LX_GREET = 1u << 19,       /* a greeting or speech verb before a name */
     LX_COORD = 1u << 20,       /* "and", "et", "y", "und"... between names */
+    LX_PLACE_PRE = 1u << 21,   /* "Saint", "San", "Port": the name after it is a place */
+    LX_ORG = 1u << 22,         /* "Inc", "LLC", "GmbH": the names before it are a firm */
 };
 
 struct ctx_tok {

@@ -86,9 +86,10 @@ static const struct cue {
     {{"soy", NULL, NULL, NULL}, false},        {{"heisse", "ich", NULL, NULL}, true},
     {{"ist", "name", "mein", NULL}, true},     {{"bin", "ich", NULL, NULL}, false},
     {{"spricht", "hier", NULL, NULL}, true},   {{"ist", "hier", NULL, NULL}, false},
-    {{"nennen", NULL, NULL, NULL}, false},     {{"me", "calls", NULL, NULL}, true},
-    {{"him", "named", NULL, NULL}, true},      {{"her", "named", NULL, NULL}, true},
-    {{"me", "llaman", NULL, NULL}, true},      {{"m'appelle", "on", NULL, NULL}, true},
+    {{"nennen", NULL, NULL, NULL}, false},     {{"name", NULL, NULL, NULL}, false},
+    {{"me", "calls", NULL, NULL}, true},       {{"him", "named", NULL, NULL}, true},
+    {{"her", "named", NULL, NULL}, true},      {{"me", "llaman", NULL, NULL}, true},
+    {{"m'appelle", "on", NULL, NULL}, true},
 };
 
 /* Speech verbs: a capitalized word right after one is a speaker ("said
@@ -121,8 +122,11 @@ static int cue_before(const struct ctx_scan *s, size_t i)
     if (i == 0)
         return 0;
     k = i - 1;
-    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL))
-        return 2;
+    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL)) {
+        static const char *const strong[] = {"name",    "nom",      "nombre",   "prenom",
+                                             "vorname", "nachname", "apellido", "apellidos"};
+        return in(strong, sizeof(strong) / sizeof(strong[0]), &s->t[k - 1]) ? 2 : 1;
+    }
     if (!(s->t[k].lex & LX_CUE))
         return 0;
     for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++) {
@@ -175,6 +179,21 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
             (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k])));
 }
 
+/* A capitalized "X's" before a word for something personal. */
+static bool possessive_owner(const struct ctx_scan *s, size_t i)
+{
+    static const char *const things[] = {"address", "phone",    "number", "email",  "e-mail",
+                                         "account", "birthday", "name",   "wife",   "husband",
+                                         "son",     "daughter", "mother", "father", "brother",
+                                         "sister",  "partner",  "boss",   "friend", "car",
+                                         "house",   "office",   "card",   "line",   "bill"};
+    const struct ctx_tok *t = &s->t[i];
+    if (t->flen < 4 || t->fold[t->flen - 2] != '\'' || t->fold[t->flen - 1] != 's' ||
+        !(t->shape & SH_CAP) || i + 1 >= s->nt)
+        return false;
+    return in(things, sizeof(things) / sizeof(things[0]), &s->t[i + 1]);
+}
+
 static bool coordinator(const struct ctx_scan *s, size_t k)
 {
     return k < s->nt && ((s->t[k].lex & LX_COORD) || ctx_punct(s, k, ',') || ctx_punct(s, k, '&'));
@@ -188,6 +207,11 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
 {
     size_t end = s->t[b].end;
     const char *x = s->text;
+    /* "Saint Vincent", "San Giovanni", "Ortiz LLC", "Wilson & Company" */
+    if ((a > 0 && (s->t[a - 1].lex & LX_PLACE_PRE) && (s->t[a - 1].shape & SH_CAP)) ||
+        (b + 1 < s->nt && (s->t[b + 1].lex & LX_ORG) && (s->t[b + 1].shape & SH_CAP)) ||
+        (b + 2 < s->nt && ctx_punct(s, b + 1, '&') && (s->t[b + 2].lex & LX_ORG)))
+        return;
     if (s->t[b].flen > 3 && end >= 2 && x[end - 1] == 's') {
         if (x[end - 2] == '\'')
             end -= 2;
@@ -195,8 +219,9 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
             end -= 4;
     }
     if (a >= 2 && coordinator(s, a - 1) && *last_name != a - 2 && name_word(s, a - 2, false) &&
-        !(s->t[a - 2].shape & SH_SENT) && !(s->t[a - 2].lex & LX_AMBIG))
-        pii_ctx_emit(s, PARLEY_PII_NAME, a - 2, a - 2, 0.6f, "name.list");
+        !(s->t[a - 2].lex & LX_AMBIG))
+        pii_ctx_emit(s, PARLEY_PII_NAME, a - 2, a - 2, (s->t[a - 2].shape & SH_SENT) ? 0.55f : 0.6f,
+                     "name.list");
     pii_ctx_emit_bytes(s, PARLEY_PII_NAME, s->t[a].start, end, conf, det);
     *last_name = b;
 }
@@ -220,6 +245,13 @@ void pii_ctx_names(struct ctx_scan *s)
                 i = last;
                 continue;
             }
+        }
+        /* "mr. freeman" in lower-case text: a title and its period. */
+        if (!(t->shape & (SH_CAP | SH_UPPER)) && title_before(s, i, &at) &&
+            ctx_punct(s, at + 1, '.') && take_name(s, i, true, &last)) {
+            found(s, at, last, 0.6f, "name.title", &last_name);
+            i = last;
+            continue;
         }
         if (!(t->shape & (SH_CAP | SH_UPPER))) {
             /* Lower-case text: a listed given name that is no ordinary word. */
@@ -251,11 +283,15 @@ void pii_ctx_names(struct ctx_scan *s)
         }
         /* "Smith and Stanton": a capitalized word coordinated with a name. */
         if (i >= 2 && last_name == i - 2 && coordinator(s, i - 1) && name_word(s, i, false) &&
-            !(t->lex & LX_AMBIG) &&
             (i + 1 >= s->nt || s->t[i + 1].kind == CTX_PUNCT || coordinator(s, i + 1))) {
             take_name(s, i, false, &last);
-            found(s, i, last, 0.6f, "name.list", &last_name);
+            found(s, i, last, (t->lex & LX_AMBIG) ? 0.55f : 0.6f, "name.list", &last_name);
             i = last;
+            continue;
+        }
+        /* "Soib's address", "Kenneth's daughter": an owner of personal things. */
+        if (possessive_owner(s, i) && name_word(s, i, false)) {
+            found(s, i, i, 0.7f, "name.cue", &last_name);
             continue;
         }
         if ((t->lex & LX_GIVEN) && name_word(s, i, false)) {
