@@ -399,7 +399,7 @@ static size_t street_only(const struct ctx_scan *s, size_t i)
            !(s->t[j].lex & LX_ST_AFTER) && (words == 0 || !(s->t[j].shape & SH_NL)))
         words++, j++;
     if (words && j < s->nt && (s->t[j].lex & LX_ST_AFTER) && s->t[j].flen >= 4 && cap(s, j) &&
-        !(s->t[j].shape & SH_NL) && !(s->t[i].shape & SH_SENT && words == 1 && s->t[j].flen < 5))
+        !(s->t[j].shape & SH_NL) && !((s->t[i].shape & SH_SENT) && words == 1))
         return j;
     return 0;
 }

@@ -38,7 +38,12 @@ static size_t take_name(const struct ctx_scan *s, size_t i, bool lower_ok, size_
         const struct ctx_tok *t = &s->t[j];
         if (words && (t->shape & SH_NL))
             break;
-        if (name_word(s, j, lower_ok && words < 2)) {
+        /* a third word must be listed, or follow a listed one: German
+         * capitalizes every noun ("das Matt Murphy Lied") */
+        if (words >= 2 && !(t->lex & (LX_GIVEN | LX_SURNAME)) &&
+            !(s->t[*last].lex & (LX_GIVEN | LX_SURNAME)))
+            break;
+        if (name_word(s, j, lower_ok && words < 2 && !(t->lex & LX_PARTICLE))) {
             *last = j++;
             words++;
             /* a possessive ends the name: "Jose Sauvé's novel" */
@@ -137,7 +142,9 @@ static int cue_before(const struct ctx_scan *s, size_t i)
                 break;
             at--;
         }
-        if (m == 4 || !cues[c].w[m])
+        /* "me llamó" (called me) is not "me llamo" (my name is) */
+        if ((m == 4 || !cues[c].w[m]) &&
+            !(ctx_is(s, k, "llamo") && s->t[k].end - s->t[k].start != 5))
             return cues[c].strong ? 2 : 1;
     }
     return 0;
@@ -161,6 +168,8 @@ static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
 /* "Dear", "Cher", "Querido", "Liebe": a name follows, listed or not. */
 static bool warm_greeting(const struct ctx_scan *s, size_t i)
 {
+    if (i > 0 && s->t[i - 1].fold[0] == 'l' && !(s->t[i - 1].shape & SH_SENT))
+        return false; /* "liebe" only opening a letter */
     static const char *const warm[] = {"dear",     "cher",     "chere", "querido", "querida",
                                        "estimado", "estimada", "liebe", "lieber"};
     return i > 0 && in(warm, sizeof(warm) / sizeof(warm[0]), &s->t[i - 1]);
@@ -174,9 +183,13 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
     k = i - 1;
     if (ctx_punct(s, k, ',') && k > 0)
         k--;
-    return s->t[k].kind == CTX_WORD && (s->t[k].lex & LX_GREET) &&
-           (in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
-            (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k])));
+    if (s->t[k].kind != CTX_WORD || !(s->t[k].lex & LX_GREET))
+        return false;
+    /* "Liebe Anna," opens a letter; "ich liebe Lasagne" is love */
+    if ((ctx_is(s, k, "liebe") || ctx_is(s, k, "lieber")) && !(s->t[k].shape & SH_SENT))
+        return false;
+    return in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
+           (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k]));
 }
 
 /* A capitalized "X's" before a word for something personal. */
@@ -229,11 +242,16 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
 void pii_ctx_names(struct ctx_scan *s)
 {
     size_t last_name = (size_t)-1;
+    /* Whether the writer starts sentences in lower case: only then is a
+     * lower-case given name ("anders", "nina" from "niña") a name. */
+    bool writer_lower = false;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         const struct ctx_tok *t = &s->t[i];
         size_t last = i, words, at = i;
         int cue;
         bool known;
+        if (t->kind == CTX_WORD && (t->shape & SH_SENT))
+            writer_lower = !(t->shape & (SH_CAP | SH_UPPER));
         if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
             continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
@@ -255,8 +273,8 @@ void pii_ctx_names(struct ctx_scan *s)
         }
         if (!(t->shape & (SH_CAP | SH_UPPER))) {
             /* Lower-case text: a listed given name that is no ordinary word. */
-            if ((t->lex & LX_GIVEN) && !(t->lex & (LX_AMBIG | LX_NOTNAME | LX_STOP)) &&
-                name_word(s, i, true)) {
+            if (writer_lower && (t->lex & LX_GIVEN) && t->flen >= 4 &&
+                !(t->lex & (LX_AMBIG | LX_NOTNAME | LX_STOP)) && name_word(s, i, true)) {
                 last = i;
                 if (i + 1 < s->nt && (s->t[i + 1].lex & LX_SURNAME) &&
                     !(s->t[i + 1].lex & LX_AMBIG) && !(s->t[i + 1].shape & SH_NL))
@@ -306,7 +324,7 @@ void pii_ctx_names(struct ctx_scan *s)
         }
         /* "Keiko Tanaka": a capitalized word before a listed surname. */
         if (name_word(s, i, false) && i + 1 < s->nt && (s->t[i + 1].lex & LX_SURNAME) &&
-            !(s->t[i + 1].lex & LX_AMBIG) && (s->t[i + 1].shape & SH_CAP) &&
+            !(s->t[i + 1].lex & (LX_AMBIG | LX_GIVEN)) && (s->t[i + 1].shape & SH_CAP) &&
             name_word(s, i + 1, false) && !(s->t[i + 1].shape & SH_NL)) {
             take_name(s, i, false, &last);
             found(s, i, last, (t->shape & SH_SENT) ? 0.6f : 0.75f, "name.list", &last_name);
