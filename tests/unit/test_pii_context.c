@@ -287,6 +287,50 @@ static void test_known(void **state)
     free(h.v);
 }
 
+/* The four types together in one message per language, each span exact
+ * and none swallowing its neighbour. */
+static void test_together(void **state)
+{
+    static const struct {
+        const char *text, *name, *dob, *address;
+    } cases[] = {
+        {"My name is John Smith, DOB 06/15/1985, 1600 Pennsylvania Ave NW, Washington, DC 20500",
+         "John Smith", "06/15/1985", "1600 Pennsylvania Ave NW, Washington, DC 20500"},
+        {"Je m'appelle Marie Dupont, née le 15.06.1985, 12 rue de la Paix, 75002 Paris",
+         "Marie Dupont", "15.06.1985", "12 rue de la Paix, 75002 Paris"},
+        {"Me llamo Ana García, nacida el 15/06/1985, Calle Mayor 5, 3º izq., 28013 Madrid",
+         "Ana García", "15/06/1985", "Calle Mayor 5, 3º izq., 28013 Madrid"},
+        {"Ich heiße Jürgen Müller, geboren am 15. Juni 1985, Hauptstraße 5, 10115 Berlin",
+         "Jürgen Müller", "15. Juni 1985", "Hauptstraße 5, 10115 Berlin"},
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        expect(cases[i].text, PARLEY_PII_NAME, cases[i].name);
+        expect(cases[i].text, PARLEY_PII_DOB, cases[i].dob);
+        expect(cases[i].text, PARLEY_PII_ADDRESS, cases[i].address);
+    }
+}
+
+/* Sentences that once fooled the name rules. */
+static void test_name_traps(void **state)
+{
+    (void)state;
+    assert_true(conf_of("Mary me llamó zorra estúpida.", PARLEY_PII_NAME, "zorra estúpida") <
+                DEFAULT_MIN);
+    assert_true(conf_of("Mary me llamó zorra estúpida.", PARLEY_PII_NAME, "zorra") < DEFAULT_MIN);
+    expect_none("Ich liebe Lasagne.", PARLEY_PII_NAME);
+    expect_none("Die Mathematiker sind anders.", PARLEY_PII_NAME);
+    expect_none("Bienvenue à Saint Vincent, chez Ortiz LLC.", PARLEY_PII_NAME);
+    /* "y" joins two people, it is no particle */
+    expect("No quería ir a la boda de Tom y Mary.", PARLEY_PII_NAME, "Tom");
+    expect("No quería ir a la boda de Tom y Mary.", PARLEY_PII_NAME, "Mary");
+    /* German nouns after a name are not part of it */
+    expect("Füge das Matt Murphy Lied hinzu", PARLEY_PII_NAME, "Matt Murphy");
+    /* lower case is evidence only from a writer who never capitalizes */
+    expect("follow up with jessica in 2 months", PARLEY_PII_NAME, "jessica");
+    expect_none("Follow up with jessica in 2 months.", PARLEY_PII_NAME);
+}
+
 /* Only the types asked for. */
 static void test_mask(void **state)
 {
@@ -369,6 +413,8 @@ int main(void)
         cmocka_unit_test(test_name_negative),
         cmocka_unit_test(test_name_confidence),
         cmocka_unit_test(test_known),
+        cmocka_unit_test(test_together),
+        cmocka_unit_test(test_name_traps),
         cmocka_unit_test(test_mask),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_long),

@@ -418,6 +418,17 @@ static bool postcode_cue(const struct ctx_scan *s, size_t i)
     return false;
 }
 
+/* A number that ends something else: the year of "15/06/1985", the
+ * last group of "1.2.3", a time "10:30". */
+static bool glued_number(const struct ctx_scan *s, size_t i)
+{
+    const struct ctx_tok *p;
+    if (!(s->t[i].shape & SH_DIGIT) || !ctx_adjacent(s, i))
+        return false;
+    p = &s->t[i - 1];
+    return p->kind != CTX_PUNCT || strchr("/.-:,+", p->fold[0]) != NULL;
+}
+
 void pii_ctx_address(struct ctx_scan *s)
 {
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
@@ -426,7 +437,7 @@ void pii_ctx_address(struct ctx_scan *s)
         unsigned found = 0;
         float conf = 0.85f;
         bool lower;
-        if (s->t[i].kind == CTX_PUNCT || s->t[i].used)
+        if (s->t[i].kind == CTX_PUNCT || s->t[i].used || glued_number(s, i))
             continue;
         if ((e = po_box(s, i)) != 0) {
             det = "address.pobox";
