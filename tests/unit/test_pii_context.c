@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "parley/common.h"
 #include "pii/internal.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -402,6 +403,77 @@ static void test_long(void **state)
     free(text);
 }
 
+/* Out of memory at every allocation in turn: 0 back, nothing leaked but
+ * the findings list the caller owns, until the call goes through. */
+static long alloc_count, alloc_fail_at, alloc_live;
+
+static void *t_malloc(size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = malloc(n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *t_realloc(void *old, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = realloc(old, n);
+    alloc_live += p != NULL && old == NULL;
+    return p;
+}
+
+static void *t_calloc(size_t c, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = calloc(c, n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void t_free(void *p)
+{
+    alloc_live -= p != NULL;
+    free(p);
+}
+
+static void test_oom_sweep(void **state)
+{
+    static const parley_pii_known known[] = {{PARLEY_PII_NAME, "Judy"},
+                                             {PARLEY_PII_PHONE, "555 123 4567"}};
+    char text[8192];
+    size_t len = 0;
+    long n;
+    (void)state;
+    while (len + 100 < sizeof(text))
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "Judy at 555-123-4567, born 15/06/1985, 12 rue de la Paix. ");
+    for (n = 0; n < 100; n++) {
+        struct pii_hits h = {NULL, 0, 0};
+        int ok;
+        alloc_count = 0;
+        alloc_fail_at = n;
+        alloc_live = 0;
+        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        ok = pii_detect_context(text, len, PARLEY_PII_ALL, known, ARRAY_LEN(known), &h);
+        t_free(h.v);
+        parley_set_allocator(NULL, NULL, NULL, NULL);
+        assert_int_equal(alloc_live, 0);
+        if (ok) {
+            assert_true(h.n > 100);
+            break;
+        }
+    }
+    assert_true(n >= 3); /* the token array and the findings growing twice */
+    assert_true(n < 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_mask),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_long),
+        cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
