@@ -158,6 +158,9 @@ static const struct {
     {"Lieferung an Berliner Str. 12a bitte", "Berliner Str. 12a"},
     {"Postfach 1234", "Postfach 1234"},
     {"My zip code is 98547", "98547"},
+    {"mail it to USS Example\nFPO AE 09501 please", "USS Example\nFPO AE 09501"},
+    {"ich wohne in der hauptstrasse 5 in berlin", "hauptstrasse 5"},
+    {"Lieferadresse: Lindenhof 3, 10115 Berlin", "Lindenhof 3, 10115 Berlin"},
 };
 
 static void test_address_positive(void **state)

@@ -15,11 +15,12 @@ static const struct {
     {                                                                                              \
         x, sizeof(x) - 1                                                                           \
     }
-    SUFFIX("strasse"), SUFFIX("str"),   SUFFIX("weg"),    SUFFIX("allee"), SUFFIX("platz"),
-    SUFFIX("gasse"),   SUFFIX("ring"),  SUFFIX("damm"),   SUFFIX("ufer"),  SUFFIX("chaussee"),
-    SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("straat"), SUFFIX("laan"),  SUFFIX("plein"),
-    SUFFIX("gracht"),  SUFFIX("gatan"), SUFFIX("vagen"),  SUFFIX("vej"),   SUFFIX("gade"),
-    SUFFIX("katu"),    SUFFIX("vegur"), SUFFIX("veien"),  SUFFIX("gata"),  SUFFIX("tie"),
+    SUFFIX("strasse"), SUFFIX("str"),   SUFFIX("weg"),     SUFFIX("allee"), SUFFIX("platz"),
+    SUFFIX("gasse"),   SUFFIX("ring"),  SUFFIX("damm"),    SUFFIX("ufer"),  SUFFIX("chaussee"),
+    SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("straat"),  SUFFIX("laan"),  SUFFIX("plein"),
+    SUFFIX("gracht"),  SUFFIX("gatan"), SUFFIX("vagen"),   SUFFIX("vej"),   SUFFIX("gade"),
+    SUFFIX("katu"),    SUFFIX("vegen"), SUFFIX("straeti"), SUFFIX("vegur"), SUFFIX("veien"),
+    SUFFIX("gata"),    SUFFIX("tie"),
 #undef SUFFIX
 };
 
@@ -164,11 +165,12 @@ static bool street_suffix(const struct ctx_tok *t)
 
 /* "Hauptstraße 5", "Berliner Str. 12a", "Am Weg 3", "Koskikatu 83": a
  * street word (compound or separate) then the house number. */
-static size_t name_then_number(const struct ctx_scan *s, size_t i, size_t *start)
+static size_t name_then_number(const struct ctx_scan *s, size_t i, size_t *start, bool lower)
 {
     size_t j = i;
     *start = i;
-    if (!cap(s, i))
+    if (!cap(s, i) && !(lower && s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_ALPHA) &&
+                        street_suffix(&s->t[i])))
         return 0;
     if (!street_suffix(&s->t[i])) {
         /* "Berliner Str.", "Unter den Linden"-style: adjective then a separate street word. */
@@ -287,7 +289,8 @@ static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *f
         }
         /* city or country: capitalized words, then a separator, a state, a
          * postcode or the end. */
-        if (!sep || !place_word(s, j, lower) || (s->t[j].lex & (LX_NOTNAME | LX_GIVEN)))
+        if (!sep || !place_word(s, j, lower) || (s->t[j].lex & LX_NOTNAME) ||
+            ((s->t[j].lex & LX_GIVEN) && !(s->t[j].lex & LX_AMBIG)))
             return e;
         k = j;
         for (size_t w = 1; w < 4 && k + 1 < s->nt && !(s->t[k + 1].shape & SH_NL); w++) {
@@ -404,6 +407,32 @@ static size_t street_only(const struct ctx_scan *s, size_t i)
     return 0;
 }
 
+/* US military mail: "USNS Vestergaard / FPO AP 07688", "Unit 9585 Box
+ * 2519 / DPO AE 36668", "PSC 1234, Box 5678 / APO AA 34001": found at the
+ * APO/FPO/DPO line, with the line before it when that is a ship or unit. */
+static size_t military(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t k;
+    *start = i;
+    if (!(ctx_is(s, i, "apo") || ctx_is(s, i, "fpo") || ctx_is(s, i, "dpo")) ||
+        !(ctx_is(s, i + 1, "aa") || ctx_is(s, i + 1, "ae") || ctx_is(s, i + 1, "ap")) ||
+        i + 2 >= s->nt || s->t[i + 2].kind != CTX_NUM || s->t[i + 2].flen != 5)
+        return 0;
+    if (!(s->t[i].shape & SH_NL) || i == 0)
+        return i + 2;
+    for (k = i; k-- > 0 && i - k < 6;) {
+        if (ctx_is(s, k, "usns") || ctx_is(s, k, "usnv") || ctx_is(s, k, "uscgc") ||
+            ctx_is(s, k, "uss") || ctx_is(s, k, "unit") || ctx_is(s, k, "psc") ||
+            ctx_is(s, k, "cmr")) {
+            *start = k;
+            break;
+        }
+        if (s->t[k].shape & SH_NL)
+            break;
+    }
+    return i + 2;
+}
+
 /* "zip code 98547", "code postal : 75002", "PLZ 10115". */
 static bool postcode_cue(const struct ctx_scan *s, size_t i)
 {
@@ -431,21 +460,27 @@ static bool glued_number(const struct ctx_scan *s, size_t i)
 
 void pii_ctx_address(struct ctx_scan *s)
 {
+    /* Whether the writer starts sentences in lower case ("rijksweg 145"). */
+    bool writer_lower = false;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         size_t start = i, e, e2;
         const char *det;
         unsigned found = 0;
         float conf = 0.85f;
         bool lower;
+        if (s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_SENT))
+            writer_lower = !(s->t[i].shape & (SH_CAP | SH_UPPER));
         if (s->t[i].kind == CTX_PUNCT || s->t[i].used || glued_number(s, i))
             continue;
-        if ((e = po_box(s, i)) != 0) {
+        if ((e = military(s, i, &start)) != 0) {
+            det = "address.military";
+        } else if ((e = po_box(s, i)) != 0) {
             det = "address.pobox";
         } else if ((e = type_first(s, i, &start)) != 0) {
             det = "address.type_first";
         } else if ((e = number_first(s, i)) != 0) {
             det = "address.en";
-        } else if ((e = name_then_number(s, i, &start)) != 0) {
+        } else if ((e = name_then_number(s, i, &start, writer_lower)) != 0) {
             det = "address.de";
         } else if ((e = after_cue(s, i)) != 0) {
             det = "address.cue";
@@ -462,10 +497,21 @@ void pii_ctx_address(struct ctx_scan *s)
         } else {
             continue;
         }
-        /* A number just before a street named first ("60 Brogade 68"). */
-        if (start > 0 && start == i && !housenum(s, start) && housenum(s, start - 1) &&
-            !(s->t[start].shape & SH_NL) && !s->t[start - 1].used)
+        /* A number just before the street ("60 Brogade 68", a building and
+         * a street number), and a unit before that ("Apt. 722 40 rue..."). */
+        for (int k = 0;
+             k < 2 && start > 0 && housenum(s, start - 1) && !(s->t[start].shape & SH_NL) &&
+             !s->t[start - 1].used && !glued_number(s, start - 1);
+             k++)
             start--;
+        if (start >= 2 && (s->t[start - 1].shape & SH_DIGIT) && !(s->t[start].shape & SH_NL) &&
+            !(s->t[start - 1].shape & SH_NL)) {
+            size_t u = start - 2;
+            if (ctx_punct(s, u, '.') && u > 0 && !(s->t[u].shape & SH_NL))
+                u--;
+            if ((s->t[u].lex & LX_UNIT) && !s->t[u].used && s->t[u].kind == CTX_WORD)
+                start = u;
+        }
         lower = !(s->t[start].shape & (SH_CAP | SH_UPPER)) &&
                 !(s->t[start + 1 <= e ? start + 1 : e].shape & (SH_CAP | SH_UPPER));
         e2 = extend(s, e, lower, &found);

@@ -227,8 +227,8 @@ static const struct {
      "allee alley av ave avenue blvd boulevard broadway chaussee cir circle close court cres "
      "crescent ct damm dr drive gardens gasse gata gatan gate gracht grove highway hwy korut "
      "laan lane ln loop markt mews parkway path pfad pike pkwy pl place plads platz plaza "
-     "plein rakpart rd ring road row sq square st steig str straat strasse street ter terrace "
-     "trail trl ufer ut utca utja vei vej walk way weg wharf "},
+     "plein rakpart rd ring road row sq square st steig str straat straeti strasse street ter "
+     "terrace trail trl ufer ut utca utja vegen vei veien vej walk way weg wharf "},
     /* street types before the street name (fr, es, it, pt, pl, ro) */
     {LX_ST_BEFORE,
      "alameda allee av avd avda avenida avenue bd bld boulevard bvd c calea calle callejon "
