@@ -407,6 +407,48 @@ static size_t street_only(const struct ctx_scan *s, size_t i)
     return 0;
 }
 
+/* A street corner: "the corner of Westfall Avenue and Maclean Street",
+ * "à l'angle de la rue X et de la rue Y", "esquina de Alcalá con Goya",
+ * "Ecke Hauptstraße und Ringstraße": the cue, two street names joined by
+ * a conjunction, on one line, up to a comma or the end of the sentence. */
+static size_t corner(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t j, last = 0;
+    bool joined = false, after = false;
+    *start = i;
+    if (!(ctx_is(s, i, "corner") || ctx_is(s, i, "l'angle") || ctx_is(s, i, "esquina") ||
+          ctx_is(s, i, "ecke")))
+        return 0;
+    j = i + 1;
+    if (ctx_is(s, j, "of") || ctx_is(s, j, "de") || ctx_is(s, j, "del"))
+        j++;
+    for (size_t n = 0; j < s->nt && n < 12 && !(s->t[j].shape & SH_NL); n++, j++) {
+        const struct ctx_tok *t = &s->t[j];
+        if (ctx_is(s, j, "and") || ctx_is(s, j, "et") || ctx_is(s, j, "con") ||
+            ctx_is(s, j, "und") || ctx_is(s, j, "y") || ctx_punct(s, j, '&') ||
+            ctx_punct(s, j, '/')) {
+            if (!last || joined)
+                break;
+            joined = true;
+            continue;
+        }
+        if (t->kind == CTX_PUNCT && t->fold[0] != '.')
+            break;
+        if (t->kind == CTX_PUNCT || (t->lex & LX_PARTICLE) || (t->lex & LX_ST_BEFORE)) {
+            continue;
+        }
+        if (!(t->shape & (SH_CAP | SH_UPPER | SH_DIGIT)))
+            break;
+        last = j;
+        after = joined;
+    }
+    if (!after)
+        return 0;
+    if (i > 0 && ctx_is(s, i - 1, "the"))
+        *start = i - 1;
+    return last;
+}
+
 /* US military mail: "USNS Vestergaard / FPO AP 07688", "Unit 9585 Box
  * 2519 / DPO AE 36668", "PSC 1234, Box 5678 / APO AA 34001": found at the
  * APO/FPO/DPO line, with the line before it when that is a ship or unit. */
@@ -474,6 +516,9 @@ void pii_ctx_address(struct ctx_scan *s)
             continue;
         if ((e = military(s, i, &start)) != 0) {
             det = "address.military";
+        } else if ((e = corner(s, i, &start)) != 0) {
+            det = "address.corner";
+            conf = 0.7f;
         } else if ((e = po_box(s, i)) != 0) {
             det = "address.pobox";
         } else if ((e = type_first(s, i, &start)) != 0) {
