@@ -270,7 +270,11 @@ static void test_known(void **state)
     };
     const char *text = "hi, JOSE MULLER here: call 555-123-4567 or (555) 123 4567, "
                        "mail judy@example.com. Annie is my sister.";
-    struct pii_hits h = scan(text, PARLEY_PII_BIT(PARLEY_PII_CARD), known, ARRAY_LEN(known));
+    /* only the known values: no other detector runs */
+    struct pii_hits h = scan(text,
+                             PARLEY_PII_BIT(PARLEY_PII_PHONE) | PARLEY_PII_BIT(PARLEY_PII_EMAIL) |
+                                 PARLEY_PII_BIT(PARLEY_PII_CARD),
+                             known, ARRAY_LEN(known));
     size_t n_names = 0, phones = 0, emails = 0;
     (void)state;
     for (size_t i = 0; i < h.n; i++) {
@@ -291,9 +295,22 @@ static void test_known(void **state)
             emails++;
         }
     }
-    assert_int_equal(n_names, 1); /* and not "Ann" inside "Annie" */
+    assert_int_equal(n_names, 0); /* names are not in the mask */
     assert_int_equal(phones, 2);
     assert_int_equal(emails, 1);
+    free(h.v);
+
+    h = scan(text, PARLEY_PII_BIT(PARLEY_PII_NAME), known, ARRAY_LEN(known));
+    n_names = 0;
+    for (size_t i = 0; i < h.n; i++) {
+        if (strcmp(h.v[i].detector, "known") != 0)
+            continue;
+        assert_int_equal(h.v[i].type, PARLEY_PII_NAME);
+        assert_int_equal(h.v[i].end - h.v[i].start, 11);
+        assert_memory_equal(text + h.v[i].start, "JOSE MULLER", 11);
+        n_names++;
+    }
+    assert_int_equal(n_names, 1); /* and not "Ann" inside "Annie" */
     free(h.v);
 }
 

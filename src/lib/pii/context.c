@@ -464,7 +464,8 @@ static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t
     for (size_t i = 0; i < n_known && !s->oom; i++) {
         char buf[256];
         size_t n;
-        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES)
+        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES ||
+            !(s->types & PARLEY_PII_BIT(known[i].type)))
             continue;
         n = phone_digits(known[i].value, buf, 32);
         if (n) {

@@ -241,9 +241,10 @@ static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *f
         }
         /* a new line, maybe behind a bullet or quote mark ("> ", "* ") */
         if (j < s->nt && (s->t[j].shape & SH_NL)) {
+            size_t line = j;
             sep = true;
             while (j < s->nt && s->t[j].kind == CTX_PUNCT && !ctx_punct(s, j, '#') &&
-                   (j == e + 1 || !(s->t[j].shape & SH_NL) || s->t[j - 1].kind != CTX_PUNCT))
+                   (j == line || !(s->t[j].shape & SH_NL)))
                 j++;
         }
         if (j >= s->nt)
