@@ -57,6 +57,7 @@ enum ctx_lex {
     LX_COORD = 1u << 20,       /* "and", "et", "y", "und"... between names */
     LX_PLACE_PRE = 1u << 21,   /* "Saint", "San", "Port": the name after it is a place */
     LX_ORG = 1u << 22,         /* "Inc", "LLC", "GmbH": the names before it are a firm */
+    LX_ADDR_START = 1u << 23,  /* first word of a PO box, military or corner address */
 };
 
 struct ctx_tok {

@@ -510,17 +510,18 @@ void pii_ctx_address(struct ctx_scan *s)
         const char *det;
         unsigned found = 0;
         float conf = 0.85f;
-        bool lower;
+        bool lower, special;
         if (s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_SENT))
             writer_lower = !(s->t[i].shape & (SH_CAP | SH_UPPER));
         if (s->t[i].kind == CTX_PUNCT || s->t[i].used || glued_number(s, i))
             continue;
-        if ((e = military(s, i, &start)) != 0) {
+        special = (s->t[i].lex & LX_ADDR_START) != 0;
+        if (special && (e = military(s, i, &start)) != 0) {
             det = "address.military";
-        } else if ((e = corner(s, i, &start)) != 0) {
+        } else if (special && (e = corner(s, i, &start)) != 0) {
             det = "address.corner";
             conf = 0.7f;
-        } else if ((e = po_box(s, i)) != 0) {
+        } else if ((special || (s->t[i].lex & LX_POBOX)) && (e = po_box(s, i)) != 0) {
             det = "address.pobox";
         } else if ((e = type_first(s, i, &start)) != 0) {
             det = "address.type_first";

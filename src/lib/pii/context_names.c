@@ -136,6 +136,8 @@ static int cue_before(const struct ctx_scan *s, size_t i)
         return 0;
     for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++) {
         size_t at = k, m = 0;
+        if (cues[c].w[0][0] != s->t[k].fold[0])
+            continue;
         while (m < 4 && cues[c].w[m] && ctx_is(s, at, cues[c].w[m])) {
             m++;
             if (m < 4 && cues[c].w[m] && at == 0)

@@ -300,6 +300,8 @@ static const struct {
      "cape fort lake mount mt port porto puerto saint sainte san sankt santa st vila villa "},
     /* company suffixes: the names before them are a firm */
     {LX_ORG, "ag co company corp corporation gmbh group inc kg llc llp ltd ohg plc sa sarl sl "},
+    /* first words of PO box, military and street-corner addresses */
+    {LX_ADDR_START, "apo bp corner dpo ecke esquina fpo l'angle p po "},
 };
 
 static const struct {
