@@ -111,6 +111,7 @@ static const struct {
     {"Ich bin am 15. Juni 1985 geboren, nein: geboren am 15. Juni 1985", "15. Juni 1985"},
     {"Geburtsdatum 15.06.1985", "15.06.1985"},
     {"geb. 01.02.1970", "01.02.1970"},
+    {"15/06/1985 is my birthday", "15/06/1985"},
 };
 
 static void test_dob_positive(void **state)
@@ -217,6 +218,9 @@ static const struct {
     {"Guten Tag Herr Schmidt", "Herr Schmidt"},
     {"mein Name ist Anna von Berg", "Anna von Berg"},
     {"I spoke to Keiko Tanaka yesterday", "Keiko Tanaka"},
+    {"Hi, Jouko here.", "Jouko"},
+    {"It's Judy from accounting", "Judy"},
+    {"Buenos días, habla Ana García", "Ana García"},
 };
 
 static void test_name_positive(void **state)

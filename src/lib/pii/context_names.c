@@ -92,6 +92,7 @@ static const struct cue {
     {{"ist", "name", "mein", NULL}, true},     {{"bin", "ich", NULL, NULL}, false},
     {{"spricht", "hier", NULL, NULL}, true},   {{"ist", "hier", NULL, NULL}, false},
     {{"nennen", NULL, NULL, NULL}, false},     {{"name", NULL, NULL, NULL}, false},
+    {{"it's", NULL, NULL, NULL}, false},       {{"habla", NULL, NULL, NULL}, false},
     {{"me", "calls", NULL, NULL}, true},       {{"him", "named", NULL, NULL}, true},
     {{"her", "named", NULL, NULL}, true},      {{"me", "llaman", NULL, NULL}, true},
     {{"m'appelle", "on", NULL, NULL}, true},
@@ -194,6 +195,20 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
            (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k]));
 }
 
+/* "Judy here" at the end of a clause, or a speech verb right after the
+ * word ("Jouko said"). */
+static bool speaker_after(const struct ctx_scan *s, size_t i)
+{
+    static const char *const verbs[] = {"said", "says", "asked", "replied", "wrote", "writes"};
+    if (i + 1 >= s->nt || (s->t[i + 1].shape & SH_NL))
+        return false;
+    if ((ctx_is(s, i + 1, "here") || ctx_is(s, i + 1, "ici") || ctx_is(s, i + 1, "aqui") ||
+         ctx_is(s, i + 1, "hier")) &&
+        (i + 2 >= s->nt || s->t[i + 2].kind == CTX_PUNCT))
+        return true;
+    return in(verbs, sizeof(verbs) / sizeof(verbs[0]), &s->t[i + 1]);
+}
+
 /* A capitalized "X's" before a word for something personal. */
 static bool possessive_owner(const struct ctx_scan *s, size_t i)
 {
@@ -292,7 +307,8 @@ void pii_ctx_names(struct ctx_scan *s)
             words = take_name(s, i, false, &last);
             if (words) {
                 /* "Hello World": after hi/hello a capital is weak evidence; after "Dear" strong */
-                bool vocative = ctx_punct(s, last + 1, ',') || ctx_punct(s, last + 1, '!');
+                bool vocative = ctx_punct(s, last + 1, ',') || ctx_punct(s, last + 1, '!') ||
+                                speaker_after(s, last);
                 float conf = title || known                    ? 0.85f
                              : warm_greeting(s, i) || vocative ? 0.7f
                                                                : 0.45f;
@@ -307,6 +323,11 @@ void pii_ctx_names(struct ctx_scan *s)
             take_name(s, i, false, &last);
             found(s, i, last, (t->lex & LX_AMBIG) ? 0.55f : 0.6f, "name.list", &last_name);
             i = last;
+            continue;
+        }
+        /* "Hi, Judy here." and "Judy said": a speaker named by what follows. */
+        if (name_word(s, i, false) && !(t->lex & LX_AMBIG) && speaker_after(s, i)) {
+            found(s, i, i, known ? 0.85f : 0.6f, "name.cue", &last_name);
             continue;
         }
         /* "Soib's address", "Kenneth's daughter": an owner of personal things. */

@@ -281,9 +281,8 @@ static const struct {
      "ak al ar az ca co ct dc de fl ga hi ia id il in ks ky la ma md me mi mn mo ms mt nc nd "
      "ne nh nj nm nv ny oh ok or pa ri sc sd tn tx ut va vt wa wi wv wy "},
     /* last words of the cues before a name */
-    {LX_CUE,
-     "am appelez-moi bin c'est es est heisse her him i'm is ist llamame llaman llamo m'appelle "
-     "me name's named nennen soy spricht suis "},
+    {LX_CUE, "am appelez-moi bin c'est es est habla heisse her him i'm is ist it's llamame llaman "
+             "llamo m'appelle me name's named nennen soy spricht suis "},
     /* labels before a colon and a name */
     {LX_LABEL, "apellido apellidos client cliente contact customer de firmado from kontakt kunde "
                "nachname name nom nombre prenom signe signed to von vorname "},
