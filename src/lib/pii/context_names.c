@@ -1,9 +1,12 @@
 /* Person names: after a cue ("my name is", "je m'appelle", "me llamo",
- * "ich heiße", "Name:"), after a title (Mr, Mme, Sra, Herr), after a
- * greeting ("Hi Ella", "Dear ..."), and without a cue when a capitalized
- * word is a listed given name (more sure when a capitalized surname follows,
- * less at the start of a sentence where a capital proves nothing) or a
- * capitalized word comes before a listed surname. */
+ * "ich heiße", "Name:"), a title (Mr, Mme, Sra, Herr, kept in the span), a
+ * greeting ("Hi Ella,", "Dear ..."); as a speaker ("Judy here", "Judy
+ * said") or an owner ("Soib's address"); and without a cue when a
+ * capitalized word is a listed given name (more sure when a capitalized
+ * surname follows, less at the start of a sentence where a capital proves
+ * nothing), comes before a listed surname, or is coordinated with a name
+ * found just before ("Tom and Mary"). docs/internals/pii-context.md has
+ * the table of rules and confidences. */
 #include "pii/context.h"
 
 /* Most words in a name, particles and initials not counted. */
