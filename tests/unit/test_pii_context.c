@@ -360,6 +360,13 @@ static void test_name_traps(void **state)
     /* lower case is evidence only from a writer who never capitalizes */
     expect("follow up with jessica in 2 months", PARLEY_PII_NAME, "jessica");
     expect_none("Follow up with jessica in 2 months.", PARLEY_PII_NAME);
+    expect("as promised, here's časlav's address", PARLEY_PII_NAME, "časlav");
+    expect_none("can you update my mother's phone number", PARLEY_PII_NAME);
+    expect("\"Thanks,\" says Vedzizhev.", PARLEY_PII_NAME, "Vedzizhev");
+    expect("Hi Ella, I'm contacting you", PARLEY_PII_NAME, "Ella");
+    /* Spanish "ella" (she) opening a sentence is no name; Alain is */
+    assert_true(conf_of("Ella es la esposa de Alain.", PARLEY_PII_NAME, "Ella") < DEFAULT_MIN);
+    expect("Ella es la esposa de Alain.", PARLEY_PII_NAME, "Alain");
 }
 
 /* Only the types asked for. */

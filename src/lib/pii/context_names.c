@@ -181,6 +181,12 @@ static bool warm_greeting(const struct ctx_scan *s, size_t i)
     return i > 0 && in(warm, sizeof(warm) / sizeof(warm[0]), &s->t[i - 1]);
 }
 
+/* Right after a speech verb: "says Vedzizhev", "dit Marie". */
+static bool after_speech(const struct ctx_scan *s, size_t i)
+{
+    return i > 0 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[i - 1]);
+}
+
 static bool greeting_before(const struct ctx_scan *s, size_t i)
 {
     size_t k;
@@ -213,7 +219,7 @@ static bool speaker_after(const struct ctx_scan *s, size_t i)
 }
 
 /* A capitalized "X's" before a word for something personal. */
-static bool possessive_owner(const struct ctx_scan *s, size_t i)
+static bool possessive_owner(const struct ctx_scan *s, size_t i, bool lower_ok)
 {
     static const char *const things[] = {"address", "phone",    "number", "email",  "e-mail",
                                          "account", "birthday", "name",   "wife",   "husband",
@@ -222,7 +228,7 @@ static bool possessive_owner(const struct ctx_scan *s, size_t i)
                                          "house",   "office",   "card",   "line",   "bill"};
     const struct ctx_tok *t = &s->t[i];
     if (t->flen < 4 || t->fold[t->flen - 2] != '\'' || t->fold[t->flen - 1] != 's' ||
-        !(t->shape & SH_CAP) || i + 1 >= s->nt)
+        !(lower_ok || (t->shape & SH_CAP)) || i + 1 >= s->nt)
         return false;
     return in(things, sizeof(things) / sizeof(things[0]), &s->t[i + 1]);
 }
@@ -292,6 +298,13 @@ void pii_ctx_names(struct ctx_scan *s)
             continue;
         }
         if (!(t->shape & (SH_CAP | SH_UPPER))) {
+            /* not "my mother's phone": no determiner before the owner */
+            if (writer_lower && possessive_owner(s, i, true) && name_word(s, i, true) &&
+                !(t->lex & (LX_NOTNAME | LX_STOP)) && i > 0 && !(s->t[i - 1].lex & LX_STOP) &&
+                s->t[i - 1].kind == CTX_WORD) {
+                found(s, i, i, 0.6f, "name.cue", &last_name);
+                continue;
+            }
             /* Lower-case text: a listed given name that is no ordinary word. */
             if (writer_lower && (t->lex & LX_GIVEN) && t->flen >= 4 &&
                 !(t->lex & (LX_AMBIG | LX_NOTNAME | LX_STOP)) && name_word(s, i, true)) {
@@ -314,6 +327,7 @@ void pii_ctx_names(struct ctx_scan *s)
                                 speaker_after(s, last);
                 float conf = title || known                    ? 0.85f
                              : warm_greeting(s, i) || vocative ? 0.7f
+                             : after_speech(s, i)              ? 0.65f
                                                                : 0.45f;
                 found(s, title ? at : i, last, conf, title ? "name.title" : "name.cue", &last_name);
                 i = last;
@@ -334,7 +348,7 @@ void pii_ctx_names(struct ctx_scan *s)
             continue;
         }
         /* "Soib's address", "Kenneth's daughter": an owner of personal things. */
-        if (possessive_owner(s, i) && name_word(s, i, false)) {
+        if (possessive_owner(s, i, false) && name_word(s, i, false)) {
             found(s, i, i, 0.7f, "name.cue", &last_name);
             continue;
         }
