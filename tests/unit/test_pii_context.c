@@ -216,6 +216,7 @@ static const struct {
     {"mi nombre es Ana", "Ana"},
     {"Hallo, ich heiße Jürgen Müller", "Jürgen Müller"},
     {"Guten Tag Herr Schmidt", "Herr Schmidt"},
+    {"Termin bei Herr Dr. Müller", "Herr Dr. Müller"},
     {"mein Name ist Anna von Berg", "Anna von Berg"},
     {"I spoke to Keiko Tanaka yesterday", "Keiko Tanaka"},
     {"Hi, Jouko here.", "Jouko"},

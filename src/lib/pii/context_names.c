@@ -158,6 +158,12 @@ static int cue_before(const struct ctx_scan *s, size_t i)
 
 /* A title before token i ("Mr.", "Mme", "Sra.", "Herr"); stores where it
  * starts. "M." and "D." count only capitalized. */
+static bool is_title(const struct ctx_scan *s, size_t k)
+{
+    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD && !s->t[k].used &&
+           ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
+}
+
 static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
 {
     size_t k;
@@ -166,9 +172,18 @@ static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
     k = i - 1;
     if (ctx_punct(s, k, '.') && k > 0)
         k--;
+    if (!is_title(s, k))
+        return false;
     *at = k;
-    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD && !s->t[k].used &&
-           ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
+    /* stacked titles: "Herr Dr. Müller", "Mrs. Prof. Smith" */
+    if (k > 0) {
+        size_t p = k - 1;
+        if (ctx_punct(s, p, '.') && p > 0)
+            p--;
+        if (is_title(s, p) && !(s->t[k].shape & SH_NL))
+            *at = p;
+    }
+    return true;
 }
 
 /* "Dear", "Cher", "Querido", "Liebe": a name follows, listed or not. */
