@@ -76,7 +76,7 @@ struct ctx_scan {
     const char *text;
     size_t len;
     struct ctx_tok *t;
-    size_t nt;
+    size_t nt, cap;
     size_t own_lo, own_hi;
     unsigned types;
     struct pii_hits *out;
