@@ -14,6 +14,8 @@
 #define WIN    ((size_t)64 * 1024)
 #define BEHIND ((size_t)256)
 #define AHEAD  ((size_t)1024)
+/* How far back from a wanted cut we look for white space. */
+#define SLACK ((size_t)512)
 
 /* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
  * "ss") into out[0..cap); returns the bytes written, 0 if it does not
@@ -220,6 +222,8 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
             i += k;
             continue;
         }
+        if (s->nt == s->cap)
+            break; /* cannot happen: the array holds a token per byte */
         t = &s->t[s->nt++];
         memset(t, 0, sizeof(*t));
         t->shape = pending;
@@ -442,6 +446,11 @@ static void known_text(struct ctx_scan *s, const parley_pii_known *k, const char
         size_t e;
         if (((unsigned char)s->text[i] & 0xC0) == 0x80)
             continue;
+        /* most positions fail on their first byte: an ASCII letter that is
+         * not the value's first (folded) one */
+        if ((unsigned char)fv[0] < 0x80 && (unsigned char)s->text[i] < 0x80 &&
+            (char)(s->text[i] >= 'A' && s->text[i] <= 'Z' ? s->text[i] + 32 : s->text[i]) != fv[0])
+            continue;
         if (alnum_first && !word_start(s->text, i))
             continue;
         e = match_folded(s->text, s->len, i, fv, nv);
@@ -459,7 +468,8 @@ static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t
     for (size_t i = 0; i < n_known && !s->oom; i++) {
         char buf[256];
         size_t n;
-        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES)
+        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES ||
+            !(s->types & PARLEY_PII_BIT(known[i].type)))
             continue;
         n = phone_digits(known[i].value, buf, 32);
         if (n) {
@@ -478,7 +488,7 @@ static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t
  * space when there is some near, else on a character boundary. */
 static size_t cut_at(const char *text, size_t i, size_t floor)
 {
-    for (size_t j = i; j > floor && i - j < 512; j--)
+    for (size_t j = i; j > floor && i - j < SLACK; j--)
         if (text[j - 1] == ' ' || text[j - 1] == '\n')
             return j;
     while (i > floor && ((unsigned char)text[i] & 0xC0) == 0x80)
@@ -491,7 +501,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
 {
     const unsigned mine = PARLEY_PII_BIT(PARLEY_PII_DOB) | PARLEY_PII_BIT(PARLEY_PII_ADDRESS) |
                           PARLEY_PII_BIT(PARLEY_PII_NAME);
-    struct ctx_scan s = {text, len, NULL, 0, 0, 0, types, out, false};
+    struct ctx_scan s = {text, len, NULL, 0, 0, 0, 0, types, out, false};
     size_t lo = 0;
 
     if (!text || len == 0)
@@ -500,7 +510,10 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         find_known(&s, known, n_known);
     if (!(types & mine) || s.oom)
         goto out;
-    s.t = parley__mallocarray(WIN + BEHIND + AHEAD + 8, sizeof(*s.t));
+    /* A window holds at most one token per byte: WIN, BEHIND, AHEAD and the
+     * SLACK a cut may move back; short texts need little. */
+    s.cap = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
+    s.t = parley__mallocarray(s.cap, sizeof(*s.t));
     if (!s.t) {
         s.oom = true;
         goto out;
