@@ -44,6 +44,12 @@ typedef struct parley_dialog_options {
      * reads it ("redact", "card=mask,*=redact"...); NULL: every class
      * redacted. */
     const char *pii_transcript;
+    /* The key of the policy's `hash` operator and the vault of its
+     * `tokenize` operator (file and key), as parley_pii_key_load() reads
+     * keys; needed when the policy uses them, else NULL. */
+    const char *pii_hash_key;
+    const char *pii_vault;
+    const char *pii_vault_key;
     /* How to open the store (master keys for encryption at rest...; see
      * parley_store_open_ex()); NULL: none. Borrowed during the call. */
     const struct parley_store_options *store_options;

@@ -54,6 +54,8 @@ static const struct key keys[] = {
     NUM("idle_minutes", K_UINT, idle_minutes, 1, 100000),
     NUM("verify_idle_minutes", K_UINT, verify_idle_minutes, 1, 100000),
     TEXT("pii_transcript", pii_transcript),
+    TEXT("pii_hash_key", pii_hash_key),
+    TEXT("pii_vault_key", pii_vault_key),
     TEXT("master_key", master_key),
     TEXT("master_key_old", master_key_old),
     TEXT("key_store", key_store),

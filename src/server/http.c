@@ -400,6 +400,11 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
     o.audit_url = c->audit_url[0] ? c->audit_url : NULL;
     o.audit_key = c->audit_key[0] ? c->audit_key : NULL;
     o.pii_transcript = c->pii_transcript[0] ? c->pii_transcript : NULL;
+    char vault[1100];
+    (void)snprintf(vault, sizeof(vault), "%.1000s/vault.db", c->data_dir);
+    o.pii_hash_key = c->pii_hash_key[0] ? c->pii_hash_key : NULL;
+    o.pii_vault = vault;
+    o.pii_vault_key = c->pii_vault_key[0] ? c->pii_vault_key : NULL;
     parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS];
     parley_store_options so;
     parley_err rc = parley_server_store_options(c, keys, &so, err);

@@ -35,6 +35,8 @@ typedef struct parley_server_config {
     unsigned idle_minutes;        /* welcome back after this much silence; 30 */
     unsigned verify_idle_minutes; /* a verification lapses after this silence; 15 */
     char pii_transcript[256];     /* how stored text is redacted (docs/pii.md); "redact" */
+    char pii_hash_key[1024];      /* key of the policy's hash operator (docs/pii.md) */
+    char pii_vault_key[1024];     /* key of its tokenize operator's vault, DATA_DIR/vault.db */
     char master_key[1024];        /* "file:PATH" / "env:NAME": content encrypted; "": clear */
     char master_key_old[2048];    /* older master keys, comma-separated, while rotating */
     char key_store[1200];         /* the wrapped data keys' file; "": DATA_DIR/parley-keys.db */

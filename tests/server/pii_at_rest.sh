@@ -94,6 +94,46 @@ while IFS= read -r v; do
     grep -rlaF "$v" "$T/d" >"$T/hits" 2>/dev/null
     [ -s "$T/hits" ] && fail "'$v' found on disk in clear: $(tr '\n' ' ' <"$T/hits")"
 done <"$T/seeded"
+# The transcript policy: cards tokenized into the vault (reversible, by an
+# admin, audited), e-mail addresses hashed (a stable pseudonym), the rest
+# redacted. A policy that needs keys it does not have refuses to start.
+expect_code 0 "hash key" "$P" vault keygen --out "$T/hash.key"
+expect_code 0 "vault key" "$P" vault keygen --out "$T/vault.key"
+PARLEY_PII_TRANSCRIPT='card=tokenize,email=hash' "$P" serve --demo --port 0 --data-dir "$T/bad" \
+    --bot "$SRC/bots/carrier" --models "$T/models" --web-dir "$SRC/web" >"$T/out" 2>"$T/err" &
+BAD=$!
+sleep 0.5
+i=0
+while kill -0 "$BAD" 2>/dev/null && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -0 "$BAD" 2>/dev/null && { kill "$BAD"; fail "a tokenizing policy without a vault key started"; }
+grep -q "no hash key is configured (pii_hash_key)\|no vault is configured (pii_vault_key)" "$T/err" ||
+    fail "missing policy keys: unclear message: $(cat "$T/err")"
+start_server "$T/p" PARLEY_PII_TRANSCRIPT='card=tokenize,email=hash' \
+    PARLEY_PII_HASH_KEY="file:$T/hash.key" PARLEY_PII_VAULT_KEY="file:$T/vault.key"
+trap 'stop_server; rm -rf "$T"' EXIT
+req POST /v1/conversations "$CH" '{"channel":"web","language":"en"}'
+ID=$(field 'j["conversation_id"]')
+say "my card is 4111 1111 1111 1111 and my email is janet.brewster@example.org"
+say "again: janet.brewster@example.org"
+req GET "/v1/conversations/$ID" "$AG"
+TOK=$(field '[__import__("re").search(r"\[CARD#tok_[0-9a-f]+\]", t["text"]).group(0) for t in j["turns"] if "CARD#" in t["text"]][0]')
+[ -n "$TOK" ] || fail "no card token in the transcript: $(cat "$T/body")"
+[ "$(field 'len(set(__import__("re").findall(r"\[EMAIL:[0-9a-f]+\]", str(j))))')" = 1 ] ||
+    fail "the e-mail address has no single stable pseudonym: $(cat "$T/body")"
+grep -qF "janet.brewster@example.org" "$T/body" && fail "e-mail in clear with the hash policy"
+stop_server
+trap 'rm -rf "$T"' EXIT
+expect_code 0 "detokenize" "$P" vault detokenize "$TOK" --key "file:$T/vault.key" --data-dir "$T/p"
+[ "$(cat "$T/out")" = "4111 1111 1111 1111" ] || fail "detokenize gave '$(cat "$T/out")'"
+python3 - "$T/p/audit.db" <<'PY' || fail "detokenizing left no audit record"
+import json, sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT kind, body FROM audit_records").fetchall()
+assert any(k == "privacy" and json.loads(b).get("request") == "detokenize" for k, b in rows), rows[-3:]
+PY
+expect_code 0 "audit verify after detokenize" "$P" audit verify --data-dir "$T/p"
+grep -rlaF "4111 1111 1111 1111" "$T/p" >"$T/hits"
+[ -s "$T/hits" ] && fail "the tokenized card is on disk in clear: $(cat "$T/hits")"
+
 # The redaction kept the conversation readable: the types are named.
 grep -q '\[CARD\]' "$T/api-transcript" || fail "no [CARD] in the transcript: $(head -c 600 "$T/api-transcript")"
 grep -q '\[EMAIL\]' "$T/api-transcript" || fail "no [EMAIL] in the transcript"

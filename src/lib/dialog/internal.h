@@ -63,7 +63,9 @@ struct parley_dialog {
     pthread_mutex_t pii_mu;
     parley_pii_scratch *pii_free[DLG_PII_POOL];
     size_t npii_free;
-    parley_pii_policy transcript; /* how stored text is redacted */
+    parley_pii_policy transcript;          /* how stored text is redacted */
+    uint8_t hash_key[PARLEY_PII_KEY_SIZE]; /* the hash operator's key, when configured */
+    parley_pii_vault *vault;               /* the tokenize operator's, when configured */
 };
 
 /* ---- conversation state (persisted after every turn) ---------------- */

@@ -5,7 +5,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dialog/internal.h"
+
+static int uses(const parley_pii_policy *pol, parley_pii_operator op)
+{
+    for (unsigned i = 0; i < PARLEY_PII_N_TYPES; i++)
+        if (pol->op[i] == op)
+            return 1;
+    return 0;
+}
+
+/* The operators would fall back to redact without their key or vault: a
+ * configuration that asks for them and lacks them is refused instead. */
+static parley_err policy_keys(parley_dialog *d, const parley_dialog_options *o, parley_error *err)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_err rc;
+    uint8_t vkey[PARLEY_PII_KEY_SIZE];
+    if (uses(&d->transcript, PARLEY_PII_OP_HASH)) {
+        if (!o->pii_hash_key)
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot open bot: the transcript policy hashes values but no "
+                                    "hash key is configured (pii_hash_key)");
+        if ((rc = parley_pii_key_load(o->pii_hash_key, d->hash_key, &e)) != PARLEY_OK)
+            return parley_error_set(err, rc, "cannot open bot: pii_hash_key: %s", e.msg);
+        d->transcript.hash_key = d->hash_key;
+    }
+    if (uses(&d->transcript, PARLEY_PII_OP_TOKENIZE)) {
+        if (!o->pii_vault || !o->pii_vault_key)
+            return parley_error_set(
+                err, PARLEY_ERR_INVALID,
+                "cannot open bot: the transcript policy tokenizes values but no "
+                "vault is configured (pii_vault_key)");
+        if ((rc = parley_pii_key_load(o->pii_vault_key, vkey, &e)) != PARLEY_OK)
+            return parley_error_set(err, rc, "cannot open bot: pii_vault_key: %s", e.msg);
+        rc = parley_pii_vault_open(o->pii_vault, vkey, &d->vault, &e);
+        sodium_memzero(vkey, sizeof(vkey));
+        if (rc != PARLEY_OK)
+            return parley_error_set(err, rc, "cannot open bot: %s", e.msg);
+        d->transcript.vault = d->vault;
+    }
+    return PARLEY_OK;
+}
 
 parley_err dlg_pii_open(parley_dialog *d, const parley_dialog_options *o, parley_error *err)
 {
@@ -19,7 +62,7 @@ parley_err dlg_pii_open(parley_dialog *d, const parley_dialog_options *o, parley
         return parley_error_set(err, rc, "cannot open bot: transcript policy: %s", e.msg);
     if ((rc = parley_pii_create(&po, &d->pii, &e)) != PARLEY_OK)
         return parley_error_set(err, rc, "cannot open bot: personal-data detectors: %s", e.msg);
-    return PARLEY_OK;
+    return policy_keys(d, o, err);
 }
 
 void dlg_pii_close(parley_dialog *d)
@@ -27,6 +70,8 @@ void dlg_pii_close(parley_dialog *d)
     for (size_t i = 0; i < d->npii_free; i++)
         parley_pii_scratch_destroy(d->pii_free[i]);
     parley_pii_destroy(d->pii);
+    parley_pii_vault_close(d->vault);
+    sodium_memzero(d->hash_key, sizeof(d->hash_key));
     (void)pthread_mutex_destroy(&d->pii_mu);
 }
 
