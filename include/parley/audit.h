@@ -197,7 +197,10 @@ typedef struct parley_audit_prune_result {
  * each moving the anchor row with it, so a crash leaves a chain that
  * verifies and a second call finishes the job. Nothing to prune is
  * PARLEY_OK with out->pruned == 0 and out->reason saying why. Fails with
- * PARLEY_ERR_INVALID (no log, a read-only handle), _CORRUPT, _IO, _NOMEM.
+ * PARLEY_ERR_INVALID (no log or result), _CORRUPT (the chain does not
+ * verify: nothing is pruned), _IO (also a read-only handle), _NOMEM; what
+ * committed before a failure stays and verifies. On success `*out` is
+ * filled (caller-owned); on failure it is unchanged.
  * Thread-safe; other handles and processes may append meanwhile. */
 parley_err parley_audit_prune(parley_audit *a, int64_t cutoff_ms, int64_t now_ms,
                               parley_audit_prune_result *out, parley_error *err);
