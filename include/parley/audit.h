@@ -190,7 +190,7 @@ typedef struct parley_audit_prune_result {
  * (Unix ms), but only up to a checkpoint: the oldest record kept is a
  * checkpoint's record, which (signed) vouches for the retained chain, and
  * the newest checkpoint and every record after it are always kept. Before
- * deleting it verifies the whole chain (a broken chain is never pruned:
+ * deleting anything it verifies the whole chain (a broken one is never pruned:
  * PARLEY_ERR_CORRUPT) and appends a record of kind "retention" (time
  * `now_ms`, 0 for the clock) saying which seq and hash the retained chain
  * starts from; then it deletes in transactions of at most 10,000 records,

@@ -239,7 +239,13 @@ parley_err parley_audit_prune(parley_audit *a, int64_t cutoff_ms, int64_t now_ms
     memset(&res, 0, sizeof(res));
     if (now_ms == 0)
         now_ms = clock_ms();
-    /* Pruning destroys evidence: never on a chain that does not verify. */
+    parley__audit_lock(a);
+    rc = make_plan(a, cutoff_ms, &p, &res, &local);
+    parley__audit_unlock(a);
+    if (rc != PARLEY_OK || p.through == 0)
+        goto out;
+    /* Pruning destroys evidence: never on a chain that does not verify.
+     * (Only appends can happen meanwhile; they do not change the plan.) */
     if ((rc = parley_audit_verify(a, NULL, &rep, &local)) != PARLEY_OK)
         goto out;
     if (!rep.ok) {
@@ -249,11 +255,6 @@ parley_err parley_audit_prune(parley_audit *a, int64_t cutoff_ms, int64_t now_ms
                               (long long)rep.seq, parley_audit_break_name(rep.kind), rep.detail);
         goto out;
     }
-    parley__audit_lock(a);
-    rc = make_plan(a, cutoff_ms, &p, &res, &local);
-    parley__audit_unlock(a);
-    if (rc != PARLEY_OK || p.through == 0)
-        goto out;
     if ((rc = announce(a, &p, cutoff_ms, now_ms, &res.retention_seq, &local)) != PARLEY_OK)
         goto out;
     while (rc == PARLEY_OK && !done) {
