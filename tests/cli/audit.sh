@@ -139,8 +139,11 @@ cp "$T/p.db" "$T/pt.db"
 sqlite3 "$T/pt.db" "UPDATE audit_anchor SET hash = randomblob(32)" || fail "sqlite3"
 expect_code 1 "verify pruned, anchor altered" "$P" audit verify --db "$T/pt.db"
 grep -q "^BROKEN at seq 20 (bad anchor)" "$T/out" || fail "anchor altered: $(cat "$T/out")"
-expect_code 1 "prune a broken log" "$P" audit prune --older-than-days 1 --db "$T/pt.db"
-grep -q "the chain is broken at seq 20" "$T/err" || fail "prune broken: $(cat "$T/err")"
+cp "$T/py.db" "$T/pt.db"
+sqlite3 "$T/pt.db" "UPDATE audit_records SET body = '{}' WHERE seq = 5" || fail "sqlite3"
+expect_code 1 "prune a broken log" "$P" audit prune --older-than-days 30 --now 2027-01-01 --db "$T/pt.db"
+grep -q "the chain is broken at seq 5 (modified" "$T/err" || fail "prune broken: $(cat "$T/err")"
+[ "$(sqlite3 "$T/pt.db" "SELECT COUNT(*) FROM audit_records")" = 20 ] || fail "a broken log was pruned"
 
 # keygen, and a signed log made by the library.
 expect_code 0 "keygen" "$P" audit keygen --out "$T/k"
