@@ -13,35 +13,36 @@
 /* Everything `parley serve` can be told, from the configuration file,
  * PARLEY_* variables and flags, in that order (docs/server.md). */
 typedef struct parley_server_config {
-    char bind[64];                 /* address to listen on; "127.0.0.1" */
-    unsigned port;                 /* 0: a free one */
-    char data_dir[1024];           /* the database, demo keys; "data" */
-    char bot_dir[1024];            /* "bots/carrier" */
-    char models_dir[1024];         /* "": BOT_DIR/models */
-    char store_url[1200];          /* "": sqlite:DATA_DIR/parley.db */
-    char backend_url[512];         /* "": the bot's connector URLs */
-    char audit_url[1200];          /* "": sqlite:DATA_DIR/audit.db */
-    char audit_key[1024];          /* checkpoint signing key file; "": unsigned */
-    char web_dir[1024];            /* "web" */
-    unsigned threads;              /* request threads; 4 */
-    size_t max_body;               /* bytes; 65536 */
-    size_t max_header;             /* bytes of all request headers; 16384 */
-    unsigned max_json_depth;       /* 16 */
-    size_t max_string;             /* longest JSON string; 8192 */
-    unsigned timeout_s;            /* idle connection timeout; 30 */
-    double rate;                   /* requests per second per key; 200 */
-    unsigned burst;                /* requests a key may send at once; 400 */
-    char cors_origin[256];         /* Access-Control-Allow-Origin; "*" */
-    unsigned idle_minutes;         /* welcome back after this much silence; 30 */
-    unsigned verify_idle_minutes;  /* a verification lapses after this silence; 15 */
-    char pii_transcript[256];      /* how stored text is redacted (docs/pii.md); "redact" */
-    char master_key[1024];         /* "file:PATH" / "env:NAME": content encrypted; "": clear */
-    char master_key_old[2048];     /* older master keys, comma-separated, while rotating */
-    char key_store[1200];          /* the wrapped data keys' file; "": DATA_DIR/parley-keys.db */
-    unsigned retention_days;       /* conversations idle longer are deleted; 90; 0: kept */
-    unsigned sweep_minutes;        /* how often the retention sweeper runs; 60 */
-    unsigned audit_retention_days; /* audit records older are pruned; 2557; 0: kept */
-    int demo;                      /* create demo keys, start telco-sim if needed */
+    char bind[64];                /* address to listen on; "127.0.0.1" */
+    unsigned port;                /* 0: a free one */
+    char data_dir[1024];          /* the database, demo keys; "data" */
+    char bot_dir[1024];           /* "bots/carrier" */
+    char models_dir[1024];        /* "": BOT_DIR/models */
+    char store_url[1200];         /* "": sqlite:DATA_DIR/parley.db */
+    char backend_url[512];        /* "": the bot's connector URLs */
+    char audit_url[1200];         /* "": sqlite:DATA_DIR/audit.db */
+    char audit_key[1024];         /* checkpoint signing key file; "": unsigned */
+    char web_dir[1024];           /* "web" */
+    unsigned threads;             /* request threads; 4 */
+    size_t max_body;              /* bytes; 65536 */
+    size_t max_header;            /* bytes of all request headers; 16384 */
+    unsigned max_json_depth;      /* 16 */
+    size_t max_string;            /* longest JSON string; 8192 */
+    unsigned timeout_s;           /* idle connection timeout; 30 */
+    double rate;                  /* requests per second per key; 200 */
+    unsigned burst;               /* requests a key may send at once; 400 */
+    char cors_origin[256];        /* Access-Control-Allow-Origin; "*" */
+    unsigned idle_minutes;        /* welcome back after this much silence; 30 */
+    unsigned verify_idle_minutes; /* a verification lapses after this silence; 15 */
+    char pii_transcript[256];     /* how stored text is redacted (docs/pii.md); "redact" */
+    char master_key[1024];        /* "file:PATH" / "env:NAME": content encrypted; "": clear */
+    char master_key_old[2048];    /* older master keys, comma-separated, while rotating */
+    char key_store[1200];         /* the wrapped data keys' file; "": DATA_DIR/parley-keys.db */
+    unsigned retention_days;      /* conversations idle longer are deleted; 90; 0: kept */
+    unsigned sweep_minutes;       /* how often the retention sweeper runs; 60 */
+    /* audit records older are pruned by the sweeper; 2557 (7 years); 0: kept */
+    unsigned audit_retention_days;
+    int demo; /* create demo keys, start telco-sim if needed */
 } parley_server_config;
 
 /* The store options the configuration gives (its keyring loaded into
