@@ -2,7 +2,8 @@
  * record in a hash chain (BLAKE2b-256) with signed checkpoints (Ed25519),
  * in its own SQLite file so that erasing conversation data never breaks it.
  *
- * Privacy contract: record bodies are written as given and kept forever.
+ * Privacy contract: record bodies are written as given and kept until
+ * parley_audit_prune() drops the oldest (retention, e.g. 7 years).
  * Callers pass redacted JSON and opaque ids only, never personal data in
  * clear; the log cannot check that, it only caps sizes and checks syntax.
  *
@@ -37,7 +38,9 @@ typedef struct parley_audit parley_audit;
 /** Size of a chain hash (BLAKE2b-256) and of an Ed25519 public key. */
 #define PARLEY_AUDIT_HASH_SIZE 32
 /** Schema version this build writes; newer databases are refused. */
-#define PARLEY_AUDIT_SCHEMA_VERSION 1
+#define PARLEY_AUDIT_SCHEMA_VERSION 2
+/** Kind of the records the log writes when it prunes (reserved). */
+#define PARLEY_AUDIT_RETENTION_KIND "retention"
 
 /** Flags of parley_audit_options. */
 enum parley_audit_flags {
@@ -127,6 +130,7 @@ typedef enum parley_audit_break {
     PARLEY_AUDIT_REORDERED = 4,      /* records moved to other seqs */
     PARLEY_AUDIT_BAD_CHECKPOINT = 5, /* checkpoint disagrees with the chain */
     PARLEY_AUDIT_BAD_SIGNATURE = 6,  /* checkpoint signature does not verify */
+    PARLEY_AUDIT_BAD_ANCHOR = 7,     /* a pruned log's start disagrees with its prune */
 } parley_audit_break;
 
 /** Names a break ("modified"...). Never NULL; static storage. */
@@ -144,6 +148,8 @@ typedef struct parley_audit_report {
     int64_t seq;                          /* first seq where the chain breaks, 0 if ok */
     char detail[256];                     /* plain-language account of the break */
     uint8_t head[PARLEY_AUDIT_HASH_SIZE]; /* hash of the last record */
+    int64_t first_seq;                    /* seq the retained chain starts at: 1 unless pruned */
+    int64_t pruned_through;               /* records 1..this were pruned; 0 if never */
 } parley_audit_report;
 
 /** Optional verify settings; NULL for the defaults. */
@@ -158,12 +164,46 @@ typedef struct parley_audit_verify_options {
 } parley_audit_verify_options;
 
 /** Recomputes the whole chain and checks every checkpoint; fills `*rep`.
+ * A pruned log is checked from its anchor (rep->first_seq): the anchor
+ * must agree with the last "retention" record in the chain, so deleting
+ * records at the start beyond a prune is a break (PARLEY_AUDIT_BAD_ANCHOR
+ * or PARLEY_AUDIT_DELETED).
  * A broken chain is PARLEY_OK with rep->ok == 0 and the first break in
  * rep->kind, rep->seq and rep->detail. Fails only when it cannot read:
  * PARLEY_ERR_IO, _CORRUPT, _FORMAT (bad public key file), _NOMEM. Reads a
  * snapshot; appends by other threads go on meanwhile. */
 parley_err parley_audit_verify(parley_audit *a, const parley_audit_verify_options *vo,
                                parley_audit_report *rep, parley_error *err);
+
+/** What parley_audit_prune() did. Caller-owned. */
+typedef struct parley_audit_prune_result {
+    int64_t pruned;        /* records deleted by this call */
+    int64_t first_seq;     /* seq of the oldest retained record afterwards */
+    int64_t anchor_seq;    /* records 1..anchor_seq are gone (0: none ever) */
+    int64_t retention_seq; /* seq of the "retention" record written, 0 if none */
+    int64_t first_new_seq; /* first record at or newer than the cutoff, or the tail + 1 */
+    uint8_t anchor[PARLEY_AUDIT_HASH_SIZE]; /* hash record first_seq chains from */
+    char reason[320];                       /* when pruned == 0: why nothing was pruned */
+} parley_audit_prune_result;
+
+/** Retention: deletes the oldest records, those with time < `cutoff_ms`
+ * (Unix ms), but only up to a checkpoint: the oldest record kept is a
+ * checkpoint's record, which (signed) vouches for the retained chain, and
+ * the newest checkpoint and every record after it are always kept. Before
+ * deleting anything it verifies the whole chain (a broken one is never pruned:
+ * PARLEY_ERR_CORRUPT) and appends a record of kind "retention" (time
+ * `now_ms`, 0 for the clock) saying which seq and hash the retained chain
+ * starts from; then it deletes in transactions of at most 10,000 records,
+ * each moving the anchor row with it, so a crash leaves a chain that
+ * verifies and a second call finishes the job. Nothing to prune is
+ * PARLEY_OK with out->pruned == 0 and out->reason saying why. Fails with
+ * PARLEY_ERR_INVALID (no log or result), _CORRUPT (the chain does not
+ * verify: nothing is pruned), _IO (also a read-only handle), _NOMEM; what
+ * committed before a failure stays and verifies. On success `*out` is
+ * filled (caller-owned); on failure it is unchanged.
+ * Thread-safe; other handles and processes may append meanwhile. */
+parley_err parley_audit_prune(parley_audit *a, int64_t cutoff_ms, int64_t now_ms,
+                              parley_audit_prune_result *out, parley_error *err);
 
 /** Called with each line of an explanation (no newline). Borrowed. */
 typedef void (*parley_audit_line_fn)(const char *line, void *userdata);

@@ -61,6 +61,7 @@ static const struct key keys[] = {
     TEXT("key_store", key_store),
     NUM("retention_days", K_UINT, retention_days, 0, 36500),
     NUM("sweep_minutes", K_UINT, sweep_minutes, 1, 10080),
+    NUM("audit_retention_days", K_UINT, audit_retention_days, 0, 36500),
 };
 
 void parley_server_config_defaults(parley_server_config *c)
@@ -84,6 +85,7 @@ void parley_server_config_defaults(parley_server_config *c)
     c->verify_idle_minutes = 15;
     c->retention_days = 90;
     c->sweep_minutes = 60;
+    c->audit_retention_days = 2557; /* 7 years */
 }
 
 parley_err parley_server_store_options(const parley_server_config *c,

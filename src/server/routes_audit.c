@@ -68,9 +68,11 @@ void h_audit_verify(struct req *r)
     }
     r->status = 200;
     if (rep.ok)
-        r->json = json_pack("{s:b, s:I, s:I, s:I}", "ok", 1, "records", (json_int_t)rep.records,
-                            "checkpoints", (json_int_t)rep.checkpoints, "signed_checkpoints",
-                            (json_int_t)rep.signed_checkpoints);
+        r->json =
+            json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "records", (json_int_t)rep.records,
+                      "checkpoints", (json_int_t)rep.checkpoints, "signed_checkpoints",
+                      (json_int_t)rep.signed_checkpoints, "first_seq", (json_int_t)rep.first_seq,
+                      "pruned_through", (json_int_t)rep.pruned_through);
     else
         r->json = json_pack("{s:b, s:I, s:I, s:s, s:s}", "ok", 0, "records",
                             (json_int_t)rep.records, "seq", (json_int_t)rep.seq, "kind",

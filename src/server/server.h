@@ -43,6 +43,8 @@ typedef struct parley_server_config {
     unsigned retention_days;      /* conversations idle longer are deleted; 90; 0: kept */
     unsigned sweep_minutes;       /* how often the retention sweeper runs; 60 */
     int demo;                     /* create demo keys, start telco-sim if needed */
+    /* audit records older are pruned by the sweeper; 2557 (7 years); 0: kept */
+    unsigned audit_retention_days;
 } parley_server_config;
 
 /* The store options the configuration gives (its keyring loaded into

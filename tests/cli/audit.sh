@@ -1,5 +1,5 @@
 #!/bin/sh
-# parley audit: verify, list, explain and keygen on logs written by an
+# parley audit: verify, list, explain, prune and keygen on logs written by an
 # independent implementation of the chain format (Python, docs/audit.md)
 # and by the library (bench_audit fill, signed); tampering done with
 # sqlite3 is found and named; usage errors exit 2, failures 1.
@@ -100,6 +100,50 @@ tamper "reorder" reordered 3 "UPDATE audit_records SET seq = -1 WHERE seq = 3;
 tamper "insert" inserted 9 "UPDATE audit_records SET seq = -seq WHERE seq >= 9;
     UPDATE audit_records SET seq = -seq + 1 WHERE seq < 0;
     INSERT INTO audit_records VALUES (9, 0, 'action', 'c2', 'C42', 1, '{}', randomblob(32))"
+
+# Retention: prune records older than N days, at a given --now.
+expect_code 2 "prune without days" "$P" audit prune --db "$T/py.db"
+grep -q "needs --older-than-days" "$T/err" || fail "prune usage message: $(cat "$T/err")"
+expect_code 2 "prune zero days" "$P" audit prune --older-than-days 0 --db "$T/py.db"
+expect_code 2 "prune bad days" "$P" audit prune --older-than-days ten --db "$T/py.db"
+expect_code 2 "prune bad --now" "$P" audit prune --older-than-days 1 --now 2026-13-01 --db "$T/py.db"
+grep -q "is not a UTC date" "$T/err" || fail "bad --now message: $(cat "$T/err")"
+expect_code 2 "--now on verify" "$P" audit verify --now 2027-01-01 --db "$T/py.db"
+expect_code 1 "prune missing file" "$P" audit prune --older-than-days 1 --db "$T/none.db"
+cp "$T/py.db" "$T/p.db"
+expect_code 0 "prune nothing old" "$P" audit prune --older-than-days 1 --now 2026-11-22 --db "$T/p.db"
+grep -q "^nothing pruned (cutoff 2026-11-21T00:00:00Z): no record is older than the cutoff" "$T/out" ||
+    fail "prune nothing: $(cat "$T/out")"
+# All 20 records are older than 30 days at 2027-01-01: the checkpoint at
+# 20 and what follows stay, 1..19 go.
+expect_code 0 "prune" "$P" audit prune --older-than-days 30 --now 2027-01-01T00:00:00Z --audit "sqlite:$T/p.db"
+grep -q "^pruned 19 records older than 2026-12-02T00:00:00Z: records 1 to 19 are gone$" "$T/out" ||
+    fail "prune summary: $(cat "$T/out")"
+grep -q "^retained chain starts at seq 20, anchored at hash [0-9a-f]\{64\}$" "$T/out" ||
+    fail "prune anchor: $(cat "$T/out")"
+grep -q "recorded in the chain as record 21 (kind retention)" "$T/out" || fail "prune record: $(cat "$T/out")"
+expect_code 0 "verify pruned" "$P" audit verify --db "$T/p.db"
+grep -q "^ok: 2 records" "$T/out" || fail "verify pruned: $(cat "$T/out")"
+grep -q "^retained chain starts at seq 20: records 1 to 19 were pruned" "$T/out" ||
+    fail "verify does not say where the chain starts: $(cat "$T/out")"
+expect_code 0 "verify pruned json" "$P" audit verify --db "$T/p.db" --json
+grep -q '"first_seq":20,"pruned_through":19,' "$T/out" || fail "verify json pruned: $(cat "$T/out")"
+expect_code 0 "prune again" "$P" audit prune --older-than-days 30 --now 2027-01-01 --db "$T/p.db" --json
+grep -q '^{"pruned":0,.*"first_seq":20,"anchor_seq":19,' "$T/out" || fail "prune again: $(cat "$T/out")"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" || fail "prune --json is not JSON"
+cp "$T/p.db" "$T/pt.db"
+sqlite3 "$T/pt.db" "DELETE FROM audit_records WHERE seq = 20" || fail "sqlite3"
+expect_code 1 "verify pruned, first deleted" "$P" audit verify --db "$T/pt.db"
+grep -q "^BROKEN at seq 20 (deleted)" "$T/out" || fail "first deleted: $(cat "$T/out")"
+cp "$T/p.db" "$T/pt.db"
+sqlite3 "$T/pt.db" "UPDATE audit_anchor SET hash = randomblob(32)" || fail "sqlite3"
+expect_code 1 "verify pruned, anchor altered" "$P" audit verify --db "$T/pt.db"
+grep -q "^BROKEN at seq 20 (bad anchor)" "$T/out" || fail "anchor altered: $(cat "$T/out")"
+cp "$T/py.db" "$T/pt.db"
+sqlite3 "$T/pt.db" "UPDATE audit_records SET body = '{}' WHERE seq = 5" || fail "sqlite3"
+expect_code 1 "prune a broken log" "$P" audit prune --older-than-days 30 --now 2027-01-01 --db "$T/pt.db"
+grep -q "the chain is broken at seq 5 (modified" "$T/err" || fail "prune broken: $(cat "$T/err")"
+[ "$(sqlite3 "$T/pt.db" "SELECT COUNT(*) FROM audit_records")" = 20 ] || fail "a broken log was pruned"
 
 # keygen, and a signed log made by the library.
 expect_code 0 "keygen" "$P" audit keygen --out "$T/k"

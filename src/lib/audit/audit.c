@@ -5,7 +5,8 @@
  * INSERT; if another handle or process appended meanwhile the INSERT hits
  * the seq primary key, the tail is re-read and the record re-chained. Every
  * `interval` records a checkpoint (seq, hash, Ed25519 signature) is written
- * in the same transaction as its record. */
+ * in the same transaction as its record. Retention (pruning the oldest
+ * records) is in prune.c. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,6 +34,13 @@ static const char *const migrations[] = {
     " hash BLOB NOT NULL,"
     " public_key BLOB,"
     " signature BLOB);",
+    /* 2: retention. The one row says records 1..seq were pruned and the
+     * record seq + 1 chains from `hash` (see prune.c). */
+    "CREATE TABLE audit_anchor ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL,"
+    " hash BLOB NOT NULL,"
+    " time INTEGER NOT NULL);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_AUDIT_SCHEMA_VERSION,
                "PARLEY_AUDIT_SCHEMA_VERSION must match the migrations");
@@ -482,6 +490,19 @@ static parley_err insert(parley_audit *a, parley_audit_record *r, const size_t l
 
 parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
                                parley_error *err)
+{
+    /* Verification trusts "retention" records to say what was pruned, so
+     * only the log itself writes them. */
+    if (rec && rec->kind && strcmp(rec->kind, PARLEY_AUDIT_RETENTION_KIND) == 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot append audit record: kind '%s' is reserved for the log's "
+                                "own retention records (use parley_audit_prune)",
+                                PARLEY_AUDIT_RETENTION_KIND);
+    return parley__audit_append(a, rec, seq_out, err);
+}
+
+parley_err parley__audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
+                                parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_audit_record r;

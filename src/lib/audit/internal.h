@@ -1,5 +1,5 @@
 /* Private to the audit module (audit.c: open, append, list; verify.c: the
- * chain check; json.c: the body checker; keys.c: key files; explain.c). */
+ * chain check; prune.c: retention; json.c: the body checker; keys.c: key files; explain.c). */
 #ifndef PARLEY_AUDIT_INTERNAL_H
 #define PARLEY_AUDIT_INTERNAL_H
 
@@ -54,6 +54,11 @@ parley_err parley__audit_load_secret(const char *path, unsigned char sk[crypto_s
                                      parley_error *err);
 parley_err parley__audit_load_public(const char *path, unsigned char pk[crypto_sign_PUBLICKEYBYTES],
                                      parley_error *err);
+
+/* parley_audit_append without the reserved-kind check: prune.c writes
+ * "retention" records with it. */
+parley_err parley__audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
+                                parley_error *err);
 
 /* SQLite helpers shared by the files of the module. */
 parley_err parley__audit_sqlfail(sqlite3 *db, int rc, parley_error *err);

@@ -5,9 +5,14 @@
  * record that does not verify it looks at the records after it to say
  * what happened: a gap (deleted), a record that fits nowhere while the
  * next one continues the chain (inserted), the record that belongs here
- * found further on (reordered), or else modified. */
+ * found further on (reordered), or else modified. A pruned log starts at
+ * its anchor (the audit_anchor row), which must agree with the last
+ * "retention" record in the chain: that record is itself chained, so
+ * records cut off the start beyond what a prune did, or an anchor moved,
+ * are caught. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/internal.h"
@@ -33,8 +38,22 @@ struct checkpoint {
     int hash_ok, has_pk, has_sig;
 };
 
+/* Where a pruned chain starts, and what the last prune said about it. */
+struct anchor {
+    int has;     /* an audit_anchor row exists */
+    int hash_ok; /* its hash has the right size */
+    int64_t seq; /* records 1..seq were pruned */
+    unsigned char hash[PARLEY_AUDIT_HASH_SIZE];
+    int has_ret;         /* a retention record exists */
+    int ret_ok;          /* its body says through and anchor */
+    int64_t ret_seq;     /* its seq */
+    int64_t ret_through; /* it pruned (or set out to prune) 1..ret_through */
+    unsigned char ret_hash[PARLEY_AUDIT_HASH_SIZE];
+};
+
 struct verify {
     sqlite3 *db;
+    struct anchor an;
     parley_audit_report *rep;
     const unsigned char *trusted; /* NULL: each checkpoint's own key */
     struct checkpoint *cps;
@@ -270,6 +289,121 @@ static int check_checkpoints(struct verify *v, int64_t seq, const unsigned char 
     return 1;
 }
 
+/* Reads "KEY":NUMBER and "KEY":"HEX" out of a retention body the log
+ * wrote itself (prune.c); any other shape is a bad anchor. */
+static int parse_retention(const char *body, int64_t *through,
+                           unsigned char hash[PARLEY_AUDIT_HASH_SIZE])
+{
+    const char *p = body ? strstr(body, "\"pruned_through\":") : NULL;
+    const char *h = body ? strstr(body, "\"anchor\":\"") : NULL;
+    char *end = NULL;
+    if (!p || !h)
+        return 0;
+    long long t = strtoll(p + strlen("\"pruned_through\":"), &end, 10);
+    if (end == p + strlen("\"pruned_through\":") || t < 0)
+        return 0;
+    h += strlen("\"anchor\":\"");
+    if (strlen(h) < 2 * PARLEY_AUDIT_HASH_SIZE + 1 || h[2 * PARLEY_AUDIT_HASH_SIZE] != '"' ||
+        sodium_hex2bin(hash, PARLEY_AUDIT_HASH_SIZE, h, 2 * PARLEY_AUDIT_HASH_SIZE, NULL, NULL,
+                       NULL) != 0)
+        return 0;
+    *through = t;
+    return 1;
+}
+
+/* Loads the anchor row (absent before schema 2 or any prune) and the last
+ * retention record. */
+static parley_err load_anchor(struct verify *v, parley_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    struct anchor *an = &v->an;
+    int r = sqlite3_prepare_v2(v->db,
+                               "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                               "'audit_anchor'",
+                               -1, &st, NULL);
+    int table = r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW;
+    (void)sqlite3_finalize(st);
+    st = NULL;
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return parley__audit_sqlfail(v->db, r, err);
+    if (table) {
+        r = sqlite3_prepare_v2(v->db, "SELECT seq, hash FROM audit_anchor WHERE id = 1", -1, &st,
+                               NULL);
+        if (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+            const void *h = sqlite3_column_blob(st, 1);
+            an->has = 1;
+            an->seq = sqlite3_column_int64(st, 0);
+            an->hash_ok = h && sqlite3_column_bytes(st, 1) == PARLEY_AUDIT_HASH_SIZE;
+            if (an->hash_ok)
+                memcpy(an->hash, h, PARLEY_AUDIT_HASH_SIZE);
+        }
+        (void)sqlite3_finalize(st);
+        st = NULL;
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            return parley__audit_sqlfail(v->db, r, err);
+    }
+    /* Without an anchor the chain starts at 1 and hides nothing: skip the
+     * search (a scan of the whole table on a log never pruned). */
+    if (!an->has)
+        return PARLEY_OK;
+    r = sqlite3_prepare_v2(
+        v->db,
+        "SELECT seq, body FROM audit_records WHERE kind = '" PARLEY_AUDIT_RETENTION_KIND
+        "' ORDER BY seq DESC LIMIT 1",
+        -1, &st, NULL);
+    if (r == SQLITE_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        an->has_ret = 1;
+        an->ret_seq = sqlite3_column_int64(st, 0);
+        an->ret_ok = parse_retention((const char *)sqlite3_column_text(st, 1), &an->ret_through,
+                                     an->ret_hash);
+    }
+    (void)sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return parley__audit_sqlfail(v->db, r, err);
+    return PARLEY_OK;
+}
+
+/* Checks a pruned log's anchor against its last retention record before
+ * the walk; returns 0 when that breaks the chain. */
+static int check_anchor(struct verify *v)
+{
+    const struct anchor *an = &v->an;
+    if (!an->has)
+        return 1;
+    if (an->seq < 0 || !an->hash_ok) {
+        broken(v, PARLEY_AUDIT_BAD_ANCHOR, an->seq > 0 ? an->seq : 1,
+               "the recorded anchor (audit_anchor) is damaged: %s",
+               an->hash_ok ? "its seq is negative" : "its hash has the wrong size");
+        return 0;
+    }
+    if (!an->has_ret || !an->ret_ok) {
+        broken(v, PARLEY_AUDIT_BAD_ANCHOR, an->seq + 1,
+               an->has_ret ? "the log was pruned through seq %lld but the retention record at "
+                             "seq %lld does not say where (its body was altered)"
+                           : "the log was pruned through seq %lld but no retention record in the "
+                             "chain says so: records were cut off its start",
+               (long long)an->seq, (long long)an->ret_seq);
+        return 0;
+    }
+    if (an->seq > an->ret_through) {
+        broken(v, PARLEY_AUDIT_BAD_ANCHOR, an->ret_through + 1,
+               "records %lld to %lld were deleted: the retention record at seq %lld pruned only "
+               "through seq %lld, but the anchor says through %lld",
+               (long long)an->ret_through + 1, (long long)an->seq, (long long)an->ret_seq,
+               (long long)an->ret_through, (long long)an->seq);
+        return 0;
+    }
+    if (an->seq == an->ret_through &&
+        sodium_memcmp(an->hash, an->ret_hash, PARLEY_AUDIT_HASH_SIZE) != 0) {
+        broken(v, PARLEY_AUDIT_BAD_ANCHOR, an->seq + 1,
+               "the recorded anchor's hash is not the one the retention record at seq %lld "
+               "states: the anchor was altered",
+               (long long)an->ret_seq);
+        return 0;
+    }
+    return 1;
+}
+
 static parley_err walk(struct verify *v, const parley_audit_verify_options *vo, parley_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -279,8 +413,16 @@ static parley_err walk(struct verify *v, const parley_audit_verify_options *vo, 
     struct row row;
     int r;
 
-    if ((rc = load_checkpoints(v, err)) != PARLEY_OK)
+    if ((rc = load_checkpoints(v, err)) != PARLEY_OK || (rc = load_anchor(v, err)) != PARLEY_OK)
         return rc;
+    if (v->an.has && v->an.hash_ok && v->an.seq >= 0) {
+        expected = v->an.seq + 1;
+        memcpy(prev, v->an.hash, sizeof(prev));
+        v->rep->pruned_through = v->an.seq;
+    }
+    v->rep->first_seq = expected;
+    if (!check_anchor(v))
+        return PARLEY_OK;
     r = sqlite3_prepare_v2(v->db, "SELECT COALESCE(MAX(seq), 0) FROM audit_records", -1, &st, NULL);
     if (r == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         total = sqlite3_column_int64(st, 0); /* only for progress: no row, no total */
@@ -293,7 +435,9 @@ static parley_err walk(struct verify *v, const parley_audit_verify_options *vo, 
         borrow(st, &row);
         if (row.r.seq < expected) {
             broken(v, PARLEY_AUDIT_INSERTED, row.r.seq,
-                   "record %lld is not part of the chain: seqs start at 1", (long long)row.r.seq);
+                   "record %lld is not part of the chain: seqs start at %lld%s",
+                   (long long)row.r.seq, (long long)expected,
+                   expected > 1 ? " (the records before were pruned)" : "");
             break;
         }
         if (row.r.seq > expected) {
@@ -306,6 +450,14 @@ static parley_err walk(struct verify *v, const parley_audit_verify_options *vo, 
         hash_as(prev, &row, row.r.seq, h);
         if (!matches(h, &row)) {
             rc = classify(v, prev, &row, err);
+            break;
+        }
+        /* The record a prune set out to anchor at must be the one it named. */
+        if (v->an.has_ret && v->an.ret_ok && row.r.seq == v->an.ret_through &&
+            sodium_memcmp(h, v->an.ret_hash, PARLEY_AUDIT_HASH_SIZE) != 0) {
+            broken(v, PARLEY_AUDIT_BAD_ANCHOR, row.r.seq,
+                   "record %lld is not the one the retention record at seq %lld anchors at",
+                   (long long)row.r.seq, (long long)v->an.ret_seq);
             break;
         }
         memcpy(prev, h, sizeof(prev));
@@ -390,8 +542,9 @@ out:
 
 const char *parley_audit_break_name(parley_audit_break b)
 {
-    static const char *const names[] = {"intact",    "modified",       "deleted",      "inserted",
-                                        "reordered", "bad checkpoint", "bad signature"};
+    static const char *const names[] = {"intact",        "modified",  "deleted",
+                                        "inserted",      "reordered", "bad checkpoint",
+                                        "bad signature", "bad anchor"};
     if ((unsigned)b >= sizeof(names) / sizeof(names[0]))
         return "unknown";
     return names[b];
