@@ -1,0 +1,339 @@
+/* The detector set: compiles the structured patterns and the bot's declared
+ * identifiers into one Hyperscan database, scans a text once, validates the
+ * matches (structured.c), adds the context detectors' findings, and keeps the
+ * confident, non-overlapping winners in text order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "parley/text.h"
+#include "pii/internal.h"
+#include "pii/structured.h"
+
+struct parley_pii {
+    hs_database_t *db; /* NULL when nothing needs the scan */
+    unsigned types;
+    float min_confidence;
+    size_t n_builtin; /* pattern ids below are pii_patterns[] indexes, the rest identifiers */
+};
+
+struct parley_pii_scratch {
+    hs_scratch_t *hs;
+    struct pii_hits hits;
+    size_t *accepted; /* indexes into hits.v, for the overlap resolution */
+    size_t accepted_cap;
+};
+
+/* Until context.c (dates of birth, addresses, names, known values) is
+ * linked in, this stand-in finds nothing; the real definition overrides it. */
+__attribute__((weak)) int pii_detect_context(const char *text, size_t len, unsigned types,
+                                             const parley_pii_known *known, size_t n_known,
+                                             struct pii_hits *out)
+{
+    (void)text;
+    (void)len;
+    (void)types;
+    (void)known;
+    (void)n_known;
+    (void)out;
+    return 1;
+}
+
+static int is_word(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* Wraps a declared identifier's pattern so it stays a whole value. */
+static char *identifier_expr(const char *pattern)
+{
+    size_t n = strlen(pattern) + 8;
+    char *e = parley__malloc(n);
+
+    if (e)
+        (void)snprintf(e, n, "(?:%s)", pattern);
+    return e;
+}
+
+parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, parley_error *err)
+{
+    static const parley_pii_options defaults = {0, 0.0F, NULL, 0};
+    parley_pii *p = NULL;
+    const char **exprs = NULL;
+    unsigned *flags = NULL, *ids = NULL;
+    size_t n = 0, cap;
+    hs_compile_error_t *cerr = NULL;
+    parley_err rc = PARLEY_OK;
+
+    if (!opts)
+        opts = &defaults;
+    if (opts->n_identifiers && !opts->identifiers)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot create the personal-data detectors: identifiers missing");
+    p = parley__calloc(1, sizeof(*p));
+    cap = pii_n_patterns + opts->n_identifiers;
+    exprs = parley__calloc(cap ? cap : 1, sizeof(*exprs));
+    flags = parley__calloc(cap ? cap : 1, sizeof(*flags));
+    ids = parley__calloc(cap ? cap : 1, sizeof(*ids));
+    if (!p || !exprs || !flags || !ids) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot create the detectors: out of memory");
+        goto out;
+    }
+    p->types = opts->types ? opts->types & PARLEY_PII_ALL : PARLEY_PII_ALL;
+    p->min_confidence = opts->min_confidence > 0.0F ? opts->min_confidence : 0.5F;
+    for (size_t i = 0; i < pii_n_patterns; i++) {
+        if (!(pii_patterns[i].types & p->types))
+            continue;
+        exprs[n] = pii_patterns[i].expr;
+        flags[n] = pii_patterns[i].flags;
+        ids[n] = (unsigned)i;
+        n++;
+    }
+    p->n_builtin = pii_n_patterns;
+    if (p->types & PARLEY_PII_BIT(PARLEY_PII_ID)) {
+        for (size_t i = 0; i < opts->n_identifiers; i++) {
+            const parley_pii_identifier *id = &opts->identifiers[i];
+            if (!id->name || !id->pattern || !*id->pattern) {
+                rc = parley_error_set(err, PARLEY_ERR_INVALID,
+                                      "cannot compile identifier '%s': empty pattern",
+                                      id->name ? id->name : "?");
+                goto out;
+            }
+            if (!(exprs[n] = identifier_expr(id->pattern))) {
+                rc = parley_error_set(err, PARLEY_ERR_NOMEM,
+                                      "cannot create the detectors: out of memory");
+                goto out;
+            }
+            flags[n] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8;
+            ids[n] = (unsigned)(pii_n_patterns + i);
+            n++;
+        }
+    }
+    if (n > 0 && hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &p->db,
+                                  &cerr) != HS_SUCCESS) {
+        int at = cerr ? cerr->expression : -1;
+        const char *why = cerr && cerr->message ? cerr->message : "unknown error";
+        if (at >= 0 && (size_t)at < n && ids[at] >= pii_n_patterns)
+            rc = parley_error_set(err, PARLEY_ERR_INVALID,
+                                  "cannot compile identifier '%s' pattern '%s': %s",
+                                  opts->identifiers[ids[at] - pii_n_patterns].name,
+                                  opts->identifiers[ids[at] - pii_n_patterns].pattern, why);
+        else if (at < 0 && cerr && strstr(why, "memory"))
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot compile the detectors: %s", why);
+        else
+            rc = parley_error_set(err, PARLEY_ERR_INVALID, "cannot compile the detectors: %s", why);
+        goto out;
+    }
+out:
+    if (cerr)
+        (void)hs_free_compile_error(cerr);
+    for (size_t i = 0; exprs && i < n; i++)
+        if (ids[i] >= pii_n_patterns)
+            parley__free((void *)exprs[i]);
+    parley__free(exprs);
+    parley__free(flags);
+    parley__free(ids);
+    if (rc != PARLEY_OK) {
+        parley_pii_destroy(p);
+        return rc;
+    }
+    *out = p;
+    return PARLEY_OK;
+}
+
+void parley_pii_destroy(parley_pii *p)
+{
+    if (!p)
+        return;
+    if (p->db)
+        (void)hs_free_database(p->db);
+    parley__free(p);
+}
+
+parley_err parley_pii_scratch_create(const parley_pii *p, parley_pii_scratch **out,
+                                     parley_error *err)
+{
+    parley_pii_scratch *s = parley__calloc(1, sizeof(*s));
+
+    if (!s)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot create a scratch: out of memory");
+    if (p && p->db && hs_alloc_scratch(p->db, &s->hs) != HS_SUCCESS) {
+        parley__free(s);
+        return parley_error_set(err, PARLEY_ERR_NOMEM,
+                                "cannot create a scratch: hyperscan cannot allocate it");
+    }
+    *out = s;
+    return PARLEY_OK;
+}
+
+void parley_pii_scratch_destroy(parley_pii_scratch *s)
+{
+    if (!s)
+        return;
+    if (s->hs)
+        (void)hs_free_scratch(s->hs);
+    parley__free(s->hits.v);
+    parley__free(s->accepted);
+    parley__free(s);
+}
+
+struct scan_ctx {
+    const parley_pii *p;
+    const char *text;
+    size_t len;
+    struct pii_hits *hits;
+    int oom;
+};
+
+static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
+                    unsigned int flags, void *arg)
+{
+    struct scan_ctx *c = arg;
+    const parley_pii *p = c->p;
+    int ok;
+
+    (void)flags;
+    if (id < p->n_builtin) {
+        const struct pii_pattern *pat = &pii_patterns[id];
+        if (!(pat->flags & HS_FLAG_SOM_LEFTMOST))
+            from = to;
+        ok = pii_structured_check(pat->kind, c->text, c->len, (size_t)from, (size_t)to, p->types,
+                                  c->hits);
+    } else {
+        const unsigned char *t = (const unsigned char *)c->text;
+        /* A declared identifier is a whole token: not glued to a letter
+         * or digit on either side. */
+        if (from >= to || (from > 0 && is_word(t[from]) && is_word(t[from - 1])) ||
+            (to < c->len && is_word(t[to - 1]) && is_word(t[to])))
+            return 0;
+        ok = pii_hits_add(c->hits, PARLEY_PII_ID, (size_t)from, (size_t)to, 0.9F, "id.pattern");
+    }
+    if (!ok) {
+        c->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Priority order: more confident first, then longer, then earlier. */
+static int by_priority(const void *a, const void *b)
+{
+    const parley_pii_finding *x = a, *y = b;
+    size_t lx = x->end - x->start, ly = y->end - y->start;
+
+    if (x->confidence != y->confidence)
+        return x->confidence > y->confidence ? -1 : 1;
+    if (lx != ly)
+        return lx > ly ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return (int)x->type - (int)y->type;
+}
+
+static int by_start(const void *a, const void *b)
+{
+    const parley_pii_finding *x = a, *y = b;
+
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return 0;
+}
+
+/* Keeps, greedily in priority order, each finding that overlaps none kept
+ * before it. The kept ones are held sorted by start in `acc`, so the
+ * overlap test is a binary search; the losers are marked with a negative
+ * confidence and dropped. Returns 0 when out of memory. */
+static int resolve(parley_pii_scratch *s)
+{
+    struct pii_hits *h = &s->hits;
+    size_t na = 0, k = 0;
+
+    if (h->n < 2)
+        return 1;
+    if (s->accepted_cap < h->n) {
+        size_t *a = parley__realloc(s->accepted, h->n * sizeof(*a));
+        if (!a)
+            return 0;
+        s->accepted = a;
+        s->accepted_cap = h->n;
+    }
+    qsort(h->v, h->n, sizeof(*h->v), by_priority);
+    for (size_t i = 0; i < h->n; i++) {
+        parley_pii_finding *f = &h->v[i];
+        size_t lo = 0, hi = na;
+        while (lo < hi) { /* first kept finding that starts at or after f */
+            size_t mid = lo + (hi - lo) / 2;
+            if (h->v[s->accepted[mid]].start < f->start)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if ((lo < na && h->v[s->accepted[lo]].start < f->end) ||
+            (lo > 0 && h->v[s->accepted[lo - 1]].end > f->start)) {
+            f->confidence = -1.0F;
+            continue;
+        }
+        memmove(&s->accepted[lo + 1], &s->accepted[lo], (na - lo) * sizeof(*s->accepted));
+        s->accepted[lo] = i;
+        na++;
+    }
+    for (size_t i = 0; i < h->n; i++)
+        if (h->v[i].confidence >= 0.0F)
+            h->v[k++] = h->v[i];
+    h->n = k;
+    qsort(h->v, h->n, sizeof(*h->v), by_start);
+    return 1;
+}
+
+parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const char *text,
+                             size_t len, const parley_pii_known *known, size_t n_known,
+                             const parley_pii_finding **findings, size_t *n, parley_error *err)
+{
+    struct scan_ctx ctx;
+    size_t bad = 0, k = 0;
+
+    *n = 0;
+    *findings = NULL;
+    if (!p || !s || (!text && len))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot scan: no detectors or scratch");
+    if (p->db && !s->hs)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot scan: the scratch was made for other detectors");
+    s->hits.n = 0;
+    if (len > PARLEY_PII_MAX_TEXT)
+        return parley_error_set(err, PARLEY_ERR_LIMIT,
+                                "cannot scan a text of %zu bytes: the limit is %u", len,
+                                PARLEY_PII_MAX_TEXT);
+    if (parley_text_validate(text, len, &bad, NULL) != PARLEY_OK)
+        return parley_error_set(err, PARLEY_ERR_UTF8,
+                                "cannot scan the text: invalid UTF-8 at byte %zu", bad);
+    ctx = (struct scan_ctx){p, text, len, &s->hits, 0};
+    if (p->db && len > 0) {
+        hs_error_t hr = hs_scan(p->db, text, (unsigned)len, 0, s->hs, on_match, &ctx);
+        if (hr != HS_SUCCESS && !(hr == HS_SCAN_TERMINATED && ctx.oom)) {
+            s->hits.n = 0;
+            return parley_error_set(err, PARLEY_ERR_NOMEM,
+                                    "cannot scan the text: hyperscan error %d", (int)hr);
+        }
+    }
+    if (ctx.oom || !pii_detect_context(text, len, p->types, known, n_known, &s->hits)) {
+        s->hits.n = 0;
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot scan the text: out of memory");
+    }
+    for (size_t i = 0; i < s->hits.n; i++) {
+        const parley_pii_finding *f = &s->hits.v[i];
+        if (f->confidence >= p->min_confidence && (p->types & PARLEY_PII_BIT(f->type)) &&
+            f->start < f->end && f->end <= len)
+            s->hits.v[k++] = *f;
+    }
+    s->hits.n = k;
+    if (!resolve(s)) {
+        s->hits.n = 0;
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot scan the text: out of memory");
+    }
+    *findings = s->hits.v;
+    *n = s->hits.n;
+    return PARLEY_OK;
+}
