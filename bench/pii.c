@@ -511,7 +511,7 @@ static double mb_s(const struct timing *t)
 /* redact-pii's throughput line (bench/pii/redact_pii.mjs). */
 struct peer_stats {
     double mb_per_s, seconds;
-    json_int_t bytes;
+    json_int_t bytes, unaligned;
     const char *version;
     json_t *root;
 };
@@ -527,6 +527,7 @@ static int peer_stats_load(const char *path, struct peer_stats *ps)
     ps->mb_per_s = json_number_value(json_object_get(ps->root, "mb_per_s"));
     ps->seconds = json_number_value(json_object_get(ps->root, "seconds"));
     ps->bytes = json_integer_value(json_object_get(ps->root, "bytes"));
+    ps->unaligned = json_integer_value(json_object_get(ps->root, "unaligned"));
     ps->version = json_string_value(json_object_get(ps->root, "version"));
     if (!(ps->mb_per_s > 0.0) || !ps->version) {
         complain("'%s': no mb_per_s or version", path);
@@ -544,7 +545,7 @@ int main(int argc, char **argv)
 {
     parley_error err = PARLEY_ERROR_INIT;
     const char *dataset = NULL, *peer = NULL, *peer_stats_path = NULL, *errors = NULL;
-    struct peer_stats ps = {0.0, 0.0, 0, NULL, NULL};
+    struct peer_stats ps = {0.0, 0.0, 0, 0, NULL, NULL};
     parley_pii *all = NULL, *structured = NULL;
     parley_pii_scratch *s_all = NULL, *s_structured = NULL;
     struct counts cp[N_CATS], cr[N_CATS];
@@ -660,6 +661,10 @@ int main(int argc, char **argv)
     }
     out("\n¹ For information: gold DATE_TIME is any date or time; Parley's dob fires only "
         "with a birth context word.\n");
+    if (peer)
+        out("redact-pii's spans come from aligning its output with its input; %lld of %zu texts "
+            "did not align (scored as finding nothing).\n",
+            (long long)ps.unaligned, n_docs);
     out("Parley's accuracy pass (all detectors, %zu texts): %.3f s.\n\n", n_docs, t_acc);
     double rss_acc = peak_rss_mb();
 
