@@ -205,6 +205,55 @@ static void test_ip(void **state)
     run_cases(cases, ARRAY_LEN(cases));
 }
 
+static void test_phones(void **state)
+{
+    static const struct tcase cases[] = {
+        /* NANP */
+        {"call (555) 234-5678 today", PARLEY_PII_PHONE, "(555) 234-5678"},
+        {"my number 555-234-5678.", PARLEY_PII_PHONE, "555-234-5678"},
+        {"555.234.5678 is mine", PARLEY_PII_PHONE, "555.234.5678"},
+        {"reach me at +1 555 234 5678", PARLEY_PII_PHONE, "+1 555 234 5678"},
+        {"dial 1-555-234-5678 now", PARLEY_PII_PHONE, "1-555-234-5678"},
+        {"office 555-234-5678 x123, thanks", PARLEY_PII_PHONE, "555-234-5678 x123"},
+        {"desk 555-234-5678 ext. 42", PARLEY_PII_PHONE, "555-234-5678 ext. 42"},
+        {"from abroad 001-555-234-5678", PARLEY_PII_PHONE, "001-555-234-5678"},
+        /* E.164 */
+        {"mon portable +33 6 12 34 56 78", PARLEY_PII_PHONE, "+33 6 12 34 56 78"},
+        {"Ruf an: +49 30 1234567", PARLEY_PII_PHONE, "+49 30 1234567"},
+        {"llámame al +34 612 345 678", PARLEY_PII_PHONE, "+34 612 345 678"},
+        {"London +44 20 7946 0958.", PARLEY_PII_PHONE, "+44 20 7946 0958"},
+        {"+33612345678", PARLEY_PII_PHONE, "+33612345678"},
+        /* France */
+        {"appelez le 06 12 34 56 78 svp", PARLEY_PII_PHONE, "06 12 34 56 78"},
+        {"tél. 01.23.45.67.89", PARLEY_PII_PHONE, "01.23.45.67.89"},
+        {"c'est 0612345678", PARLEY_PII_PHONE, "0612345678"},
+        /* Spain */
+        {"mi móvil es 612 345 678", PARLEY_PII_PHONE, "612 345 678"},
+        {"fijo 912 34 56 78", PARLEY_PII_PHONE, "912 34 56 78"},
+        /* Germany */
+        {"Telefon 030 1234567", PARLEY_PII_PHONE, "030 1234567"},
+        {"Handy 0151 12345678", PARLEY_PII_PHONE, "0151 12345678"},
+        {"Tel.: 030/1234567", PARLEY_PII_PHONE, "030/1234567"},
+        {"Nummer (030) 123 45 67 bitte", PARLEY_PII_PHONE, "(030) 123 45 67"},
+        /* not phones: dates, amounts, counts, versions, long runs */
+        {"on 12.03.2024 at noon", PARLEY_PII_PHONE, NULL},
+        {"due 2024-03-12", PARLEY_PII_PHONE, NULL},
+        {"le 12/03/2024", PARLEY_PII_PHONE, NULL},
+        {"total 1.234.567 EUR", PARLEY_PII_PHONE, NULL},
+        {"price 612 345 678 €", PARLEY_PII_PHONE, NULL},
+        {"version 1.2.3.4.5.6", PARLEY_PII_PHONE, NULL},
+        {"from 1990-2020 we grew", PARLEY_PII_PHONE, NULL},
+        {"order 123456", PARLEY_PII_PHONE, NULL},
+        {"ref 12345678901234567890", PARLEY_PII_PHONE, NULL},
+        {"code 555-234-56789", PARLEY_PII_PHONE, NULL},
+        {"Apt. 722 20 40 rue Victor Hugo", PARLEY_PII_PHONE, NULL},
+        {"licence number 755600751", PARLEY_PII_PHONE, NULL},
+        {"+0 555 234 5678", PARLEY_PII_PHONE, NULL},
+    };
+    (void)state;
+    run_cases(cases, ARRAY_LEN(cases));
+}
+
 /* The card wins over the shorter, less sure candidates inside it; each
  * finding is reported once. */
 static void test_overlap(void **state)
@@ -395,11 +444,17 @@ static void test_many(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cards),       cmocka_unit_test(test_imei),
-        cmocka_unit_test(test_iban),        cmocka_unit_test(test_ssn),
-        cmocka_unit_test(test_email),       cmocka_unit_test(test_ip),
-        cmocka_unit_test(test_overlap),     cmocka_unit_test(test_threshold_and_mask),
-        cmocka_unit_test(test_identifiers), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_cards),
+        cmocka_unit_test(test_imei),
+        cmocka_unit_test(test_iban),
+        cmocka_unit_test(test_ssn),
+        cmocka_unit_test(test_email),
+        cmocka_unit_test(test_ip),
+        cmocka_unit_test(test_phones),
+        cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_threshold_and_mask),
+        cmocka_unit_test(test_identifiers),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

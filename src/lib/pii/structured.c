@@ -2,6 +2,7 @@
  * cards, IMEIs, IBANs, SSNs, e-mail and IP addresses, and the checks in C
  * that keep only the valid ones (Luhn and issuer, mod-97 and country
  * length, SSA ranges, address syntax). Phones are in struct_phone.c. */
+#include <stdint.h>
 #include <string.h>
 
 #include <hs/hs.h>
@@ -22,9 +23,9 @@ const struct pii_pattern pii_patterns[] = {
     {"[A-Za-z0-9_%+-]@[A-Za-z0-9]", 0, PII_K_EMAIL, B(EMAIL)},
     {"\\b\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\b", SOM, PII_K_IPV4, B(IP)},
     {"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:", 0, PII_K_IPV6, B(IP)},
-    /* phones: NANP and international with a + or 00, then national
-     * forms (a trunk 0 or a plain grouped number), checked per plan */
-    {"(?:\\+|\\b)\\d(?:[ .\\-/]?\\(?\\d+\\)?){3,12}", SOM, PII_K_PHONE, B(PHONE)},
+    /* phones: digit groups with single separators, parentheses and a
+     * leading +; struct_phone.c splits and judges them by plan */
+    {"[+(]?\\d[\\d ().\\-/]{4,24}\\d", SOM, PII_K_PHONE, B(PHONE)},
 };
 const size_t pii_n_patterns = sizeof(pii_patterns) / sizeof(pii_patterns[0]);
 
@@ -59,20 +60,31 @@ int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t
     const unsigned char *t = (const unsigned char *)text;
     size_t lo = start > window ? start - window : 0;
     size_t hi = len - end > window ? end + window : len;
+    uint32_t first[8] = {0};
 
+    /* one pass over the window; a word is compared only where its first
+     * letter starts a word of the text */
     for (const char *const *w = words; *w; w++) {
-        size_t wl = strlen(*w);
-        for (size_t i = lo; i + wl <= hi; i++) {
+        unsigned char c = (unsigned char)(*w)[0];
+        first[c >> 5] |= 1u << (c & 31);
+    }
+    for (size_t i = lo; i < hi; i++) {
+        unsigned char c;
+        if (i == start) {
+            i = end - 1;
+            continue;
+        }
+        c = lower(t[i]);
+        if (!(first[c >> 5] & (1u << (c & 31))) || (i > 0 && is_alpha(t[i - 1])))
+            continue;
+        for (const char *const *w = words; *w; w++) {
+            const unsigned char *wp = (const unsigned char *)*w;
             size_t k = 0;
-            if (i + wl > start && i < end) {
-                i = end - 1; /* not inside the value itself */
+            if (wp[0] != c)
                 continue;
-            }
-            if (i > 0 && is_alpha(t[i - 1]))
-                continue;
-            while (k < wl && lower(t[i + k]) == (unsigned char)(*w)[k])
+            while (wp[k] && i + k < hi && lower(t[i + k]) == wp[k])
                 k++;
-            if (k == wl)
+            if (!wp[k])
                 return 1;
         }
     }
