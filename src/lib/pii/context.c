@@ -1,0 +1,517 @@
+/* The context detectors' driver: cuts the text into overlapping windows,
+ * turns each into a stream of folded tokens that the date-of-birth,
+ * address and name detectors read in one pass, and finds the values the
+ * conversation already knows wherever they come again. */
+#include <string.h>
+
+#include <utf8proc.h>
+
+#include "pii/context.h"
+
+/* Window sizes: each window owns WIN bytes and sees BEHIND bytes before
+ * and AHEAD bytes after them, enough for the cue words before a value and
+ * for a whole multi-line address after its start. */
+#define WIN    ((size_t)64 * 1024)
+#define BEHIND ((size_t)256)
+#define AHEAD  ((size_t)1024)
+
+/* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
+ * "ss") into out[0..cap); returns the bytes written, 0 if it does not
+ * fit, -1 if it has no folded form. */
+static int fold_cp(int32_t cp, char *out, size_t cap)
+{
+    utf8proc_int32_t buf[8];
+    utf8proc_uint8_t enc[4];
+    int bound = 0;
+    size_t n = 0;
+    utf8proc_ssize_t k;
+
+    if (cp < 0x80) {
+        if (cap < 1)
+            return 0;
+        out[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+        return 1;
+    }
+    if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC) { /* typographic apostrophes */
+        if (cap < 1)
+            return 0;
+        out[0] = '\'';
+        return 1;
+    }
+    k = utf8proc_decompose_char(
+        cp, buf, 8, UTF8PROC_CASEFOLD | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK, &bound);
+    if (k < 0 || k > 8)
+        return -1;
+    for (utf8proc_ssize_t i = 0; i < k; i++) {
+        utf8proc_ssize_t m = utf8proc_encode_char(buf[i], enc);
+        if (m <= 0 || n + (size_t)m > cap)
+            return 0;
+        memcpy(out + n, enc, (size_t)m);
+        n += (size_t)m;
+    }
+    return (int)n;
+}
+
+/* Decodes the code point at text[i]; returns its length, or 1 with
+ * *cp = -1 for an invalid byte. */
+static size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
+{
+    unsigned char c = (unsigned char)text[i];
+    utf8proc_ssize_t k;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    k = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), cp);
+    if (k <= 0) {
+        *cp = -1;
+        return 1;
+    }
+    return (size_t)k;
+}
+
+enum cp_class { C_SPACE, C_NL, C_LETTER, C_DIGIT, C_MARK, C_INNER, C_OTHER, C_BAD };
+
+static enum cp_class classify(int32_t cp)
+{
+    if (cp < 0)
+        return C_BAD;
+    if (cp < 0x80) {
+        if (cp == '\n')
+            return C_NL;
+        if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\f' || cp == '\v')
+            return C_SPACE;
+        if ((cp | 32) >= 'a' && (cp | 32) <= 'z')
+            return C_LETTER;
+        if (cp >= '0' && cp <= '9')
+            return C_DIGIT;
+        if (cp == '\'' || cp == '-')
+            return C_INNER;
+        return cp < 0x20 ? C_SPACE : C_OTHER;
+    }
+    if (cp == 0x2019 || cp == 0x02BC || cp == 0x2010 || cp == 0x2011)
+        return C_INNER;
+    if (cp == 0x2028 || cp == 0x2029 || cp == 0x85)
+        return C_NL;
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+        return C_LETTER;
+    case UTF8PROC_CATEGORY_ND:
+        return C_DIGIT;
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+        return C_MARK;
+    case UTF8PROC_CATEGORY_ZS:
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+        return C_SPACE;
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+        return C_NL;
+    default:
+        return C_OTHER;
+    }
+}
+
+static bool is_upper(int32_t cp)
+{
+    if (cp < 0x80)
+        return cp >= 'A' && cp <= 'Z';
+    return utf8proc_category(cp) == UTF8PROC_CATEGORY_LU ||
+           utf8proc_category(cp) == UTF8PROC_CATEGORY_LT;
+}
+
+/* Reads the word starting at text[i] into *t; returns where it ends. Inner
+ * apostrophes and hyphens stay in the word when a letter or digit follows. */
+static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t)
+{
+    size_t n = 0, letters = 0, uppers = 0;
+    bool first = true, digits_only = true;
+    t->start = i;
+    while (i < hi) {
+        int32_t cp;
+        size_t k = decode(text, hi, i, &cp);
+        enum cp_class c = classify(cp);
+        if (c == C_INNER) {
+            int32_t nx;
+            if (i + k >= hi)
+                break;
+            (void)decode(text, hi, i + k, &nx);
+            c = classify(nx);
+            if (c != C_LETTER && c != C_DIGIT)
+                break;
+            cp = cp == '-' || cp == 0x2010 || cp == 0x2011 ? '-' : '\'';
+            digits_only = false;
+        } else if (c == C_LETTER) {
+            letters++;
+            if (is_upper(cp)) {
+                uppers++;
+                if (first)
+                    t->shape |= SH_CAP;
+            }
+            first = false;
+            digits_only = false;
+        } else if (c == C_DIGIT) {
+            t->shape |= SH_DIGIT;
+            first = false;
+        } else if (c != C_MARK) {
+            break;
+        }
+        if (!(t->shape & SH_LONG)) {
+            int m = fold_cp(cp, t->fold + n, CTX_FOLD_MAX - n);
+            if (m < 0)
+                t->shape |= SH_NOFOLD;
+            else if (m == 0)
+                t->shape |= SH_LONG;
+            else
+                n += (size_t)m;
+        }
+        i += k;
+    }
+    t->end = i;
+    t->fold[n] = '\0';
+    t->flen = (uint8_t)n;
+    t->kind = digits_only ? CTX_NUM : CTX_WORD;
+    if (letters >= 2 && uppers == letters)
+        t->shape |= SH_UPPER;
+    if (letters && !(t->shape & SH_DIGIT))
+        t->shape |= SH_ALPHA;
+    else
+        t->shape &= (uint16_t)~SH_ALPHA;
+    return i;
+}
+
+/* A period after these does not end the sentence: "Mr. Smith", "J. Doe". */
+static bool abbreviation(const struct ctx_tok *t)
+{
+    return t->kind == CTX_WORD && ((t->lex & LX_TITLE) || t->flen == 1);
+}
+
+/* Tokenizes text[lo, hi) into s->t (room for hi - lo tokens). */
+static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
+{
+    const char *text = s->text;
+    uint16_t pending = 0;
+    bool sent = true;
+    size_t i = lo;
+
+    s->nt = 0;
+    while (i < hi) {
+        int32_t cp;
+        size_t k = decode(text, hi, i, &cp);
+        enum cp_class c = classify(cp);
+        struct ctx_tok *t;
+
+        if (c == C_SPACE || c == C_BAD || c == C_MARK) {
+            pending |= (uint16_t)(c == C_SPACE ? SH_SPACE : 0);
+            i += k;
+            continue;
+        }
+        if (c == C_NL) {
+            pending |= SH_NL | SH_SPACE;
+            sent = true;
+            i += k;
+            continue;
+        }
+        t = &s->t[s->nt++];
+        memset(t, 0, sizeof(*t));
+        t->shape = pending;
+        pending = 0;
+        if (c == C_LETTER || c == C_DIGIT) {
+            i = read_word(text, hi, i, t);
+            if (t->kind == CTX_WORD && !(t->shape & (SH_LONG | SH_NOFOLD)))
+                t->lex = pii_ctx_lookup(t->fold, t->flen);
+            if (sent && t->kind == CTX_WORD)
+                t->shape |= SH_SENT;
+            sent = false;
+            continue;
+        }
+        t->kind = CTX_PUNCT;
+        t->start = i;
+        t->end = i + k;
+        if (fold_cp(cp, t->fold, CTX_FOLD_MAX) <= 0)
+            t->fold[0] = '?';
+        if (cp == '.' || cp == '!' || cp == '?' || cp == 0x2026 || cp == 0xBF || cp == 0xA1)
+            sent = !(cp == '.' && s->nt >= 2 && abbreviation(&s->t[s->nt - 2]) &&
+                     ctx_adjacent(s, s->nt - 1));
+        i += k;
+    }
+}
+
+void pii_ctx_emit_bytes(struct ctx_scan *s, parley_pii_type type, size_t start, size_t end,
+                        float conf, const char *detector)
+{
+    if (s->oom || !(s->types & PARLEY_PII_BIT(type)) || start < s->own_lo || start >= s->own_hi ||
+        end <= start || end > s->len)
+        return;
+    if (!pii_hits_add(s->out, type, start, end, conf, detector))
+        s->oom = true;
+}
+
+void pii_ctx_emit(struct ctx_scan *s, parley_pii_type type, size_t a, size_t b, float conf,
+                  const char *detector)
+{
+    pii_ctx_emit_bytes(s, type, s->t[a].start, s->t[b].end, conf, detector);
+}
+
+/* ---- known values ---------------------------------------------------- */
+
+static bool word_char(const char *text, size_t len, size_t i)
+{
+    int32_t cp;
+    enum cp_class c;
+    (void)decode(text, len, i, &cp);
+    c = classify(cp);
+    return c == C_LETTER || c == C_DIGIT || c == C_MARK;
+}
+
+/* True when text[i] starts a new word (or a non-word character). */
+static bool word_start(const char *text, size_t i)
+{
+    size_t j = i;
+    int32_t cp;
+    enum cp_class c;
+    if (i == 0)
+        return true;
+    /* Step back to the start of the previous character. */
+    do
+        j--;
+    while (j > 0 && ((unsigned char)text[j] & 0xC0) == 0x80 && i - j < 4);
+    (void)decode(text, i, j, &cp);
+    c = classify(cp);
+    return !(c == C_LETTER || c == C_DIGIT || c == C_MARK);
+}
+
+/* Digits of a phone-like value (only digits, spaces and + ( ) . - /),
+ * at least 6 of them, into d; else 0. */
+static size_t phone_digits(const char *v, char *d, size_t cap)
+{
+    size_t n = 0;
+    for (; *v; v++) {
+        if (*v >= '0' && *v <= '9') {
+            if (n == cap)
+                return 0;
+            d[n++] = *v;
+        } else if (!strchr(" +().-/", *v)) {
+            return 0;
+        }
+    }
+    return n >= 6 ? n : 0;
+}
+
+/* The same number, as people write it: equal digits, or one ends with the
+ * other when that has 9 or more (a national number and its E.164 form). */
+static bool same_number(const char *a, size_t na, const char *b, size_t nb)
+{
+    if (na == nb)
+        return memcmp(a, b, na) == 0;
+    if (na > nb)
+        return nb >= 9 && na - nb <= 4 && memcmp(a + na - nb, b, nb) == 0;
+    return na >= 9 && nb - na <= 4 && memcmp(b + nb - na, a, na) == 0;
+}
+
+static void known_phone(struct ctx_scan *s, const parley_pii_known *k, const char *kd, size_t nk)
+{
+    const char *text = s->text;
+    size_t i = 0;
+    while (i < s->len && !s->oom) {
+        char d[40];
+        size_t n = 0, start = i, end = i, j = i;
+        if (!(text[i] >= '0' && text[i] <= '9') &&
+            !(text[i] == '+' && i + 1 < s->len && text[i + 1] >= '0' && text[i + 1] <= '9')) {
+            i++;
+            continue;
+        }
+        if (i > 0 &&
+            ((text[i - 1] >= '0' && text[i - 1] <= '9') || word_char(text, s->len, i - 1))) {
+            i++;
+            continue;
+        }
+        /* A run of digits joined by single separators. */
+        while (j < s->len) {
+            if (text[j] >= '0' && text[j] <= '9') {
+                if (n < sizeof(d))
+                    d[n] = text[j];
+                n++;
+                end = ++j;
+            } else if (strchr(" +().-/", text[j]) && j + 1 < s->len &&
+                       ((text[j + 1] >= '0' && text[j + 1] <= '9') ||
+                        (text[j + 1] == '(' && text[j] == ' '))) {
+                j++;
+            } else {
+                break;
+            }
+        }
+        if (n <= sizeof(d) && same_number(d, n, kd, nk) &&
+            (end == s->len || !word_char(text, s->len, end)) &&
+            !pii_hits_add(s->out, k->type, start, end, 0.95f, "known"))
+            s->oom = true;
+        i = j > i ? j : i + 1;
+    }
+}
+
+/* Matches folded `v` against the text at i, folding the text as it goes;
+ * white space in `v` matches any run of white space or hyphens. Returns
+ * the end of the match, or 0. */
+static size_t match_folded(const char *text, size_t len, size_t i, const char *v, size_t nv)
+{
+    size_t p = 0;
+    while (p < nv) {
+        int32_t cp;
+        size_t k;
+        char f[32];
+        int m;
+        if (i >= len)
+            return 0;
+        k = decode(text, len, i, &cp);
+        if (v[p] == ' ') {
+            enum cp_class c = classify(cp);
+            if (c != C_SPACE && c != C_NL && cp != '-')
+                return 0;
+            while (i < len) {
+                k = decode(text, len, i, &cp);
+                c = classify(cp);
+                if (c != C_SPACE && c != C_NL && cp != '-')
+                    break;
+                i += k;
+            }
+            p++;
+            continue;
+        }
+        if (cp < 0)
+            return 0;
+        m = fold_cp(cp, f, sizeof(f));
+        if (m < 0)
+            m = 0; /* a mark or ignorable: nothing to compare */
+        if ((size_t)m > nv - p || memcmp(f, v + p, (size_t)m) != 0)
+            return 0;
+        p += (size_t)m;
+        i += k;
+    }
+    return i;
+}
+
+/* Folds a known value: case and accents dropped, white space collapsed. */
+static size_t fold_value(const char *v, char *out, size_t cap)
+{
+    size_t n = 0, len = strlen(v), i = 0;
+    bool space = false;
+    while (i < len) {
+        int32_t cp;
+        size_t k = decode(v, len, i, &cp);
+        enum cp_class c = classify(cp);
+        int m;
+        i += k;
+        if (c == C_SPACE || c == C_NL || c == C_BAD) {
+            space = n > 0;
+            continue;
+        }
+        if (space) {
+            if (n + 1 >= cap)
+                return 0;
+            out[n++] = ' ';
+            space = false;
+        }
+        m = fold_cp(cp, out + n, cap - 1 - n);
+        if (m == 0)
+            return 0;
+        if (m > 0)
+            n += (size_t)m;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+static void known_text(struct ctx_scan *s, const parley_pii_known *k, const char *fv, size_t nv)
+{
+    bool alnum_first = word_char(fv, nv, 0);
+    for (size_t i = 0; i < s->len && !s->oom; i++) {
+        size_t e;
+        if (((unsigned char)s->text[i] & 0xC0) == 0x80)
+            continue;
+        if (alnum_first && !word_start(s->text, i))
+            continue;
+        e = match_folded(s->text, s->len, i, fv, nv);
+        if (!e ||
+            (e < s->len && word_char(s->text, s->len, e) && word_char(s->text, s->len, e - 1)))
+            continue;
+        if (!pii_hits_add(s->out, k->type, i, e, 0.95f, "known"))
+            s->oom = true;
+        i = e - 1;
+    }
+}
+
+static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t n_known)
+{
+    for (size_t i = 0; i < n_known && !s->oom; i++) {
+        char buf[256];
+        size_t n;
+        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES)
+            continue;
+        n = phone_digits(known[i].value, buf, 32);
+        if (n) {
+            known_phone(s, &known[i], buf, n);
+            continue;
+        }
+        n = fold_value(known[i].value, buf, sizeof(buf));
+        if (n >= 2)
+            known_text(s, &known[i], buf, n);
+    }
+}
+
+/* ---- windows ---------------------------------------------------------- */
+
+/* A cut point at or before `i` (not before `floor`): just after white
+ * space when there is some near, else on a character boundary. */
+static size_t cut_at(const char *text, size_t i, size_t floor)
+{
+    for (size_t j = i; j > floor && i - j < 512; j--)
+        if (text[j - 1] == ' ' || text[j - 1] == '\n')
+            return j;
+    while (i > floor && ((unsigned char)text[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
+int pii_detect_context(const char *text, size_t len, unsigned types, const parley_pii_known *known,
+                       size_t n_known, struct pii_hits *out)
+{
+    const unsigned mine = PARLEY_PII_BIT(PARLEY_PII_DOB) | PARLEY_PII_BIT(PARLEY_PII_ADDRESS) |
+                          PARLEY_PII_BIT(PARLEY_PII_NAME);
+    struct ctx_scan s = {text, len, NULL, 0, 0, 0, types, out, false};
+    size_t lo = 0;
+
+    if (!text || len == 0)
+        return 1;
+    if (n_known && known)
+        find_known(&s, known, n_known);
+    if (!(types & mine) || s.oom)
+        goto out;
+    s.t = parley__mallocarray(WIN + BEHIND + AHEAD + 8, sizeof(*s.t));
+    if (!s.t) {
+        s.oom = true;
+        goto out;
+    }
+    while (lo < len && !s.oom) {
+        size_t hi = len - lo > WIN ? cut_at(text, lo + WIN, lo + 1) : len;
+        size_t from = lo > BEHIND ? cut_at(text, lo - BEHIND, 0) : 0;
+        size_t to = len - hi > AHEAD ? cut_at(text, hi + AHEAD, hi) : len;
+        s.own_lo = lo;
+        s.own_hi = hi;
+        tokenize(&s, from, to);
+        if (types & PARLEY_PII_BIT(PARLEY_PII_ADDRESS) || types & PARLEY_PII_BIT(PARLEY_PII_NAME))
+            pii_ctx_address(&s);
+        if (types & PARLEY_PII_BIT(PARLEY_PII_DOB))
+            pii_ctx_dob(&s);
+        if (types & PARLEY_PII_BIT(PARLEY_PII_NAME))
+            pii_ctx_names(&s);
+        lo = hi;
+    }
+out:
+    parley__free(s.t);
+    return !s.oom;
+}

@@ -1,0 +1,421 @@
+/* Street addresses in en, fr, es and de (and the street-type-first forms of
+ * it, pt and pl): a street line recognised by its street word and house
+ * number, then what directly follows it on the envelope (unit, postcode and
+ * city, US state and ZIP, country), one span for the whole. Tokens inside
+ * an address are marked so the name detector leaves "avenue Victor Hugo"
+ * alone. */
+#include "pii/context.h"
+
+/* Compound endings of street names: German, Dutch, Nordic, Finnish. */
+static const char *const suffixes[] = {
+    "strasse",  "str",   "weg",  "allee",  "platz", "gasse", "ring",   "damm",  "ufer",
+    "chaussee", "steig", "pfad", "straat", "laan",  "plein", "gracht", "gatan", "vagen",
+    "vej",      "gade",  "katu", "vegur",  "veien", "gata",  "tie",
+};
+
+/* A house number: "5", "221B", "12a". */
+static bool housenum(const struct ctx_scan *s, size_t i)
+{
+    const struct ctx_tok *t;
+    size_t k = 0;
+    if (i >= s->nt)
+        return false;
+    t = &s->t[i];
+    if (t->kind == CTX_NUM)
+        return t->flen <= 5;
+    if (t->kind != CTX_WORD)
+        return false;
+    while (k < t->flen && t->fold[k] >= '0' && t->fold[k] <= '9')
+        k++;
+    return k >= 1 && k <= 4 && t->flen == k + 1 && t->fold[k] >= 'a' && t->fold[k] <= 'z';
+}
+
+static bool cap(const struct ctx_scan *s, size_t i)
+{
+    return i < s->nt && s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_ALPHA) &&
+           (s->t[i].shape & (SH_CAP | SH_UPPER));
+}
+
+/* A word of a street or place name. */
+static bool name_word(const struct ctx_scan *s, size_t i, bool lower_ok)
+{
+    const struct ctx_tok *t;
+    if (i >= s->nt)
+        return false;
+    t = &s->t[i];
+    if (t->kind != CTX_WORD || !(t->shape & SH_ALPHA))
+        return false;
+    if (t->shape & (SH_CAP | SH_UPPER))
+        return !(t->lex & LX_STOP) || (t->lex & LX_PARTICLE);
+    return lower_ok && !(t->lex & (LX_STOP | LX_NOTNAME));
+}
+
+/* "12 Elm St", "221B Baker Street", "1600 Pennsylvania Ave NW": number,
+ * one to four name words, an English street type. Returns the last token. */
+static size_t number_first(const struct ctx_scan *s, size_t i)
+{
+    size_t j = i + 1, words = 0;
+    if (!housenum(s, i))
+        return 0;
+    while (j < s->nt && words < 5 && !(s->t[j].shape & SH_NL)) {
+        const struct ctx_tok *t = &s->t[j];
+        if ((t->lex & LX_ST_AFTER) && words > 0) {
+            bool abbrev = t->flen <= 4;
+            if (abbrev && !(t->shape & (SH_CAP | SH_UPPER)))
+                return 0;
+            if (ctx_punct(s, j + 1, '.') && ctx_adjacent(s, j + 1))
+                j++;
+            if (j + 1 < s->nt && (s->t[j + 1].lex & LX_DIR) && (s->t[j + 1].shape & SH_CAP) &&
+                !(s->t[j + 1].shape & SH_NL) && s->t[j + 1].flen <= 2)
+                j++;
+            return j;
+        }
+        if (!name_word(s, j, true) && !housenum(s, j))
+            return 0;
+        words++;
+        j++;
+    }
+    return 0;
+}
+
+/* "12 rue de la Paix", "3 bis avenue Victor Hugo", "Calle Mayor 5", "C/
+ * Alcalá 20", "Avda. de la Constitución, nº 12": a street type first, then
+ * the name, with the house number before or after. */
+static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t j = i, words = 0, last;
+    bool num_before = false;
+    *start = i;
+    if (housenum(s, j) && !(s->t[j + 1 < s->nt ? j + 1 : j].shape & SH_NL)) {
+        num_before = true;
+        j++;
+        if (ctx_is(s, j, "bis") || ctx_is(s, j, "ter"))
+            j++;
+        if (ctx_punct(s, j, ','))
+            j++;
+    }
+    if (j >= s->nt || !(s->t[j].lex & LX_ST_BEFORE) || (j > i && (s->t[j].shape & SH_NL)))
+        return 0;
+    /* "c" only as "C/"; the short and English-looking ones need a capital
+     * or a number in front ("take place", "via email"). */
+    if (s->t[j].flen == 1 && !ctx_punct(s, j + 1, '/'))
+        return 0;
+    if (!num_before && !(s->t[j].shape & SH_CAP))
+        return 0;
+    j++;
+    if (j < s->nt && (ctx_punct(s, j, '.') || ctx_punct(s, j, '/')) && ctx_adjacent(s, j))
+        j++;
+    last = j;
+    while (j < s->nt && words < 6 && !(s->t[j].shape & SH_NL)) {
+        const struct ctx_tok *t = &s->t[j];
+        if ((t->lex & LX_PARTICLE) && !(t->shape & SH_CAP)) {
+            j++;
+            continue;
+        }
+        if (t->kind == CTX_PUNCT && t->fold[0] == '\'') {
+            j++;
+            continue;
+        }
+        if (!name_word(s, j, num_before) || (t->lex & LX_UNIT))
+            break;
+        words++;
+        last = j++;
+    }
+    if (!words)
+        return 0;
+    /* A house number after the name: [","] ["nº"|"no"|"n°"] 5. */
+    j = last + 1;
+    if (ctx_punct(s, j, ','))
+        j++;
+    if (ctx_is(s, j, "nº") || ctx_is(s, j, "n") || ctx_is(s, j, "no") || ctx_is(s, j, "num")) {
+        size_t k = j + 1;
+        if (ctx_punct(s, k, '.') || (k < s->nt && strcmp(s->t[k].fold, "\u00b0") == 0))
+            k++;
+        if (housenum(s, k))
+            j = k;
+    }
+    if (housenum(s, j) && !(s->t[j].shape & SH_NL))
+        return j;
+    return num_before ? last : 0;
+}
+
+static bool street_suffix(const struct ctx_tok *t)
+{
+    for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
+        size_t n = strlen(suffixes[k]);
+        if (t->flen >= n + 3 && memcmp(t->fold + t->flen - n, suffixes[k], n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* "Hauptstraße 5", "Berliner Str. 12a", "Am Weg 3", "Koskikatu 83": a
+ * street word (compound or separate) then the house number. */
+static size_t name_then_number(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t j = i;
+    *start = i;
+    if (!cap(s, i))
+        return 0;
+    if (!street_suffix(&s->t[i])) {
+        /* "Berliner Str.", "Unter den Linden"-style: adjective then a separate street word. */
+        if (!(j + 1 < s->nt && (s->t[j + 1].lex & LX_ST_AFTER) && cap(s, j + 1) &&
+              !(s->t[j + 1].shape & SH_NL)))
+            return 0;
+        j++;
+    }
+    j++;
+    if (ctx_punct(s, j, '.') && ctx_adjacent(s, j))
+        j++;
+    if (!housenum(s, j) || (s->t[j].shape & SH_NL) || s->t[j].flen > 4)
+        return 0;
+    /* "Ring 2024" is a year. */
+    if (s->t[j].kind == CTX_NUM && s->t[j].flen == 4)
+        return 0;
+    return j;
+}
+
+/* "PO Box 123", "P.O. Box 123", "Postfach 1234", "Apartado 45", "BP 12". */
+static size_t po_box(const struct ctx_scan *s, size_t i)
+{
+    size_t j = i;
+    if (ctx_is(s, j, "po") || ctx_is(s, j, "bp")) {
+        j++;
+    } else if (ctx_is(s, j, "p") && ctx_punct(s, j + 1, '.') && ctx_is(s, j + 2, "o")) {
+        j += 3;
+        if (ctx_punct(s, j, '.'))
+            j++;
+    } else if (!(s->t[j].lex & LX_POBOX) || ctx_is(s, j, "box")) {
+        return 0;
+    }
+    if (ctx_is(s, j, "box"))
+        j++;
+    if (ctx_punct(s, j, '.'))
+        j++;
+    if (j < s->nt && s->t[j].kind == CTX_NUM && s->t[j].flen <= 6 && !ctx_is(s, i, "box"))
+        return j;
+    return 0;
+}
+
+/* What may follow a street line on the envelope: a unit ("Apt 4", "Suite
+ * 781", "3º izq."), a postcode and city ("75002 Paris"), a US city, state
+ * and ZIP ("Washington, DC 20500"), a city or country line. Returns the new
+ * last token, or e when nothing follows. */
+enum { EXT_UNIT = 1, EXT_PLACE = 2, EXT_POST = 4 };
+
+/* A word of a city or country: capitalized, or any word when the street
+ * line was written in lower case. */
+static bool place_word(const struct ctx_scan *s, size_t i, bool lower)
+{
+    if (cap(s, i))
+        return !(s->t[i].lex & LX_STOP);
+    return lower && i < s->nt && s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_ALPHA) &&
+           !(s->t[i].lex & (LX_STOP | LX_NOTNAME));
+}
+
+static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *found)
+{
+    for (int parts = 0; parts < 6; parts++) {
+        size_t j = e + 1, k;
+        bool sep = false;
+        while (j < s->nt && (ctx_punct(s, j, ',') || ctx_punct(s, j, '>') || ctx_punct(s, j, '-') ||
+                             ctx_punct(s, j, '|'))) {
+            sep = true;
+            j++;
+        }
+        if (j >= s->nt)
+            return e;
+        sep = sep || (s->t[j].shape & SH_NL);
+        /* unit */
+        k = j;
+        if (ctx_punct(s, k, '#') || (s->t[k].lex & LX_UNIT)) {
+            k++;
+            if (ctx_punct(s, k, '.'))
+                k++;
+            if (ctx_punct(s, k, '#'))
+                k++;
+            if (k < s->nt && (s->t[k].shape & SH_DIGIT) && s->t[k].flen <= 5) {
+                e = k;
+                *found |= EXT_UNIT;
+                continue;
+            }
+        }
+        /* "3º izq.", "2 dcha", "4e étage" */
+        if (k < s->nt && (s->t[j].shape & SH_DIGIT) && s->t[j].flen <= 3 && j + 1 < s->nt &&
+            (s->t[j + 1].lex & LX_UNIT) && !(s->t[j + 1].shape & SH_NL)) {
+            e = j + 1;
+            if (ctx_punct(s, e + 1, '.'))
+                e++;
+            *found |= EXT_UNIT;
+            continue;
+        }
+        /* postcode [city] */
+        if (s->t[j].kind == CTX_NUM && s->t[j].flen >= 4 && s->t[j].flen <= 5) {
+            k = j;
+            if (ctx_punct(s, k + 1, '-') && ctx_adjacent(s, k + 1) && k + 2 < s->nt &&
+                s->t[k + 2].kind == CTX_NUM)
+                k += 2;
+            e = k;
+            *found |= EXT_PLACE;
+            for (size_t w = 0; w < 3 && place_word(s, e + 1, lower) &&
+                               !(s->t[e + 1].shape & SH_NL) && !(s->t[e + 1].lex & LX_NOTNAME);
+                 w++, e++)
+                *found |= EXT_POST;
+            continue;
+        }
+        /* city or country: capitalized words, then a separator, a state, a
+         * postcode or the end. */
+        if (!sep || !place_word(s, j, lower) || (s->t[j].lex & (LX_NOTNAME | LX_GIVEN)))
+            return e;
+        k = j;
+        for (size_t w = 1; w < 4 && k + 1 < s->nt && !(s->t[k + 1].shape & SH_NL); w++) {
+            if (place_word(s, k + 1, lower))
+                k++;
+            else if ((ctx_is(s, k + 1, "of") || ctx_is(s, k + 1, "the") ||
+                      (s->t[k + 1].lex & LX_PARTICLE)) &&
+                     place_word(s, k + 2, lower))
+                k += 2;
+            else
+                break;
+        }
+        if (k + 1 >= s->nt || (s->t[k + 1].shape & SH_NL) || ctx_punct(s, k + 1, ',') ||
+            ctx_punct(s, k + 1, '.')) {
+            e = k;
+            *found |= EXT_PLACE;
+            continue;
+        }
+        if ((s->t[k + 1].lex & LX_US_STATE) && (s->t[k + 1].shape & SH_UPPER)) {
+            e = k + 1;
+            *found |= EXT_PLACE | EXT_POST;
+            continue;
+        }
+        if (s->t[k + 1].kind == CTX_NUM && s->t[k + 1].flen >= 4 && s->t[k + 1].flen <= 5) {
+            e = k + 1;
+            *found |= EXT_PLACE | EXT_POST;
+            continue;
+        }
+        return e;
+    }
+    return e;
+}
+
+/* An address announced by a cue ("address: ...", "I live at ...", "mon
+ * adresse est ...", "wohne in der ..."): number then capitalized words, or
+ * capitalized words then a number, on the same line. */
+static size_t after_cue(const struct ctx_scan *s, size_t i)
+{
+    size_t j = i, words = 0;
+    bool cue = false;
+    for (size_t k = i; k-- > 0 && i - k <= 4;) {
+        const struct ctx_tok *t = &s->t[k];
+        if ((t->lex & LX_ADDR_CUE) ||
+            ((ctx_is(s, k, "at") || ctx_is(s, k, "in")) && k > 0 &&
+             (ctx_is(s, k - 1, "live") || ctx_is(s, k - 1, "lives") || ctx_is(s, k - 1, "living") ||
+              ctx_is(s, k - 1, "located"))) ||
+            ctx_is(s, k, "habite") || ctx_is(s, k, "wohne") || ctx_is(s, k, "vivo")) {
+            cue = true;
+            break;
+        }
+    }
+    if (!cue)
+        return 0;
+    if (housenum(s, j)) {
+        j++;
+        if (housenum(s, j))
+            j++;
+        while (j < s->nt && words < 4 && cap(s, j) && !(s->t[j].shape & SH_NL) &&
+               !(s->t[j].lex & (LX_NOTNAME | LX_UNIT)))
+            words++, j++;
+        if (!words)
+            return 0;
+        if (housenum(s, j) && !(s->t[j].shape & SH_NL))
+            return j;
+        return j - 1;
+    }
+    while (j < s->nt && words < 4 && cap(s, j) && !(s->t[j].shape & SH_NL) &&
+           !(s->t[j].lex & (LX_NOTNAME | LX_GIVEN)))
+        words++, j++;
+    if (words && housenum(s, j) && !(s->t[j].shape & SH_NL))
+        return j;
+    return 0;
+}
+
+/* A street line known only by its shape, "Kromwater 38", "35 Rookopli 96
+ * Apt. 4": capitalized words and a house number, kept only when a unit or
+ * a postcode follows it (checked by the caller). */
+static size_t by_shape(const struct ctx_scan *s, size_t i)
+{
+    size_t j = i, words = 0;
+    if (housenum(s, j) && !(s->t[j + 1 < s->nt ? j + 1 : j].shape & SH_NL))
+        j++;
+    while (j < s->nt && words < 3 && cap(s, j) && !(s->t[j].lex & (LX_NOTNAME | LX_STOP)) &&
+           (words == 0 || !(s->t[j].shape & SH_NL)))
+        words++, j++;
+    if (!words)
+        return 0;
+    if (housenum(s, j) && !(s->t[j].shape & SH_NL))
+        return j;
+    return j - 1 > i && housenum(s, i) ? j - 1 : 0;
+}
+
+/* "zip code 98547", "code postal : 75002", "PLZ 10115". */
+static bool postcode_cue(const struct ctx_scan *s, size_t i)
+{
+    static const char *const cues[] = {"zip", "zipcode",      "postcode", "postal",
+                                       "plz", "postleitzahl", "cp"};
+    if (s->t[i].kind != CTX_NUM || s->t[i].flen < 4 || s->t[i].flen > 5)
+        return false;
+    for (size_t k = i; k-- > 0 && i - k <= 4;)
+        for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++)
+            if (ctx_is(s, k, cues[c]))
+                return true;
+    return false;
+}
+
+void pii_ctx_address(struct ctx_scan *s)
+{
+    for (size_t i = 0; i < s->nt && !s->oom; i++) {
+        size_t start = i, e, e2;
+        const char *det;
+        unsigned found = 0;
+        float conf = 0.85f;
+        bool lower;
+        if (s->t[i].kind == CTX_PUNCT || s->t[i].used)
+            continue;
+        if ((e = po_box(s, i)) != 0) {
+            det = "address.pobox";
+        } else if ((e = type_first(s, i, &start)) != 0) {
+            det = "address.type_first";
+        } else if ((e = number_first(s, i)) != 0) {
+            det = "address.en";
+        } else if ((e = name_then_number(s, i, &start)) != 0) {
+            det = "address.de";
+        } else if ((e = after_cue(s, i)) != 0) {
+            det = "address.cue";
+            conf = 0.7f;
+        } else if (postcode_cue(s, i)) {
+            pii_ctx_emit(s, PARLEY_PII_ADDRESS, i, i, 0.8f, "address.postcode");
+            continue;
+        } else if ((e = by_shape(s, i)) != 0) {
+            det = "address.shape";
+            conf = 0.7f;
+        } else {
+            continue;
+        }
+        /* A number just before a street named first ("60 Brogade 68"). */
+        if (start > 0 && start == i && strcmp(det, "address.de") == 0 && housenum(s, start - 1) &&
+            !(s->t[start].shape & SH_NL) && !s->t[start - 1].used)
+            start--;
+        lower = !(s->t[start].shape & (SH_CAP | SH_UPPER)) &&
+                !(s->t[start + 1 <= e ? start + 1 : e].shape & (SH_CAP | SH_UPPER));
+        e2 = extend(s, e, lower, &found);
+        if (strcmp(det, "address.shape") == 0 && !(found & (EXT_UNIT | EXT_POST)))
+            continue;
+        if (found & (EXT_PLACE | EXT_POST))
+            conf += 0.05f;
+        pii_ctx_emit(s, PARLEY_PII_ADDRESS, start, e2, conf, det);
+        for (size_t k = start; k <= e2; k++)
+            s->t[k].used = 1;
+        i = e2;
+    }
+}
