@@ -742,6 +742,13 @@ int main(int argc, char **argv)
         "suite, postcode) that follow each other with only punctuation, spaces or gold LOCATION "
         "spans between them joined into one span, and each system's adjacent address findings "
         "likewise.\n");
+    if (cp[CAT_NAME].pred + cp[CAT_ADDRESS].pred + cp[CAT_DATE].pred == 0) {
+        complain("the context detectors found no name, address or date of birth at all: "
+                 "are they linked into this binary?");
+        out("**Warning: the context detectors found no name, address or date of birth at all "
+            "(%zu labeled names and addresses): check that they are linked in.**\n",
+            cp[CAT_NAME].gold + cp[CAT_ADDRESS].gold);
+    }
     if (peer)
         out("redact-pii's spans come from aligning its output with its input; %lld of %zu texts "
             "did not align (scored as finding nothing).\n",
