@@ -105,6 +105,9 @@ static int parley_cat(parley_pii_type t)
 /* Block size of the throughput scan of the big text (cut after a newline). */
 #define BLOCK_BYTES (1024u * 1024u)
 
+/* Each throughput figure is the best of this many passes. */
+#define TIMED_PASSES 2
+
 struct span {
     int cat;
     size_t start, end; /* bytes into the text */
@@ -578,6 +581,20 @@ static int run_pass(const parley_pii *p, parley_pii_scratch *s, const char *text
     return 0;
 }
 
+/* run_pass() TIMED_PASSES times; keeps the fastest. */
+static int run_best(const parley_pii *p, parley_pii_scratch *s, const char *text, size_t len,
+                    const struct doc *docs, size_t n_docs, size_t rounds, struct timing *t)
+{
+    struct timing one;
+    for (int i = 0; i < TIMED_PASSES; i++) {
+        if (run_pass(p, s, text, len, docs, n_docs, rounds, &one) != 0)
+            return -1;
+        if (i == 0 || one.seconds < t->seconds)
+            *t = one;
+    }
+    return 0;
+}
+
 static double mb_s(const struct timing *t)
 {
     return t->seconds > 0.0 ? (double)t->bytes / 1e6 / t->seconds : 0.0;
@@ -768,15 +785,16 @@ int main(int argc, char **argv)
     const size_t rounds = big_len / round;
     struct timing t_sb, t_ab, t_sm, t_am, warm;
     if (run_pass(structured, s_structured, NULL, 0, docs, n_docs, 1, &warm) != 0 ||
-        run_pass(structured, s_structured, big, big_len, NULL, 0, 0, &t_sb) != 0 ||
-        run_pass(structured, s_structured, NULL, 0, docs, n_docs, rounds, &t_sm) != 0 ||
+        run_best(structured, s_structured, big, big_len, NULL, 0, 0, &t_sb) != 0 ||
+        run_best(structured, s_structured, NULL, 0, docs, n_docs, rounds, &t_sm) != 0 ||
         run_pass(all, s_all, NULL, 0, docs, n_docs, 1, &warm) != 0 ||
-        run_pass(all, s_all, big, big_len, NULL, 0, 0, &t_ab) != 0 ||
-        run_pass(all, s_all, NULL, 0, docs, n_docs, rounds, &t_am) != 0)
+        run_best(all, s_all, big, big_len, NULL, 0, 0, &t_ab) != 0 ||
+        run_best(all, s_all, NULL, 0, docs, n_docs, rounds, &t_am) != 0)
         goto out;
 
-    out("### Throughput: one thread, %.1f MB (the texts joined with newlines, %zu times)\n\n",
-        (double)big_len / 1e6, rounds);
+    out("### Throughput: one thread, %.1f MB (the texts joined with newlines, %zu times); "
+        "best of %d passes\n\n",
+        (double)big_len / 1e6, rounds, TIMED_PASSES);
     out("| system | detectors | calls | MB | seconds | MB/s | findings |\n");
     out("| --- | --- | --- | ---: | ---: | ---: | ---: |\n");
     const struct {

@@ -9,7 +9,7 @@
 // into full_text and redact-pii's own labels (CREDIT_CARD_NUMBER, ...).
 // stdout gets one JSON line with the throughput on the dataset's texts
 // joined with newlines and repeated to MB megabytes (default 8), redacted
-// one text at a time.
+// one text at a time, the best of two passes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -140,17 +140,21 @@ for (let i = 0; i < data.length; i++) {
 writeFileSync(spansPath, lines.join('\n') + '\n');
 
 // Throughput: the texts joined with newlines, repeated to the target size,
-// redacted one text at a time (redacting a multi-megabyte string in one call
-// is quadratic in redact-pii's name pass).
+// redacted one text at a time (as the accuracy pass, which warmed it up,
+// did); the best of TIMED_PASSES passes.
+const TIMED_PASSES = 2;
 const target = Number(mbArg || 8) * 1e6;
 const texts = data.map((d) => d.full_text);
 const oneRound = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, 0);
 const rounds = Math.max(1, Math.round(target / oneRound));
 let sink = 0;
-const t0 = process.hrtime.bigint();
-for (let r = 0; r < rounds; r++)
-    for (const t of texts) sink += redactor.redact(t).length;
-const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+let seconds = Infinity;
+for (let pass = 0; pass < TIMED_PASSES; pass++) {
+    const t0 = process.hrtime.bigint();
+    for (let r = 0; r < rounds; r++)
+        for (const t of texts) sink += redactor.redact(t).length;
+    seconds = Math.min(seconds, Number(process.hrtime.bigint() - t0) / 1e9);
+}
 const bytes = oneRound * rounds;
 process.stdout.write(
     JSON.stringify({
