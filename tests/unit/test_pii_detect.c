@@ -441,6 +441,92 @@ static void test_many(void **state)
     free(text);
 }
 
+/* Out of memory at every allocation in turn: a clean PARLEY_ERR_NOMEM and
+ * nothing leaked, until the round goes through. */
+static long alloc_count, alloc_fail_at, alloc_live;
+
+static void *t_malloc(size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = malloc(n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *t_calloc(size_t c, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = calloc(c, n);
+    alloc_live += p != NULL;
+    return p;
+}
+
+static void *t_realloc(void *old, size_t n)
+{
+    void *p;
+    if (alloc_count++ == alloc_fail_at)
+        return NULL;
+    p = realloc(old, n);
+    alloc_live += p != NULL && old == NULL;
+    return p;
+}
+
+static void t_free(void *p)
+{
+    alloc_live -= p != NULL;
+    free(p);
+}
+
+static parley_err oom_round(void)
+{
+    static const parley_pii_identifier ids[] = {{"customer_id", "C[0-9]{4}"}};
+    parley_pii_options o = {0, 0.0F, ids, 1};
+    parley_pii *p = NULL;
+    parley_pii_scratch *s = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    const parley_pii_finding *f;
+    size_t n = 0;
+    char text[4096];
+    size_t len = 0;
+    parley_err rc;
+
+    while (len + 64 < sizeof(text))
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "C1234 4111111111111111 a@b.fr ");
+    if ((rc = parley_pii_create(&o, &p, &e)) == PARLEY_OK &&
+        (rc = parley_pii_scratch_create(p, &s, &e)) == PARLEY_OK &&
+        (rc = parley_pii_detect(p, s, text, len, NULL, 0, &f, &n, &e)) == PARLEY_OK)
+        assert_true(n > 100);
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+    return rc;
+}
+
+static void test_oom_sweep(void **state)
+{
+    long n;
+
+    (void)state;
+    for (n = 0; n < 1000; n++) {
+        parley_err rc;
+        alloc_count = 0;
+        alloc_fail_at = n;
+        alloc_live = 0;
+        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        rc = oom_round();
+        parley_set_allocator(NULL, NULL, NULL, NULL);
+        assert_int_equal(alloc_live, 0);
+        if (rc == PARLEY_OK)
+            break;
+        assert_int_equal(rc, PARLEY_ERR_NOMEM);
+    }
+    assert_true(n >= 4); /* the set, its pattern list, the scratch, the findings */
+    assert_true(n < 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_oom_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
