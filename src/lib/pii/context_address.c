@@ -218,14 +218,21 @@ static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *f
     for (int parts = 0; parts < 6; parts++) {
         size_t j = e + 1, k;
         bool sep = false;
-        while (j < s->nt && (ctx_punct(s, j, ',') || ctx_punct(s, j, '>') || ctx_punct(s, j, '-') ||
-                             ctx_punct(s, j, '|'))) {
+        while (j < s->nt && (ctx_punct(s, j, ',') || ctx_punct(s, j, ';'))) {
             sep = true;
             j++;
         }
+        /* a new line, maybe behind a bullet or quote mark ("> ", "* ") */
+        if (j < s->nt && (s->t[j].shape & SH_NL)) {
+            sep = true;
+            while (j < s->nt && s->t[j].kind == CTX_PUNCT && !ctx_punct(s, j, '#') &&
+                   (j == e + 1 || !(s->t[j].shape & SH_NL) || s->t[j - 1].kind != CTX_PUNCT))
+                j++;
+        }
         if (j >= s->nt)
             return e;
-        sep = sep || (s->t[j].shape & SH_NL);
+        /* after a unit or a postcode, a city may follow without a comma */
+        sep = sep || parts > 0;
         /* unit */
         k = j;
         if (ctx_punct(s, k, '#') || (s->t[k].lex & LX_UNIT)) {
@@ -358,6 +365,34 @@ static size_t by_shape(const struct ctx_scan *s, size_t i)
     return j - 1 > i && housenum(s, i) ? j - 1 : 0;
 }
 
+/* A street named without a house number, "Boyle Street", "Rue de la
+ * Paix", "Calle Mayor": capitalized name words and a capitalized, unabridged
+ * street word. Less sure: it locates less than an address. */
+static size_t street_only(const struct ctx_scan *s, size_t i)
+{
+    size_t j = i, words = 0;
+    if ((s->t[i].lex & LX_ST_BEFORE) && s->t[i].flen >= 4 && cap(s, i)) {
+        j = i + 1;
+        while (j < s->nt && words < 4 && !(s->t[j].shape & SH_NL)) {
+            if ((s->t[j].lex & LX_PARTICLE) && !(s->t[j].shape & SH_CAP) && cap(s, j + 1)) {
+                j++;
+                continue;
+            }
+            if (!cap(s, j) || (s->t[j].lex & (LX_STOP | LX_NOTNAME)))
+                break;
+            words++, j++;
+        }
+        return words ? j - 1 : 0;
+    }
+    while (j < s->nt && words < 3 && cap(s, j) && !(s->t[j].lex & (LX_STOP | LX_NOTNAME)) &&
+           !(s->t[j].lex & LX_ST_AFTER) && (words == 0 || !(s->t[j].shape & SH_NL)))
+        words++, j++;
+    if (words && j < s->nt && (s->t[j].lex & LX_ST_AFTER) && s->t[j].flen >= 4 && cap(s, j) &&
+        !(s->t[j].shape & SH_NL) && !(s->t[i].shape & SH_SENT && words == 1 && s->t[j].flen < 5))
+        return j;
+    return 0;
+}
+
 /* "zip code 98547", "code postal : 75002", "PLZ 10115". */
 static bool postcode_cue(const struct ctx_scan *s, size_t i)
 {
@@ -396,6 +431,9 @@ void pii_ctx_address(struct ctx_scan *s)
         } else if (postcode_cue(s, i)) {
             pii_ctx_emit(s, PARLEY_PII_ADDRESS, i, i, 0.8f, "address.postcode");
             continue;
+        } else if ((e = street_only(s, i)) != 0) {
+            det = "address.street";
+            conf = 0.6f;
         } else if ((e = by_shape(s, i)) != 0) {
             det = "address.shape";
             conf = 0.7f;
@@ -403,7 +441,7 @@ void pii_ctx_address(struct ctx_scan *s)
             continue;
         }
         /* A number just before a street named first ("60 Brogade 68"). */
-        if (start > 0 && start == i && strcmp(det, "address.de") == 0 && housenum(s, start - 1) &&
+        if (start > 0 && start == i && !housenum(s, start) && housenum(s, start - 1) &&
             !(s->t[start].shape & SH_NL) && !s->t[start - 1].used)
             start--;
         lower = !(s->t[start].shape & (SH_CAP | SH_UPPER)) &&

@@ -41,6 +41,9 @@ static size_t take_name(const struct ctx_scan *s, size_t i, bool lower_ok, size_
         if (name_word(s, j, lower_ok && words < 2)) {
             *last = j++;
             words++;
+            /* a possessive ends the name: "Jose Sauvé's novel" */
+            if (t->flen > 3 && t->fold[t->flen - 2] == '\'' && t->fold[t->flen - 1] == 's')
+                break;
             continue;
         }
         if (!words)
@@ -143,8 +146,8 @@ static int cue_before(const struct ctx_scan *s, size_t i)
 }
 
 /* A title before token i ("Mr.", "Mme", "Sra.", "Herr"); stores where it
- * starts. "M." and "D." count only when a capitalized word follows. */
-static bool title_before(const struct ctx_scan *s, size_t i)
+ * starts. "M." and "D." count only capitalized. */
+static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
 {
     size_t k;
     if (i == 0)
@@ -152,7 +155,8 @@ static bool title_before(const struct ctx_scan *s, size_t i)
     k = i - 1;
     if (ctx_punct(s, k, '.') && k > 0)
         k--;
-    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD &&
+    *at = k;
+    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD && !s->t[k].used &&
            ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
 }
 
@@ -203,7 +207,7 @@ void pii_ctx_names(struct ctx_scan *s)
     size_t last_name = (size_t)-1;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         const struct ctx_tok *t = &s->t[i];
-        size_t last = i, words;
+        size_t last = i, words, at = i;
         int cue;
         bool known;
         if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
@@ -231,19 +235,21 @@ void pii_ctx_names(struct ctx_scan *s)
             }
             continue;
         }
-        if (title_before(s, i) || greeting_before(s, i)) {
-            bool title = title_before(s, i);
+        if (title_before(s, i, &at) || greeting_before(s, i)) {
+            /* The title is part of what identifies the person: kept in the span. */
+            bool title = title_before(s, i, &at);
             words = take_name(s, i, false, &last);
             if (words) {
                 float conf = title || known ? 0.85f : 0.6f;
-                found(s, i, last, conf, title ? "name.title" : "name.cue", &last_name);
+                found(s, title ? at : i, last, conf, title ? "name.title" : "name.cue", &last_name);
                 i = last;
                 continue;
             }
         }
         /* "Smith and Stanton": a capitalized word coordinated with a name. */
         if (i >= 2 && last_name == i - 2 && coordinator(s, i - 1) && name_word(s, i, false) &&
-            !(t->lex & LX_AMBIG)) {
+            !(t->lex & LX_AMBIG) &&
+            (i + 1 >= s->nt || s->t[i + 1].kind == CTX_PUNCT || coordinator(s, i + 1))) {
             take_name(s, i, false, &last);
             found(s, i, last, 0.6f, "name.list", &last_name);
             i = last;
