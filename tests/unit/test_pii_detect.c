@@ -93,6 +93,7 @@ static void test_cards(void **state)
         {"UnionPay 6200000000000005", PARLEY_PII_CARD, "6200000000000005"},
         {"2-series 2223000048400011", PARLEY_PII_CARD, "2223000048400011"},
         {"ref 12 4111 1111 1111 1111", PARLEY_PII_CARD, "4111 1111 1111 1111"},
+        {"ref 12 4111-1111-1111-1111", PARLEY_PII_CARD, "4111-1111-1111-1111"},
         /* near-misses: bad Luhn, unknown issuer, glued to more digits,
          * mixed separators, odd grouping */
         {"card 4111 1111 1111 1112", PARLEY_PII_CARD, NULL},
@@ -200,6 +201,8 @@ static void test_ip(void **state)
         {"std::vector", PARLEY_PII_IP, NULL},
         {"1:2:3:4:5:6:7:8:9", PARLEY_PII_IP, NULL},
         {"2001:db8::1::2", PARLEY_PII_IP, NULL},
+        {"the range 10.0.0.0/8 is private", PARLEY_PII_IP, NULL},
+        {"mask 255.255.255.0", PARLEY_PII_IP, NULL},
     };
     (void)state;
     run_cases(cases, ARRAY_LEN(cases));
@@ -223,6 +226,10 @@ static void test_phones(void **state)
         {"llámame al +34 612 345 678", PARLEY_PII_PHONE, "+34 612 345 678"},
         {"London +44 20 7946 0958.", PARLEY_PII_PHONE, "+44 20 7946 0958"},
         {"+33612345678", PARLEY_PII_PHONE, "+33612345678"},
+        {"TÉLÉPHONE 612345678", PARLEY_PII_PHONE, "612345678"},
+        {"appelle le 0033 6 12 34 56 78", PARLEY_PII_PHONE, "0033 6 12 34 56 78"},
+        {"aus dem Ausland 0049 30 1234567", PARLEY_PII_PHONE, "0049 30 1234567"},
+        {"móvil +33 (0)6 12 34 56 78", PARLEY_PII_PHONE, "+33 (0)6 12 34 56 78"},
         /* France */
         {"appelez le 06 12 34 56 78 svp", PARLEY_PII_PHONE, "06 12 34 56 78"},
         {"tél. 01.23.45.67.89", PARLEY_PII_PHONE, "01.23.45.67.89"},
@@ -249,6 +256,13 @@ static void test_phones(void **state)
         {"Apt. 722 20 40 rue Victor Hugo", PARLEY_PII_PHONE, NULL},
         {"licence number 755600751", PARLEY_PII_PHONE, NULL},
         {"+0 555 234 5678", PARLEY_PII_PHONE, NULL},
+        {"I was charged 12 345 678 COP", PARLEY_PII_PHONE, NULL},
+        {"IBAN DE89 3704 0044 0532 0130 00", PARLEY_PII_PHONE, NULL},
+        {"Ticket #2023-11-004512 is open", PARLEY_PII_PHONE, NULL},
+        {"my account id is 1234-5678", PARLEY_PII_PHONE, NULL},
+        {"Rechnung 2023-0045 über 49,99 EUR", PARLEY_PII_PHONE, NULL},
+        {"Firmware 10.2.1.4502 installiert", PARLEY_PII_PHONE, NULL},
+        {"ISBN 978-3-16-148410-0", PARLEY_PII_PHONE, NULL},
     };
     (void)state;
     run_cases(cases, ARRAY_LEN(cases));
@@ -273,6 +287,50 @@ static void test_overlap(void **state)
     assert_int_equal(f[0].end, 20);
     assert_int_equal(f[1].type, PARLEY_PII_EMAIL);
     assert_string_equal(f[0].detector, "card.luhn");
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+}
+
+/* Only the phone type asked for: the digits of a card, an IBAN or an IMEI
+ * are not read as phones either. */
+static void test_phone_mask_no_parts(void **state)
+{
+    parley_pii_options o = {0};
+    parley_pii *p;
+    parley_pii_scratch *s = NULL;
+    size_t n = 9;
+
+    (void)state;
+    o.types = PARLEY_PII_BIT(PARLEY_PII_PHONE);
+    p = make(&o);
+    assert_int_equal(parley_pii_scratch_create(p, &s, NULL), PARLEY_OK);
+    (void)scan(p, s,
+               "card 4111 1111 1111 1111, iban FR14 2004 1010 0505 0001 3M02 606, imei "
+               "49-015420-323751-8, amex 3782 822463 10005",
+               &n);
+    assert_int_equal(n, 0);
+    parley_pii_scratch_destroy(s);
+    parley_pii_destroy(p);
+}
+
+/* A scratch is reused from scan to scan; findings of the last scan only. */
+static void test_scratch_reuse(void **state)
+{
+    parley_pii *p = make(NULL);
+    parley_pii_scratch *s = NULL;
+    const parley_pii_finding *f;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(parley_pii_scratch_create(p, &s, NULL), PARLEY_OK);
+    (void)scan(p, s, "a@b.fr c@d.fr e@f.fr", &n);
+    assert_int_equal(n, 3);
+    f = scan(p, s, "nothing here", &n);
+    assert_int_equal(n, 0);
+    f = scan(p, s, "ip 10.1.2.3", &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].type, PARLEY_PII_IP);
+    assert_int_equal(f[0].start, 3);
     parley_pii_scratch_destroy(s);
     parley_pii_destroy(p);
 }
@@ -538,6 +596,8 @@ int main(void)
         cmocka_unit_test(test_ip),
         cmocka_unit_test(test_phones),
         cmocka_unit_test(test_overlap),
+        cmocka_unit_test(test_phone_mask_no_parts),
+        cmocka_unit_test(test_scratch_reuse),
         cmocka_unit_test(test_threshold_and_mask),
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_errors),

@@ -2,6 +2,7 @@
  * identifiers into one Hyperscan database, scans a text once, validates the
  * matches (structured.c), adds the context detectors' findings, and keeps the
  * confident, non-overlapping winners in text order. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,35 +27,9 @@ struct parley_pii_scratch {
     size_t accepted_cap;
 };
 
-/* Until context.c (dates of birth, addresses, names, known values) is
- * linked in, this stand-in finds nothing; the real definition overrides it. */
-__attribute__((weak)) int pii_detect_context(const char *text, size_t len, unsigned types,
-                                             const parley_pii_known *known, size_t n_known,
-                                             struct pii_hits *out)
-{
-    (void)text;
-    (void)len;
-    (void)types;
-    (void)known;
-    (void)n_known;
-    (void)out;
-    return 1;
-}
-
 static int is_word(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-/* Wraps a declared identifier's pattern so it stays a whole value. */
-static char *identifier_expr(const char *pattern)
-{
-    size_t n = strlen(pattern) + 8;
-    char *e = parley__malloc(n);
-
-    if (e)
-        (void)snprintf(e, n, "(?:%s)", pattern);
-    return e;
 }
 
 parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, parley_error *err)
@@ -101,11 +76,7 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
                                       id->name ? id->name : "?");
                 goto out;
             }
-            if (!(exprs[n] = identifier_expr(id->pattern))) {
-                rc = parley_error_set(err, PARLEY_ERR_NOMEM,
-                                      "cannot create the detectors: out of memory");
-                goto out;
-            }
+            exprs[n] = id->pattern;
             flags[n] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8;
             ids[n] = (unsigned)(pii_n_patterns + i);
             n++;
@@ -114,7 +85,13 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
     if (n > 0 && hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &p->db,
                                   &cerr) != HS_SUCCESS) {
         int at = cerr ? cerr->expression : -1;
-        const char *why = cerr && cerr->message ? cerr->message : "unknown error";
+        char why[256];
+        size_t wl;
+        (void)snprintf(why, sizeof(why), "%s",
+                       cerr && cerr->message ? cerr->message : "unknown error");
+        wl = strlen(why);
+        if (wl > 0 && why[wl - 1] == '.')
+            why[wl - 1] = '\0'; /* our messages end without a full stop */
         if (at >= 0 && (size_t)at < n && ids[at] >= pii_n_patterns)
             rc = parley_error_set(err, PARLEY_ERR_INVALID,
                                   "cannot compile identifier '%s' pattern '%s': %s",
@@ -129,9 +106,6 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
 out:
     if (cerr)
         (void)hs_free_compile_error(cerr);
-    for (size_t i = 0; exprs && i < n; i++)
-        if (ids[i] >= pii_n_patterns)
-            parley__free((void *)exprs[i]);
     parley__free(exprs);
     parley__free(flags);
     parley__free(ids);
@@ -196,10 +170,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 
     (void)flags;
     if (id < p->n_builtin) {
-        const struct pii_pattern *pat = &pii_patterns[id];
-        if (!(pat->flags & HS_FLAG_SOM_LEFTMOST))
-            from = to;
-        ok = pii_structured_check(pat->kind, c->text, c->len, (size_t)from, (size_t)to, p->types,
+        ok = pii_structured_check(pii_patterns[id].kind, c->text, c->len, (size_t)to, p->types,
                                   c->hits);
     } else {
         const unsigned char *t = (const unsigned char *)c->text;
@@ -214,6 +185,29 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         c->oom = 1;
         return 1;
     }
+    return 0;
+}
+
+/* The UTF-8 check, with the ASCII bytes most texts are made of skipped
+ * eight at a time. Returns 1 when valid, else 0 with the bad offset. */
+static int utf8_ok(const char *text, size_t len, size_t *bad)
+{
+    size_t i = 0;
+
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, text + i, sizeof(w));
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        i += 8;
+    }
+    while (i < len && !((unsigned char)text[i] & 0x80))
+        i++;
+    if (i == len)
+        return 1;
+    if (parley_text_validate(text + i, len - i, bad, NULL) == PARLEY_OK)
+        return 1;
+    *bad += i;
     return 0;
 }
 
@@ -306,7 +300,7 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
         return parley_error_set(err, PARLEY_ERR_LIMIT,
                                 "cannot scan a text of %zu bytes: the limit is %u", len,
                                 PARLEY_PII_MAX_TEXT);
-    if (parley_text_validate(text, len, &bad, NULL) != PARLEY_OK)
+    if (!utf8_ok(text, len, &bad))
         return parley_error_set(err, PARLEY_ERR_UTF8,
                                 "cannot scan the text: invalid UTF-8 at byte %zu", bad);
     ctx = (struct scan_ctx){p, text, len, &s->hits, 0};
@@ -314,8 +308,17 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
         hs_error_t hr = hs_scan(p->db, text, (unsigned)len, 0, s->hs, on_match, &ctx);
         if (hr != HS_SUCCESS && !(hr == HS_SCAN_TERMINATED && ctx.oom)) {
             s->hits.n = 0;
-            return parley_error_set(err, PARLEY_ERR_NOMEM,
-                                    "cannot scan the text: hyperscan error %d", (int)hr);
+            if (hr == HS_NOMEM)
+                return parley_error_set(err, PARLEY_ERR_NOMEM,
+                                        "cannot scan the text: out of memory");
+            if (hr == HS_SCRATCH_IN_USE)
+                return parley_error_set(err, PARLEY_ERR_INVALID,
+                                        "cannot scan the text: its scratch is in use by another "
+                                        "thread (make one per thread)");
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot scan the text: hyperscan error %d (is the scratch "
+                                    "made for these detectors?)",
+                                    (int)hr);
         }
     }
     if (ctx.oom || !pii_detect_context(text, len, p->types, known, n_known, &s->hits)) {

@@ -113,10 +113,10 @@ static int looks_like_date(const unsigned char *t, const struct groups *g, size_
 /* Words that make a number a phone number: strong ones name the phone,
  * weak ones only say "number" (also said of orders and licences). */
 static const char *const phone_words[] = {
-    "phone",    "tel",        "call",    "mobile", "cell", "fax",      "office", "dial",
-    "sms",      "whatsapp",   "contact", "reach",  "ring", "portable", "appel",  "joindre",
-    "teléfono", "telefono",   "móvil",   "movil",  "llam", "telefon",  "handy",  "ruf",
-    "mobil",    "erreichbar", "fijo",    "fixe",   NULL};
+    "phone",   "tel",      "tél",        "call",    "mobile", "cell", "fax",      "office",
+    "dial",    "sms",      "whatsapp",   "contact", "reach",  "ring", "portable", "appel",
+    "joindre", "teléfono", "telefono",   "móvil",   "movil",  "llam", "telefon",  "handy",
+    "ruf",     "mobil",    "erreichbar", "fijo",    "fixe",   NULL};
 static const char *const weak_words[] = {"number", "numéro", "numero", "número", "nummer", NULL};
 
 /* Next to these a number is part of a postal address. */
@@ -126,6 +126,13 @@ static const char *const address_words[] = {
     "avenida", "plaza",  "straße",  "strasse", "str.",      "weg ",  "platz",  "piso",
     "étage",   "floor",  "court",   "parkway", "drive",     "place", "square", "highway",
     "allée",   "allee",  "impasse", "quai",    "paseo",     "gasse", NULL};
+
+/* Near these a number is more likely a reference than a phone. */
+static const char *const ref_words[] = {
+    "id",       "order",    "ticket",   "invoice",  "ref",     "serial",   "sku",
+    "isbn",     "tracking", "case",     "commande", "facture", "pedido",   "factura",
+    "rechnung", "bestell",  "kunden",   "vertrag",  "contrat", "contrato", "contract",
+    "dni",      "nif",      "passport", "licen",    NULL};
 
 static const char *const money_words[] = {
     "€",    "$",      "£",     "eur",   "usd",    "gbp",     "dollar",  "euro",   "price",
@@ -162,8 +169,9 @@ static float classify(const unsigned char *t, const struct groups *g, size_t g0,
     if (k >= 2 && l[0] == 3 && t[first] == '0' && t[first + 1] == '0' && t[first + 2] == '1' &&
         nd == 13)
         return 0.8F; /* 001 + a NANP number, the international prefix spelled out */
-    if (k >= 2 && l[0] == 2 && t[first] == '0' && t[first + 1] == '0' && nd >= 10)
-        return 0.75F; /* 00 + country code */
+    if (k >= 2 && l[0] <= 5 && t[first] == '0' && t[first + 1] == '0' && t[first + 2] != '0' &&
+        nd >= 10)
+        return 0.75F; /* 00 + country code, as "+" is dialled in Europe */
     for (size_t i = 0; i < k; i++)
         if (l[i] == 1 && !(i == 0 && t[first] == '1' && k >= 4))
             return 0.0F; /* single digits: counts, versions, not a printed phone */
@@ -211,6 +219,27 @@ static float classify(const unsigned char *t, const struct groups *g, size_t g0,
     return nd >= 7 && nd <= 12 ? 0.55F : 0.4F;
 }
 
+/* An ISO 4217 code after an amount: "12 345 678 COP". */
+static int currency_after(const unsigned char *t, size_t len, size_t end)
+{
+    size_t i = end + (end < len && t[end] == ' ');
+
+    for (size_t k = 0; k < 3; k++)
+        if (i + k >= len || t[i + k] < 'A' || t[i + k] > 'Z')
+            return 0;
+    return i + 3 == len || !is_alnum(t[i + 3]);
+}
+
+/* Groups of one length with one separator (4111 1111 1111 1111): one
+ * printed number, so no tail of it is a phone on its own. */
+static int uniform(const struct groups *g)
+{
+    for (size_t i = 1; i < g->n; i++)
+        if (g->len[i] != g->len[0] || g->sep[i] != g->sep[1] || g->paren[i])
+            return 0;
+    return !g->paren[0];
+}
+
 /* An extension after the number: " x123", "ext. 12", "#45". Returns its end
  * or `to` when there is none. */
 static size_t extension(const unsigned char *t, size_t len, size_t to)
@@ -254,15 +283,16 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
     for (size_t g0 = 0; g0 < g.n; g0++) {
         size_t start = g0 == 0 ? from : g.at[g0] - (g.paren[g0] ? 1 : 0);
         float conf;
-        /* a later start only after a space ("75008 01 23 45 67 89"), never
-         * inside a number written with its country code */
-        if (g0 > 0 && g.plus)
+        /* a start one group later, after a space ("75008 01 23 45 67 89"),
+         * but not inside a number written with its country code or grouped
+         * all alike (4111 1111 1111 1111) */
+        if (g0 > 1 || (g0 > 0 && (g.plus || uniform(&g))))
             break;
         if (g0 > 0 && g.sep[g0] != ' ' && !(g.paren[g0] && t[start - 1] == ' '))
             continue;
         if (start > 0) {
             unsigned char p = t[start - 1];
-            if (is_alnum(p) || p == '_' || p == '@' || p == '+' ||
+            if (is_alnum(p) || p == '_' || p == '@' || p == '+' || p == '#' ||
                 ((p == '.' || p == ',' || p == '-' || p == '/') && start > 1 &&
                  is_digit(t[start - 2])))
                 continue;
@@ -270,12 +300,14 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
         conf = classify(t, &g, g0, g0 == 0 && g.plus);
         if (conf <= 0.0F)
             continue;
-        if (pii_near_word(text, len, start, end, 24, money_words))
+        if (pii_near_word(text, len, start, end, 24, money_words) || currency_after(t, len, end))
             return 1;
         if (pii_near_word(text, len, start, end, 12, address_words))
             return 1;
         if (pii_near_word(text, len, start, end, 32, phone_words))
             conf += 0.2F;
+        else if (pii_near_word(text, len, start, end, 24, ref_words))
+            conf -= 0.2F;
         else if (pii_near_word(text, len, start, end, 24, weak_words))
             conf += 0.1F;
         if (conf > 0.95F)

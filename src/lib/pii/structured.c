@@ -9,23 +9,25 @@
 
 #include "pii/structured.h"
 
-#define SOM  HS_FLAG_SOM_LEFTMOST
 #define B(t) PARLEY_PII_BIT(PARLEY_PII_##t)
 
-/* Each expression only proposes; the check decides. Digit-run patterns are
- * anchored on word boundaries so a value is never cut out of a longer
- * number; the e-mail and IPv6 ones are short triggers around which the
- * check parses the whole value. */
+/* Each expression only proposes; the check decides. Digit-run patterns end
+ * on a word boundary so a value is never cut out of a longer number. None
+ * asks Hyperscan for the start of match (HS_FLAG_SOM_LEFTMOST costs about
+ * as much per scan as all the rest): each check walks back from the end
+ * over the characters its pattern allows, which gives the same leftmost
+ * start, and tries later starts itself. The e-mail and IPv6 patterns are
+ * short triggers around which the check parses the whole value. */
 const struct pii_pattern pii_patterns[] = {
-    {"\\b\\d(?:[ -]?\\d){12,18}\\b", SOM, PII_K_DIGITS, B(CARD) | B(IMEI)},
-    {"\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", SOM | HS_FLAG_CASELESS, PII_K_IBAN, B(IBAN)},
-    {"\\b\\d{3}[ -]?\\d{2}[ -]?\\d{4}\\b", SOM, PII_K_SSN, B(SSN)},
+    {"\\b\\d(?:[ -]?\\d){12,18}\\b", 0, PII_K_DIGITS, B(CARD) | B(IMEI)},
+    {"\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", HS_FLAG_CASELESS, PII_K_IBAN, B(IBAN)},
+    {"\\b\\d{3}[ -]?\\d{2}[ -]?\\d{4}\\b", 0, PII_K_SSN, B(SSN)},
     {"[A-Za-z0-9_%+-]@[A-Za-z0-9]", 0, PII_K_EMAIL, B(EMAIL)},
-    {"\\b\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\b", SOM, PII_K_IPV4, B(IP)},
-    {"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:", 0, PII_K_IPV6, B(IP)},
+    {"\\b\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\b", 0, PII_K_IPV4, B(IP)},
+    {":[0-9A-Fa-f]{0,4}:", 0, PII_K_IPV6, B(IP)},
     /* phones: digit groups with single separators, parentheses and a
      * leading +; struct_phone.c splits and judges them by plan */
-    {"[+(]?\\d[\\d ().\\-/]{4,24}\\d", SOM, PII_K_PHONE, B(PHONE)},
+    {"\\d[\\d ().\\-/]{4,24}\\d(?:\\b|[xX])", 0, PII_K_PHONE, B(PHONE)},
 };
 const size_t pii_n_patterns = sizeof(pii_patterns) / sizeof(pii_patterns[0]);
 
@@ -44,6 +46,11 @@ static int is_alnum(unsigned char c)
     return is_digit(c) || is_alpha(c);
 }
 
+static int is_word(unsigned char c)
+{
+    return is_alnum(c) || c == '_';
+}
+
 static int is_hex(unsigned char c)
 {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -52,6 +59,42 @@ static int is_hex(unsigned char c)
 static unsigned char lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* t[i] lower-cased: ASCII, and the Latin-1 capitals of UTF-8 (C3 80..9E,
+ * but not ×), so "TÉLÉPHONE" reads as "téléphone". */
+static unsigned char fold_at(const unsigned char *t, size_t i)
+{
+    unsigned char c = t[i];
+
+    if (c >= 'A' && c <= 'Z')
+        return (unsigned char)(c - 'A' + 'a');
+    if (i > 0 && t[i - 1] == 0xC3 && c >= 0x80 && c <= 0x9E && c != 0x97)
+        return (unsigned char)(c + 0x20);
+    return c;
+}
+
+/* The leftmost start of a run of at most `max_digits` digits ending at
+ * `to`, with single separators from `seps` between digits. */
+static size_t digits_back(const unsigned char *t, size_t to, const char *seps, size_t max_digits)
+{
+    size_t p = to, nd = 0;
+
+    while (p > 0) {
+        unsigned char c = t[p - 1];
+        if (is_digit(c)) {
+            if (nd == max_digits)
+                break;
+            nd++;
+            p--;
+        } else if (c && strchr(seps, c) && p >= 2 && p < to && is_digit(t[p - 2]) &&
+                   is_digit(t[p])) {
+            p--;
+        } else {
+            break;
+        }
+    }
+    return p;
 }
 
 int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t window,
@@ -75,14 +118,15 @@ int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t
             continue;
         }
         c = lower(t[i]);
-        if (!(first[c >> 5] & (1u << (c & 31))) || (i > 0 && is_alpha(t[i - 1])))
+        if (!(first[c >> 5] & (1u << (c & 31))) ||
+            (i > 0 && (is_alpha(t[i - 1]) || t[i - 1] >= 0x80)))
             continue;
         for (const char *const *w = words; *w; w++) {
             const unsigned char *wp = (const unsigned char *)*w;
             size_t k = 0;
             if (wp[0] != c)
                 continue;
-            while (wp[k] && i + k < hi && lower(t[i + k]) == wp[k])
+            while (wp[k] && i + k < hi && fold_at(t, i + k) == wp[k])
                 k++;
             if (!wp[k])
                 return 1;
@@ -180,8 +224,10 @@ static const char *const card_words[] = {
 static const char *const imei_words[] = {"imei", NULL};
 
 /* A digit run [from, to) with single spaces or hyphens between digits. The
- * match is the leftmost start for its end, so a value that starts at a
- * later group (after a separator) is tried too. */
+ * run is the leftmost start for its end, so a value that starts at a later
+ * group is tried too; one printed number keeps one separator, so where the
+ * separator changes ("ref 12 4111-1111-1111-1111") it can only start at the
+ * group before the change. */
 static int check_digits(const char *text, size_t len, size_t from, size_t to, unsigned types,
                         struct pii_hits *out)
 {
@@ -200,8 +246,15 @@ static int check_digits(const char *text, size_t len, size_t from, size_t to, un
             }
             d[nd++] = c;
             glen[ng - 1]++;
-        } else if (sep && c != sep) {
-            return 1; /* mixed separators: not one printed number */
+        } else if (sep && c != sep && ng > 0) {
+            /* another separator: a value can only start at the group
+             * just before it */
+            memmove(d, d + nd - glen[ng - 1], glen[ng - 1]);
+            nd = glen[ng - 1];
+            gstart[0] = gstart[ng - 1];
+            glen[0] = glen[ng - 1];
+            ng = 1;
+            sep = c;
         } else {
             sep = c;
         }
@@ -212,6 +265,8 @@ static int check_digits(const char *text, size_t len, size_t from, size_t to, un
         int luhn;
         if (n < 13)
             break;
+        if (g0 == 0 && start > 0 && is_word((unsigned char)text[start - 1]))
+            continue; /* the run goes on to the left: a later group may start it */
         luhn = luhn_ok(v, n);
         if (!luhn)
             continue;
@@ -332,8 +387,10 @@ static int check_ssn(const char *text, size_t len, size_t from, size_t to, struc
     serial = prefix(d + 5, 4);
     if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0)
         return 1;
-    /* dots or slashes next to it: a date, a version or a longer number */
-    if ((from > 0 && (text[from - 1] == '-' || text[from - 1] == '.' || text[from - 1] == '/')) ||
+    /* glued to a word, or dots or slashes next to it: a date, a version
+     * or a longer number */
+    if ((from > 0 && (is_word((unsigned char)text[from - 1]) || text[from - 1] == '-' ||
+                      text[from - 1] == '.' || text[from - 1] == '/')) ||
         (to < len && (text[to] == '-' || text[to] == '/' ||
                       (text[to] == '.' && to + 1 < len && is_digit((unsigned char)text[to + 1])))))
         return 1;
@@ -362,8 +419,10 @@ static int check_email(const char *text, size_t len, size_t at, struct pii_hits 
     const unsigned char *t = (const unsigned char *)text;
     size_t s = at, e = at + 1, last_dot = 0, labels = 0;
 
-    while (s > 0 && local_char(t[s - 1]))
+    while (s > 0 && at - s <= 64 && local_char(t[s - 1]))
         s--;
+    if (at - s > 64)
+        return 1; /* longer than RFC 5321 allows: not an address */
     while (s < at && (t[s] == '.' || t[s] == '\'' || t[s] == '`'))
         s++; /* a leading dot or quote belongs to the sentence */
     if (s == at || t[at - 1] == '.')
@@ -373,6 +432,8 @@ static int check_email(const char *text, size_t len, size_t at, struct pii_hits 
             return 1;
     for (;;) {
         size_t ls = e;
+        if (e - at > 255)
+            return 1;
         while (e < len && (is_alnum(t[e]) || t[e] == '-'))
             e++;
         if (e == ls || t[ls] == '-' || t[e - 1] == '-') {
@@ -405,22 +466,31 @@ static int check_ipv4(const char *text, size_t len, size_t from, size_t to, stru
 {
     const unsigned char *t = (const unsigned char *)text;
     unsigned v = 0;
-    size_t digits = 0;
+    size_t digits = 0, dots = 0;
 
+    if (to - from > 15)
+        return 1;
+    for (size_t i = from; i < to; i++)
+        dots += t[i] == '.';
+    if (dots != 3 || t[from] == '.')
+        return 1;
     for (size_t i = from; i <= to; i++) {
         if (i < to && is_digit(t[i])) {
             v = v * 10 + (t[i] - '0');
             digits++;
             continue;
         }
-        if (v > 255)
+        if (v > 255 || digits == 0 || digits > 3)
             return 1;
         v = 0;
         digits = 0;
     }
-    /* part of a longer dotted number: a version 1.2.3.4.5, an OID */
+    /* part of a longer dotted number (a version 1.2.3.4.5, an OID), a
+     * network with its prefix length (10.0.0.0/8) or a netmask: not the
+     * address of anyone */
     if ((from >= 2 && (t[from - 1] == '.' || t[from - 1] == '-') && is_digit(t[from - 2])) ||
-        (to + 1 < len && (t[to] == '.' || t[to] == '-') && is_digit(t[to + 1])))
+        (to + 1 < len && (t[to] == '.' || t[to] == '-' || t[to] == '/') && is_digit(t[to + 1])) ||
+        (to - from >= 3 && memcmp(t + from, "255.", 4) == 0))
         return 1;
     return pii_hits_add(out, PARLEY_PII_IP, from, to, 0.85F, "ip.v4");
 }
@@ -521,24 +591,77 @@ static int check_ipv6(const char *text, size_t len, size_t at, struct pii_hits *
     return pii_hits_add(out, PARLEY_PII_IP, s, e, 0.85F, "ip.v6");
 }
 
-int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_t from, size_t to,
+/* IBAN candidates: the run of letters, digits and single spaces ending at
+ * `to`; each place in it where a word starts with two letters and two
+ * digits is tried, leftmost first. */
+static int check_iban_run(const char *text, size_t len, size_t to, struct pii_hits *out)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t p = to, left = 0; /* letters and digits from p to `to` */
+
+    while (p > 0 && to - p < 42 &&
+           (is_alnum(t[p - 1]) || (t[p - 1] == ' ' && p >= 2 && p < to && is_alnum(t[p - 2])))) {
+        p--;
+        left += t[p] != ' ';
+    }
+    for (; p + 15 <= to; left -= t[p] != ' ', p++) {
+        char cc[2];
+        if ((p > 0 && is_word(t[p - 1])) || !is_alpha(t[p]) || !is_alpha(t[p + 1]) ||
+            !is_digit(t[p + 2]) || !is_digit(t[p + 3]))
+            continue;
+        cc[0] = (char)(t[p] & ~0x20);
+        cc[1] = (char)(t[p + 1] & ~0x20);
+        if (iban_length(cc) == left) /* one length per country: one start can fit */
+            return check_iban(text, len, p, to, out);
+    }
+    return 1;
+}
+
+/* Phone candidates: digits, single separators and parentheses back from
+ * `to` (the pattern's own characters, as long as it allows), and a '+'. */
+static size_t phone_back(const unsigned char *t, size_t to)
+{
+    size_t p = to;
+
+    while (p > 0 && to - p < 26 && (is_digit(t[p - 1]) || (t[p - 1] && strchr(" ().-/", t[p - 1]))))
+        p--;
+    if (p > 0 && t[p - 1] == '+')
+        p--;
+    while (p < to && !is_digit(t[p]) && t[p] != '+' && t[p] != '(')
+        p++;
+    return p;
+}
+
+int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_t to,
                          unsigned types, struct pii_hits *out)
 {
+    const unsigned char *t = (const unsigned char *)text;
+    size_t from;
+
     switch (kind) {
     case PII_K_DIGITS:
+        from = digits_back(t, to, " -", 19);
         return check_digits(text, len, from, to, types, out);
     case PII_K_IBAN:
-        return check_iban(text, len, from, to, out);
+        return check_iban_run(text, len, to, out);
     case PII_K_SSN:
+        from = digits_back(t, to, " -", 9);
         return check_ssn(text, len, from, to, out);
     case PII_K_EMAIL:
         return check_email(text, len, to - 2, out);
     case PII_K_IPV4:
+        for (from = to;
+             from > 0 && to - from < 64 && (is_digit(t[from - 1]) || t[from - 1] == '.');)
+            from--;
         return check_ipv4(text, len, from, to, out);
     case PII_K_IPV6:
         return check_ipv6(text, len, to, out);
     case PII_K_PHONE:
-        return pii_phone_check(text, len, from, to, out);
+        /* the pattern ends at a word boundary or takes the 'x' of an
+         * extension glued to the number ("555-234-5678x12") */
+        if (text[to - 1] == 'x' || text[to - 1] == 'X')
+            to--;
+        return pii_phone_check(text, len, phone_back(t, to), to, out);
     }
     return 1;
 }

@@ -33,14 +33,15 @@ struct pii_pattern {
 extern const struct pii_pattern pii_patterns[];
 extern const size_t pii_n_patterns;
 
-/* Checks a match [from, to) of a pattern of `kind` in text[0..len) and
+/* Checks a match of a pattern of `kind` ending at `to` in text[0..len)
+ * (the patterns do not report their start: the check finds it) and
  * appends what it validates (types outside mask `types` are not added).
- * `from` is the match start for patterns with HS_FLAG_SOM_LEFTMOST, else
- * `to`. Returns 0 when out of memory. */
-int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_t from, size_t to,
+ * Returns 0 when out of memory. */
+int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_t to,
                          unsigned types, struct pii_hits *out);
 
-/* struct_phone.c: the check of a phone-like match. */
+/* struct_phone.c: the check of a phone-like match [from, to): `from` is
+ * the leftmost start the pattern allows; later starts are tried too. */
 int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct pii_hits *out);
 
 /* 1 when a word of `words` (lower-case ASCII, NULL-terminated list) occurs
