@@ -14,6 +14,8 @@
 #define WIN    ((size_t)64 * 1024)
 #define BEHIND ((size_t)256)
 #define AHEAD  ((size_t)1024)
+/* How far back from a wanted cut we look for white space. */
+#define SLACK ((size_t)512)
 
 /* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
  * "ss") into out[0..cap); returns the bytes written, 0 if it does not
@@ -130,24 +132,27 @@ static bool is_upper(int32_t cp)
 static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t)
 {
     size_t n = 0, letters = 0, uppers = 0;
-    bool first = true, digits_only = true;
+    bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
     while (i < hi) {
         int32_t cp;
         size_t k = decode(text, hi, i, &cp);
         enum cp_class c = classify(cp);
+        bool after_letter = prev_letter;
+        prev_letter = prev_letter && c == C_MARK;
         if (c == C_INNER) {
             int32_t nx;
             if (i + k >= hi)
                 break;
             (void)decode(text, hi, i + k, &nx);
-            c = classify(nx);
-            if (c != C_LETTER && c != C_DIGIT)
+            /* between letters only: "Jean-Pierre", "m'appelle", not "1985-06-15" */
+            if (!after_letter || classify(nx) != C_LETTER)
                 break;
             cp = cp == '-' || cp == 0x2010 || cp == 0x2011 ? '-' : '\'';
             digits_only = false;
         } else if (c == C_LETTER) {
             letters++;
+            prev_letter = true;
             if (is_upper(cp)) {
                 uppers++;
                 if (first)
@@ -217,6 +222,8 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
             i += k;
             continue;
         }
+        if (s->nt == s->cap)
+            break; /* cannot happen: the array holds a token per byte */
         t = &s->t[s->nt++];
         memset(t, 0, sizeof(*t));
         t->shape = pending;
@@ -314,43 +321,49 @@ static bool same_number(const char *a, size_t na, const char *b, size_t nb)
     return na >= 9 && nb - na <= 4 && memcmp(b + nb - na, a, na) == 0;
 }
 
+static bool digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Finds the known number kd[0..nk) in every phone-like run of the text:
+ * digits joined by up to two separators ("(555) 123-4567", "+1 555..."). */
 static void known_phone(struct ctx_scan *s, const parley_pii_known *k, const char *kd, size_t nk)
 {
     const char *text = s->text;
     size_t i = 0;
     while (i < s->len && !s->oom) {
         char d[40];
-        size_t n = 0, start = i, end = i, j = i;
-        if (!(text[i] >= '0' && text[i] <= '9') &&
-            !(text[i] == '+' && i + 1 < s->len && text[i + 1] >= '0' && text[i + 1] <= '9')) {
+        size_t n = 0, start = i, end = i, j = i, seps = 0;
+        bool lead = (text[i] == '+' || text[i] == '(') && i + 1 < s->len && digit(text[i + 1]);
+        if ((!digit(text[i]) && !lead) ||
+            (i > 0 && (digit(text[i - 1]) || word_char(text, s->len, i - 1)))) {
             i++;
             continue;
         }
-        if (i > 0 &&
-            ((text[i - 1] >= '0' && text[i - 1] <= '9') || word_char(text, s->len, i - 1))) {
-            i++;
-            continue;
-        }
-        /* A run of digits joined by single separators. */
+        if (lead)
+            j++;
         while (j < s->len) {
-            if (text[j] >= '0' && text[j] <= '9') {
+            if (digit(text[j])) {
                 if (n < sizeof(d))
                     d[n] = text[j];
                 n++;
                 end = ++j;
-            } else if (strchr(" +().-/", text[j]) && j + 1 < s->len &&
-                       ((text[j + 1] >= '0' && text[j + 1] <= '9') ||
-                        (text[j + 1] == '(' && text[j] == ' '))) {
+                seps = 0;
+            } else if (strchr(" +().-/", text[j]) && text[j] != '\0' && seps < 2) {
+                seps++;
                 j++;
             } else {
                 break;
             }
         }
+        /* a closing parenthesis right after the number belongs to it only
+         * when the run opened one; a trailing separator never does */
         if (n <= sizeof(d) && same_number(d, n, kd, nk) &&
             (end == s->len || !word_char(text, s->len, end)) &&
             !pii_hits_add(s->out, k->type, start, end, 0.95f, "known"))
             s->oom = true;
-        i = j > i ? j : i + 1;
+        i = end > i ? end : i + 1;
     }
 }
 
@@ -433,6 +446,11 @@ static void known_text(struct ctx_scan *s, const parley_pii_known *k, const char
         size_t e;
         if (((unsigned char)s->text[i] & 0xC0) == 0x80)
             continue;
+        /* most positions fail on their first byte: an ASCII letter that is
+         * not the value's first (folded) one */
+        if ((unsigned char)fv[0] < 0x80 && (unsigned char)s->text[i] < 0x80 &&
+            (char)(s->text[i] >= 'A' && s->text[i] <= 'Z' ? s->text[i] + 32 : s->text[i]) != fv[0])
+            continue;
         if (alnum_first && !word_start(s->text, i))
             continue;
         e = match_folded(s->text, s->len, i, fv, nv);
@@ -450,7 +468,8 @@ static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t
     for (size_t i = 0; i < n_known && !s->oom; i++) {
         char buf[256];
         size_t n;
-        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES)
+        if (!known[i].value || (unsigned)known[i].type >= PARLEY_PII_N_TYPES ||
+            !(s->types & PARLEY_PII_BIT(known[i].type)))
             continue;
         n = phone_digits(known[i].value, buf, 32);
         if (n) {
@@ -469,7 +488,7 @@ static void find_known(struct ctx_scan *s, const parley_pii_known *known, size_t
  * space when there is some near, else on a character boundary. */
 static size_t cut_at(const char *text, size_t i, size_t floor)
 {
-    for (size_t j = i; j > floor && i - j < 512; j--)
+    for (size_t j = i; j > floor && i - j < SLACK; j--)
         if (text[j - 1] == ' ' || text[j - 1] == '\n')
             return j;
     while (i > floor && ((unsigned char)text[i] & 0xC0) == 0x80)
@@ -482,7 +501,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
 {
     const unsigned mine = PARLEY_PII_BIT(PARLEY_PII_DOB) | PARLEY_PII_BIT(PARLEY_PII_ADDRESS) |
                           PARLEY_PII_BIT(PARLEY_PII_NAME);
-    struct ctx_scan s = {text, len, NULL, 0, 0, 0, types, out, false};
+    struct ctx_scan s = {text, len, NULL, 0, 0, 0, 0, types, out, false};
     size_t lo = 0;
 
     if (!text || len == 0)
@@ -491,7 +510,10 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         find_known(&s, known, n_known);
     if (!(types & mine) || s.oom)
         goto out;
-    s.t = parley__mallocarray(WIN + BEHIND + AHEAD + 8, sizeof(*s.t));
+    /* A window holds at most one token per byte: WIN, BEHIND, AHEAD and the
+     * SLACK a cut may move back; short texts need little. */
+    s.cap = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
+    s.t = parley__mallocarray(s.cap, sizeof(*s.t));
     if (!s.t) {
         s.oom = true;
         goto out;

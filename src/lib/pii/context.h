@@ -51,6 +51,13 @@ enum ctx_lex {
     LX_POBOX = 1u << 14,       /* "box", "postfach", "apartado"... */
     LX_STOP = 1u << 15,        /* a function word: ends a run of name or place words */
     LX_US_STATE = 1u << 16,    /* a US state code */
+    LX_CUE = 1u << 17,         /* the last word of a name cue ("is" in "my name is") */
+    LX_LABEL = 1u << 18,       /* a label before ':' and a name ("Name:", "Nom :") */
+    LX_GREET = 1u << 19,       /* a greeting or speech verb before a name */
+    LX_COORD = 1u << 20,       /* "and", "et", "y", "und"... between names */
+    LX_PLACE_PRE = 1u << 21,   /* "Saint", "San", "Port": the name after it is a place */
+    LX_ORG = 1u << 22,         /* "Inc", "LLC", "GmbH": the names before it are a firm */
+    LX_ADDR_START = 1u << 23,  /* first word of a PO box, military or corner address */
 };
 
 struct ctx_tok {
@@ -69,7 +76,7 @@ struct ctx_scan {
     const char *text;
     size_t len;
     struct ctx_tok *t;
-    size_t nt;
+    size_t nt, cap;
     size_t own_lo, own_hi;
     unsigned types;
     struct pii_hits *out;

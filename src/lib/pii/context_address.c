@@ -7,10 +7,21 @@
 #include "pii/context.h"
 
 /* Compound endings of street names: German, Dutch, Nordic, Finnish. */
-static const char *const suffixes[] = {
-    "strasse",  "str",   "weg",  "allee",  "platz", "gasse", "ring",   "damm",  "ufer",
-    "chaussee", "steig", "pfad", "straat", "laan",  "plein", "gracht", "gatan", "vagen",
-    "vej",      "gade",  "katu", "vegur",  "veien", "gata",  "tie",
+static const struct {
+    const char *s;
+    size_t n;
+} suffixes[] = {
+#define SUFFIX(x)                                                                                  \
+    {                                                                                              \
+        x, sizeof(x) - 1                                                                           \
+    }
+    SUFFIX("strasse"), SUFFIX("str"),   SUFFIX("weg"),     SUFFIX("allee"), SUFFIX("platz"),
+    SUFFIX("gasse"),   SUFFIX("ring"),  SUFFIX("damm"),    SUFFIX("ufer"),  SUFFIX("chaussee"),
+    SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("straat"),  SUFFIX("laan"),  SUFFIX("plein"),
+    SUFFIX("gracht"),  SUFFIX("gatan"), SUFFIX("vagen"),   SUFFIX("vej"),   SUFFIX("gade"),
+    SUFFIX("katu"),    SUFFIX("vegen"), SUFFIX("straeti"), SUFFIX("vegur"), SUFFIX("veien"),
+    SUFFIX("gata"),    SUFFIX("tie"),
+#undef SUFFIX
 };
 
 /* A house number: "5", "221B", "12a". */
@@ -134,7 +145,9 @@ static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
         if (housenum(s, k))
             j = k;
     }
-    if (housenum(s, j) && !(s->t[j].shape & SH_NL))
+    /* not "12 rue de la Paix, 75002": a second number after a comma is the postcode */
+    if (housenum(s, j) && !(s->t[j].shape & SH_NL) && s->t[j].flen <= 4 &&
+        !(num_before && j > last + 1))
         return j;
     return num_before ? last : 0;
 }
@@ -142,8 +155,9 @@ static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
 static bool street_suffix(const struct ctx_tok *t)
 {
     for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
-        size_t n = strlen(suffixes[k]);
-        if (t->flen >= n + 3 && memcmp(t->fold + t->flen - n, suffixes[k], n) == 0)
+        size_t n = suffixes[k].n;
+        if (t->flen >= n + 3 && t->fold[t->flen - 1] == suffixes[k].s[n - 1] &&
+            memcmp(t->fold + t->flen - n, suffixes[k].s, n) == 0)
             return true;
     }
     return false;
@@ -151,11 +165,12 @@ static bool street_suffix(const struct ctx_tok *t)
 
 /* "Hauptstraße 5", "Berliner Str. 12a", "Am Weg 3", "Koskikatu 83": a
  * street word (compound or separate) then the house number. */
-static size_t name_then_number(const struct ctx_scan *s, size_t i, size_t *start)
+static size_t name_then_number(const struct ctx_scan *s, size_t i, size_t *start, bool lower)
 {
     size_t j = i;
     *start = i;
-    if (!cap(s, i))
+    if (!cap(s, i) && !(lower && s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_ALPHA) &&
+                        street_suffix(&s->t[i])))
         return 0;
     if (!street_suffix(&s->t[i])) {
         /* "Berliner Str.", "Unter den Linden"-style: adjective then a separate street word. */
@@ -185,7 +200,9 @@ static size_t po_box(const struct ctx_scan *s, size_t i)
         j += 3;
         if (ctx_punct(s, j, '.'))
             j++;
-    } else if (!(s->t[j].lex & LX_POBOX) || ctx_is(s, j, "box")) {
+    } else if ((s->t[j].lex & LX_POBOX) && !ctx_is(s, j, "box")) {
+        j++;
+    } else {
         return 0;
     }
     if (ctx_is(s, j, "box"))
@@ -224,9 +241,10 @@ static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *f
         }
         /* a new line, maybe behind a bullet or quote mark ("> ", "* ") */
         if (j < s->nt && (s->t[j].shape & SH_NL)) {
+            size_t line = j;
             sep = true;
             while (j < s->nt && s->t[j].kind == CTX_PUNCT && !ctx_punct(s, j, '#') &&
-                   (j == e + 1 || !(s->t[j].shape & SH_NL) || s->t[j - 1].kind != CTX_PUNCT))
+                   (j == line || !(s->t[j].shape & SH_NL)))
                 j++;
         }
         if (j >= s->nt)
@@ -272,7 +290,8 @@ static size_t extend(const struct ctx_scan *s, size_t e, bool lower, unsigned *f
         }
         /* city or country: capitalized words, then a separator, a state, a
          * postcode or the end. */
-        if (!sep || !place_word(s, j, lower) || (s->t[j].lex & (LX_NOTNAME | LX_GIVEN)))
+        if (!sep || !place_word(s, j, lower) || (s->t[j].lex & LX_NOTNAME) ||
+            ((s->t[j].lex & LX_GIVEN) && !(s->t[j].lex & LX_AMBIG)))
             return e;
         k = j;
         for (size_t w = 1; w < 4 && k + 1 < s->nt && !(s->t[k + 1].shape & SH_NL); w++) {
@@ -315,11 +334,7 @@ static size_t after_cue(const struct ctx_scan *s, size_t i)
     bool cue = false;
     for (size_t k = i; k-- > 0 && i - k <= 4;) {
         const struct ctx_tok *t = &s->t[k];
-        if ((t->lex & LX_ADDR_CUE) ||
-            ((ctx_is(s, k, "at") || ctx_is(s, k, "in")) && k > 0 &&
-             (ctx_is(s, k - 1, "live") || ctx_is(s, k - 1, "lives") || ctx_is(s, k - 1, "living") ||
-              ctx_is(s, k - 1, "located"))) ||
-            ctx_is(s, k, "habite") || ctx_is(s, k, "wohne") || ctx_is(s, k, "vivo")) {
+        if (t->lex & LX_ADDR_CUE) {
             cue = true;
             break;
         }
@@ -388,9 +403,77 @@ static size_t street_only(const struct ctx_scan *s, size_t i)
            !(s->t[j].lex & LX_ST_AFTER) && (words == 0 || !(s->t[j].shape & SH_NL)))
         words++, j++;
     if (words && j < s->nt && (s->t[j].lex & LX_ST_AFTER) && s->t[j].flen >= 4 && cap(s, j) &&
-        !(s->t[j].shape & SH_NL) && !(s->t[i].shape & SH_SENT && words == 1 && s->t[j].flen < 5))
+        !(s->t[j].shape & SH_NL) && !((s->t[i].shape & SH_SENT) && words == 1))
         return j;
     return 0;
+}
+
+/* A street corner: "the corner of Westfall Avenue and Maclean Street",
+ * "à l'angle de la rue X et de la rue Y", "esquina de Alcalá con Goya",
+ * "Ecke Hauptstraße und Ringstraße": the cue, two street names joined by
+ * a conjunction, on one line, up to a comma or the end of the sentence. */
+static size_t corner(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t j, last = 0;
+    bool joined = false, after = false;
+    *start = i;
+    if (!(ctx_is(s, i, "corner") || ctx_is(s, i, "l'angle") || ctx_is(s, i, "esquina") ||
+          ctx_is(s, i, "ecke")))
+        return 0;
+    j = i + 1;
+    if (ctx_is(s, j, "of") || ctx_is(s, j, "de") || ctx_is(s, j, "del"))
+        j++;
+    for (size_t n = 0; j < s->nt && n < 12 && !(s->t[j].shape & SH_NL); n++, j++) {
+        const struct ctx_tok *t = &s->t[j];
+        if (ctx_is(s, j, "and") || ctx_is(s, j, "et") || ctx_is(s, j, "con") ||
+            ctx_is(s, j, "und") || ctx_is(s, j, "y") || ctx_punct(s, j, '&') ||
+            ctx_punct(s, j, '/')) {
+            if (!last || joined)
+                break;
+            joined = true;
+            continue;
+        }
+        if (t->kind == CTX_PUNCT && t->fold[0] != '.')
+            break;
+        if (t->kind == CTX_PUNCT || (t->lex & LX_PARTICLE) || (t->lex & LX_ST_BEFORE)) {
+            continue;
+        }
+        if (!(t->shape & (SH_CAP | SH_UPPER | SH_DIGIT)))
+            break;
+        last = j;
+        after = joined;
+    }
+    if (!after)
+        return 0;
+    if (i > 0 && ctx_is(s, i - 1, "the"))
+        *start = i - 1;
+    return last;
+}
+
+/* US military mail: "USNS Vestergaard / FPO AP 07688", "Unit 9585 Box
+ * 2519 / DPO AE 36668", "PSC 1234, Box 5678 / APO AA 34001": found at the
+ * APO/FPO/DPO line, with the line before it when that is a ship or unit. */
+static size_t military(const struct ctx_scan *s, size_t i, size_t *start)
+{
+    size_t k;
+    *start = i;
+    if (!(ctx_is(s, i, "apo") || ctx_is(s, i, "fpo") || ctx_is(s, i, "dpo")) ||
+        !(ctx_is(s, i + 1, "aa") || ctx_is(s, i + 1, "ae") || ctx_is(s, i + 1, "ap")) ||
+        i + 2 >= s->nt || s->t[i + 2].kind != CTX_NUM || s->t[i + 2].flen != 5)
+        return 0;
+    if (!(s->t[i].shape & SH_NL) || i == 0)
+        return i + 2;
+    for (k = i; k-- > 0 && i - k < 6;) {
+        if (ctx_is(s, k, "usns") || ctx_is(s, k, "usnv") || ctx_is(s, k, "uscgc") ||
+            ctx_is(s, k, "uss") || ctx_is(s, k, "unit") || ctx_is(s, k, "psc") ||
+            ctx_is(s, k, "cmr")) {
+            *start = k;
+            break;
+        }
+        if (s->t[k].shape & SH_NL)
+            break;
+    }
+    return i + 2;
 }
 
 /* "zip code 98547", "code postal : 75002", "PLZ 10115". */
@@ -407,23 +490,44 @@ static bool postcode_cue(const struct ctx_scan *s, size_t i)
     return false;
 }
 
+/* A number that ends something else: the year of "15/06/1985", the
+ * last group of "1.2.3", a time "10:30". */
+static bool glued_number(const struct ctx_scan *s, size_t i)
+{
+    const struct ctx_tok *p;
+    if (!(s->t[i].shape & SH_DIGIT) || !ctx_adjacent(s, i))
+        return false;
+    p = &s->t[i - 1];
+    return p->kind != CTX_PUNCT || strchr("/.-:,+", p->fold[0]) != NULL;
+}
+
 void pii_ctx_address(struct ctx_scan *s)
 {
+    /* Whether the writer starts sentences in lower case ("rijksweg 145"). */
+    bool writer_lower = false;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         size_t start = i, e, e2;
         const char *det;
         unsigned found = 0;
         float conf = 0.85f;
-        bool lower;
-        if (s->t[i].kind == CTX_PUNCT || s->t[i].used)
+        bool lower, special;
+        if (s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_SENT))
+            writer_lower = !(s->t[i].shape & (SH_CAP | SH_UPPER));
+        if (s->t[i].kind == CTX_PUNCT || s->t[i].used || glued_number(s, i))
             continue;
-        if ((e = po_box(s, i)) != 0) {
+        special = (s->t[i].lex & LX_ADDR_START) != 0;
+        if (special && (e = military(s, i, &start)) != 0) {
+            det = "address.military";
+        } else if (special && (e = corner(s, i, &start)) != 0) {
+            det = "address.corner";
+            conf = 0.7f;
+        } else if ((special || (s->t[i].lex & LX_POBOX)) && (e = po_box(s, i)) != 0) {
             det = "address.pobox";
         } else if ((e = type_first(s, i, &start)) != 0) {
             det = "address.type_first";
         } else if ((e = number_first(s, i)) != 0) {
             det = "address.en";
-        } else if ((e = name_then_number(s, i, &start)) != 0) {
+        } else if ((e = name_then_number(s, i, &start, writer_lower)) != 0) {
             det = "address.de";
         } else if ((e = after_cue(s, i)) != 0) {
             det = "address.cue";
@@ -440,10 +544,21 @@ void pii_ctx_address(struct ctx_scan *s)
         } else {
             continue;
         }
-        /* A number just before a street named first ("60 Brogade 68"). */
-        if (start > 0 && start == i && !housenum(s, start) && housenum(s, start - 1) &&
-            !(s->t[start].shape & SH_NL) && !s->t[start - 1].used)
+        /* A number just before the street ("60 Brogade 68", a building and
+         * a street number), and a unit before that ("Apt. 722 40 rue..."). */
+        for (int k = 0;
+             k < 2 && start > 0 && housenum(s, start - 1) && !(s->t[start].shape & SH_NL) &&
+             !s->t[start - 1].used && !glued_number(s, start - 1);
+             k++)
             start--;
+        if (start >= 2 && (s->t[start - 1].shape & SH_DIGIT) && !(s->t[start].shape & SH_NL) &&
+            !(s->t[start - 1].shape & SH_NL)) {
+            size_t u = start - 2;
+            if (ctx_punct(s, u, '.') && u > 0 && !(s->t[u].shape & SH_NL))
+                u--;
+            if ((s->t[u].lex & LX_UNIT) && !s->t[u].used && s->t[u].kind == CTX_WORD)
+                start = u;
+        }
         lower = !(s->t[start].shape & (SH_CAP | SH_UPPER)) &&
                 !(s->t[start + 1 <= e ? start + 1 : e].shape & (SH_CAP | SH_UPPER));
         e2 = extend(s, e, lower, &found);

@@ -164,6 +164,19 @@ static bool cue_before(const struct ctx_scan *s, size_t i)
     return false;
 }
 
+/* A birth word just after the date: "15/06/1985 is my birthday",
+ * "1985-06-15 (DOB)", "15. Juni 1985 geboren". */
+static bool cue_after(const struct ctx_scan *s, size_t last)
+{
+    for (size_t k = last + 1; k < s->nt && k <= last + 4; k++) {
+        if (s->t[k].lex & LX_DOB)
+            return true;
+        if (ctx_punct(s, k, '.') || ctx_punct(s, k, '?') || ctx_punct(s, k, '!'))
+            return false;
+    }
+    return false;
+}
+
 void pii_ctx_dob(struct ctx_scan *s)
 {
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
@@ -179,7 +192,7 @@ void pii_ctx_dob(struct ctx_scan *s)
             continue;
         if (!numeric_date(s, i, &last, &year) && !named_date(s, i, &last, &year))
             continue;
-        cue = cue_before(s, i);
+        cue = cue_before(s, i) || cue_after(s, last);
         if (cue)
             pii_ctx_emit(s, PARLEY_PII_DOB, i, last, year ? 0.9f : 0.8f, "dob.context");
         else if (year >= 1900 && year <= 2015)

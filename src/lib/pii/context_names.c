@@ -1,9 +1,12 @@
 /* Person names: after a cue ("my name is", "je m'appelle", "me llamo",
- * "ich heiße", "Name:"), after a title (Mr, Mme, Sra, Herr), after a
- * greeting ("Hi Ella", "Dear ..."), and without a cue when a capitalized
- * word is a listed given name (more sure when a capitalized surname follows,
- * less at the start of a sentence where a capital proves nothing) or a
- * capitalized word comes before a listed surname. */
+ * "ich heiße", "Name:"), a title (Mr, Mme, Sra, Herr, kept in the span), a
+ * greeting ("Hi Ella,", "Dear ..."); as a speaker ("Judy here", "Judy
+ * said") or an owner ("Soib's address"); and without a cue when a
+ * capitalized word is a listed given name (more sure when a capitalized
+ * surname follows, less at the start of a sentence where a capital proves
+ * nothing), comes before a listed surname, or is coordinated with a name
+ * found just before ("Tom and Mary"). docs/internals/pii-context.md has
+ * the table of rules and confidences. */
 #include "pii/context.h"
 
 /* Most words in a name, particles and initials not counted. */
@@ -38,7 +41,12 @@ static size_t take_name(const struct ctx_scan *s, size_t i, bool lower_ok, size_
         const struct ctx_tok *t = &s->t[j];
         if (words && (t->shape & SH_NL))
             break;
-        if (name_word(s, j, lower_ok && words < 2)) {
+        /* a third word must be listed, or follow a listed one: German
+         * capitalizes every noun ("das Matt Murphy Lied") */
+        if (words >= 2 && !(t->lex & (LX_GIVEN | LX_SURNAME)) &&
+            !(s->t[*last].lex & (LX_GIVEN | LX_SURNAME)))
+            break;
+        if (name_word(s, j, lower_ok && words < 2 && !(t->lex & LX_PARTICLE))) {
             *last = j++;
             words++;
             /* a possessive ends the name: "Jose Sauvé's novel" */
@@ -86,9 +94,11 @@ static const struct cue {
     {{"soy", NULL, NULL, NULL}, false},        {{"heisse", "ich", NULL, NULL}, true},
     {{"ist", "name", "mein", NULL}, true},     {{"bin", "ich", NULL, NULL}, false},
     {{"spricht", "hier", NULL, NULL}, true},   {{"ist", "hier", NULL, NULL}, false},
-    {{"nennen", NULL, NULL, NULL}, false},     {{"me", "calls", NULL, NULL}, true},
-    {{"him", "named", NULL, NULL}, true},      {{"her", "named", NULL, NULL}, true},
-    {{"me", "llaman", NULL, NULL}, true},      {{"m'appelle", "on", NULL, NULL}, true},
+    {{"nennen", NULL, NULL, NULL}, false},     {{"name", NULL, NULL, NULL}, false},
+    {{"it's", NULL, NULL, NULL}, false},       {{"habla", NULL, NULL, NULL}, false},
+    {{"me", "calls", NULL, NULL}, true},       {{"him", "named", NULL, NULL}, true},
+    {{"her", "named", NULL, NULL}, true},      {{"me", "llaman", NULL, NULL}, true},
+    {{"m'appelle", "on", NULL, NULL}, true},
 };
 
 /* Speech verbs: a capitalized word right after one is a speaker ("said
@@ -96,13 +106,6 @@ static const struct cue {
 static const char *const speech[] = {
     "said", "says",     "asked",     "replied", "told",   "dit",        "demande", "repondit",
     "dijo", "pregunto", "respondio", "sagte",   "fragte", "antwortete", "meinte",
-};
-
-/* Labels followed by ':' ("Name: Jeremy Reyna", "Nom : Dupont"). */
-static const char *const labels[] = {
-    "name",      "nom",     "nombre",  "prenom",   "vorname", "nachname", "apellido",
-    "apellidos", "contact", "kontakt", "customer", "client",  "cliente",  "kunde",
-    "from",      "de",      "von",     "to",       "signed",  "firmado",  "signe",
 };
 
 /* Greetings and sign-offs after which a capitalized word is a person. */
@@ -128,18 +131,26 @@ static int cue_before(const struct ctx_scan *s, size_t i)
     if (i == 0)
         return 0;
     k = i - 1;
-    if (ctx_punct(s, k, ':') && k > 0 &&
-        in(labels, sizeof(labels) / sizeof(labels[0]), &s->t[k - 1]))
-        return 2;
+    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL)) {
+        static const char *const strong[] = {"name",    "nom",      "nombre",   "prenom",
+                                             "vorname", "nachname", "apellido", "apellidos"};
+        return in(strong, sizeof(strong) / sizeof(strong[0]), &s->t[k - 1]) ? 2 : 1;
+    }
+    if (!(s->t[k].lex & LX_CUE))
+        return 0;
     for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++) {
         size_t at = k, m = 0;
+        if (cues[c].w[0][0] != s->t[k].fold[0])
+            continue;
         while (m < 4 && cues[c].w[m] && ctx_is(s, at, cues[c].w[m])) {
             m++;
             if (m < 4 && cues[c].w[m] && at == 0)
                 break;
             at--;
         }
-        if (m == 4 || !cues[c].w[m])
+        /* "me llamó" (called me) is not "me llamo" (my name is) */
+        if ((m == 4 || !cues[c].w[m]) &&
+            !(ctx_is(s, k, "llamo") && s->t[k].end - s->t[k].start != 5))
             return cues[c].strong ? 2 : 1;
     }
     return 0;
@@ -147,6 +158,12 @@ static int cue_before(const struct ctx_scan *s, size_t i)
 
 /* A title before token i ("Mr.", "Mme", "Sra.", "Herr"); stores where it
  * starts. "M." and "D." count only capitalized. */
+static bool is_title(const struct ctx_scan *s, size_t k)
+{
+    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD && !s->t[k].used &&
+           ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
+}
+
 static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
 {
     size_t k;
@@ -155,9 +172,34 @@ static bool title_before(const struct ctx_scan *s, size_t i, size_t *at)
     k = i - 1;
     if (ctx_punct(s, k, '.') && k > 0)
         k--;
+    if (!is_title(s, k))
+        return false;
     *at = k;
-    return (s->t[k].lex & LX_TITLE) && s->t[k].kind == CTX_WORD && !s->t[k].used &&
-           ((s->t[k].shape & SH_CAP) || s->t[k].flen > 1);
+    /* stacked titles: "Herr Dr. Müller", "Mrs. Prof. Smith" */
+    if (k > 0) {
+        size_t p = k - 1;
+        if (ctx_punct(s, p, '.') && p > 0)
+            p--;
+        if (is_title(s, p) && !(s->t[k].shape & SH_NL))
+            *at = p;
+    }
+    return true;
+}
+
+/* "Dear", "Cher", "Querido", "Liebe": a name follows, listed or not. */
+static bool warm_greeting(const struct ctx_scan *s, size_t i)
+{
+    if (i > 0 && s->t[i - 1].fold[0] == 'l' && !(s->t[i - 1].shape & SH_SENT))
+        return false; /* "liebe" only opening a letter */
+    static const char *const warm[] = {"dear",     "cher",     "chere", "querido", "querida",
+                                       "estimado", "estimada", "liebe", "lieber"};
+    return i > 0 && in(warm, sizeof(warm) / sizeof(warm[0]), &s->t[i - 1]);
+}
+
+/* Right after a speech verb: "says Vedzizhev", "dit Marie". */
+static bool after_speech(const struct ctx_scan *s, size_t i)
+{
+    return i > 0 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[i - 1]);
 }
 
 static bool greeting_before(const struct ctx_scan *s, size_t i)
@@ -168,17 +210,47 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
     k = i - 1;
     if (ctx_punct(s, k, ',') && k > 0)
         k--;
-    return s->t[k].kind == CTX_WORD &&
-           (in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
-            (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k])));
+    if (s->t[k].kind != CTX_WORD || !(s->t[k].lex & LX_GREET))
+        return false;
+    /* "Liebe Anna," opens a letter; "ich liebe Lasagne" is love */
+    if ((ctx_is(s, k, "liebe") || ctx_is(s, k, "lieber")) && !(s->t[k].shape & SH_SENT))
+        return false;
+    return in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
+           (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k]));
 }
 
-static const char *const conjunctions[] = {"and", "&",  "et", "y",    "und",
-                                           "or",  "ou", "o",  "oder", ","};
+/* "Judy here" at the end of a clause, or a speech verb right after the
+ * word ("Jouko said"). */
+static bool speaker_after(const struct ctx_scan *s, size_t i)
+{
+    static const char *const verbs[] = {"said", "says", "asked", "replied", "wrote", "writes"};
+    if (i + 1 >= s->nt || (s->t[i + 1].shape & SH_NL))
+        return false;
+    if ((ctx_is(s, i + 1, "here") || ctx_is(s, i + 1, "ici") || ctx_is(s, i + 1, "aqui") ||
+         ctx_is(s, i + 1, "hier")) &&
+        (i + 2 >= s->nt || s->t[i + 2].kind == CTX_PUNCT))
+        return true;
+    return in(verbs, sizeof(verbs) / sizeof(verbs[0]), &s->t[i + 1]);
+}
+
+/* A capitalized "X's" before a word for something personal. */
+static bool possessive_owner(const struct ctx_scan *s, size_t i, bool lower_ok)
+{
+    static const char *const things[] = {"address", "phone",    "number", "email",  "e-mail",
+                                         "account", "birthday", "name",   "wife",   "husband",
+                                         "son",     "daughter", "mother", "father", "brother",
+                                         "sister",  "partner",  "boss",   "friend", "car",
+                                         "house",   "office",   "card",   "line",   "bill"};
+    const struct ctx_tok *t = &s->t[i];
+    if (t->flen < 4 || t->fold[t->flen - 2] != '\'' || t->fold[t->flen - 1] != 's' ||
+        !(lower_ok || (t->shape & SH_CAP)) || i + 1 >= s->nt)
+        return false;
+    return in(things, sizeof(things) / sizeof(things[0]), &s->t[i + 1]);
+}
 
 static bool coordinator(const struct ctx_scan *s, size_t k)
 {
-    return k < s->nt && in(conjunctions, sizeof(conjunctions) / sizeof(conjunctions[0]), &s->t[k]);
+    return k < s->nt && ((s->t[k].lex & LX_COORD) || ctx_punct(s, k, ',') || ctx_punct(s, k, '&'));
 }
 
 /* Emits the name in tokens [a, b] without a possessive "'s" at its end,
@@ -189,6 +261,11 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
 {
     size_t end = s->t[b].end;
     const char *x = s->text;
+    /* "Saint Vincent", "San Giovanni", "Ortiz LLC", "Wilson & Company" */
+    if ((a > 0 && (s->t[a - 1].lex & LX_PLACE_PRE) && (s->t[a - 1].shape & SH_CAP)) ||
+        (b + 1 < s->nt && (s->t[b + 1].lex & LX_ORG) && (s->t[b + 1].shape & SH_CAP)) ||
+        (b + 2 < s->nt && ctx_punct(s, b + 1, '&') && (s->t[b + 2].lex & LX_ORG)))
+        return;
     if (s->t[b].flen > 3 && end >= 2 && x[end - 1] == 's') {
         if (x[end - 2] == '\'')
             end -= 2;
@@ -196,8 +273,9 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
             end -= 4;
     }
     if (a >= 2 && coordinator(s, a - 1) && *last_name != a - 2 && name_word(s, a - 2, false) &&
-        !(s->t[a - 2].shape & SH_SENT) && !(s->t[a - 2].lex & LX_AMBIG))
-        pii_ctx_emit(s, PARLEY_PII_NAME, a - 2, a - 2, 0.6f, "name.list");
+        !(s->t[a - 2].lex & LX_AMBIG))
+        pii_ctx_emit(s, PARLEY_PII_NAME, a - 2, a - 2, (s->t[a - 2].shape & SH_SENT) ? 0.55f : 0.6f,
+                     "name.list");
     pii_ctx_emit_bytes(s, PARLEY_PII_NAME, s->t[a].start, end, conf, det);
     *last_name = b;
 }
@@ -205,11 +283,16 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
 void pii_ctx_names(struct ctx_scan *s)
 {
     size_t last_name = (size_t)-1;
+    /* Whether the writer starts sentences in lower case: only then is a
+     * lower-case given name ("anders", "nina" from "niña") a name. */
+    bool writer_lower = false;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         const struct ctx_tok *t = &s->t[i];
         size_t last = i, words, at = i;
         int cue;
         bool known;
+        if (t->kind == CTX_WORD && (t->shape & SH_SENT))
+            writer_lower = !(t->shape & (SH_CAP | SH_UPPER));
         if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
             continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
@@ -222,10 +305,24 @@ void pii_ctx_names(struct ctx_scan *s)
                 continue;
             }
         }
+        /* "mr. freeman" in lower-case text: a title and its period. */
+        if (!(t->shape & (SH_CAP | SH_UPPER)) && title_before(s, i, &at) &&
+            ctx_punct(s, at + 1, '.') && take_name(s, i, true, &last)) {
+            found(s, at, last, 0.6f, "name.title", &last_name);
+            i = last;
+            continue;
+        }
         if (!(t->shape & (SH_CAP | SH_UPPER))) {
+            /* not "my mother's phone": no determiner before the owner */
+            if (writer_lower && possessive_owner(s, i, true) && name_word(s, i, true) &&
+                !(t->lex & (LX_NOTNAME | LX_STOP)) && i > 0 && !(s->t[i - 1].lex & LX_STOP) &&
+                s->t[i - 1].kind == CTX_WORD) {
+                found(s, i, i, 0.6f, "name.cue", &last_name);
+                continue;
+            }
             /* Lower-case text: a listed given name that is no ordinary word. */
-            if ((t->lex & LX_GIVEN) && !(t->lex & (LX_AMBIG | LX_NOTNAME | LX_STOP)) &&
-                name_word(s, i, true)) {
+            if (writer_lower && (t->lex & LX_GIVEN) && t->flen >= 4 &&
+                !(t->lex & (LX_AMBIG | LX_NOTNAME | LX_STOP)) && name_word(s, i, true)) {
                 last = i;
                 if (i + 1 < s->nt && (s->t[i + 1].lex & LX_SURNAME) &&
                     !(s->t[i + 1].lex & LX_AMBIG) && !(s->t[i + 1].shape & SH_NL))
@@ -240,7 +337,13 @@ void pii_ctx_names(struct ctx_scan *s)
             bool title = title_before(s, i, &at);
             words = take_name(s, i, false, &last);
             if (words) {
-                float conf = title || known ? 0.85f : 0.6f;
+                /* "Hello World": after hi/hello a capital is weak evidence; after "Dear" strong */
+                bool vocative = ctx_punct(s, last + 1, ',') || ctx_punct(s, last + 1, '!') ||
+                                speaker_after(s, last);
+                float conf = title || known                    ? 0.85f
+                             : warm_greeting(s, i) || vocative ? 0.7f
+                             : after_speech(s, i)              ? 0.65f
+                                                               : 0.45f;
                 found(s, title ? at : i, last, conf, title ? "name.title" : "name.cue", &last_name);
                 i = last;
                 continue;
@@ -248,11 +351,20 @@ void pii_ctx_names(struct ctx_scan *s)
         }
         /* "Smith and Stanton": a capitalized word coordinated with a name. */
         if (i >= 2 && last_name == i - 2 && coordinator(s, i - 1) && name_word(s, i, false) &&
-            !(t->lex & LX_AMBIG) &&
             (i + 1 >= s->nt || s->t[i + 1].kind == CTX_PUNCT || coordinator(s, i + 1))) {
             take_name(s, i, false, &last);
-            found(s, i, last, 0.6f, "name.list", &last_name);
+            found(s, i, last, (t->lex & LX_AMBIG) ? 0.55f : 0.6f, "name.list", &last_name);
             i = last;
+            continue;
+        }
+        /* "Hi, Judy here." and "Judy said": a speaker named by what follows. */
+        if (name_word(s, i, false) && !(t->lex & LX_AMBIG) && speaker_after(s, i)) {
+            found(s, i, i, known ? 0.85f : 0.6f, "name.cue", &last_name);
+            continue;
+        }
+        /* "Soib's address", "Kenneth's daughter": an owner of personal things. */
+        if (possessive_owner(s, i, false) && name_word(s, i, false)) {
+            found(s, i, i, 0.7f, "name.cue", &last_name);
             continue;
         }
         if ((t->lex & LX_GIVEN) && name_word(s, i, false)) {
@@ -267,7 +379,7 @@ void pii_ctx_names(struct ctx_scan *s)
         }
         /* "Keiko Tanaka": a capitalized word before a listed surname. */
         if (name_word(s, i, false) && i + 1 < s->nt && (s->t[i + 1].lex & LX_SURNAME) &&
-            !(s->t[i + 1].lex & LX_AMBIG) && (s->t[i + 1].shape & SH_CAP) &&
+            !(s->t[i + 1].lex & (LX_AMBIG | LX_GIVEN)) && (s->t[i + 1].shape & SH_CAP) &&
             name_word(s, i + 1, false) && !(s->t[i + 1].shape & SH_NL)) {
             take_name(s, i, false, &last);
             found(s, i, last, (t->shape & SH_SENT) ? 0.6f : 0.75f, "name.list", &last_name);
