@@ -817,8 +817,8 @@ int main(int argc, char **argv)
     const double best_struct = mb_s(&t_sb) > mb_s(&t_sm) ? mb_s(&t_sb) : mb_s(&t_sm);
     const double all_text = mb_s(&t_am);
     if (peer)
-        out("Parley / redact-pii (one call per text, as redact-pii runs): structured %.0f×, "
-            "all detectors %.0f×.\n",
+        out("Parley / redact-pii (one call per text, as redact-pii runs): structured %.1f×, "
+            "all detectors %.1f×.\n",
             mb_s(&t_sm) / ps.mb_per_s, all_text / ps.mb_per_s);
     const double rss_end = peak_rss_mb();
     out("Peak RSS of bench_pii: %.1f MB after the accuracy pass (dataset, both detector sets); "
@@ -839,7 +839,7 @@ int main(int argc, char **argv)
     out("| ≥ 200 MB/s on one thread, structured types | %.1f MB/s | %s |\n", best_struct,
         pass(best_struct >= 200.0));
     if (peer)
-        out("| ≥ 20× redact-pii's throughput (all detectors, one call per text) | %.0f× | %s |\n",
+        out("| ≥ 20× redact-pii's throughput (all detectors, one call per text) | %.1f× | %s |\n",
             all_text / ps.mb_per_s, pass(all_text >= 20.0 * ps.mb_per_s));
     rc = ferror(stdout) ? 1 : 0;
 out:
