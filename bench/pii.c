@@ -746,7 +746,7 @@ int main(int argc, char **argv)
             bar_f1_context = 0;
         out("| %s%s | %zu | %s | %s | %.3f | %s | %s | %s | %s |\n", cat_names[c],
             c == CAT_DATE             ? " (dob)¹"
-            : c == CAT_ADDRESS_JOINED ? "³"
+            : c == CAT_ADDRESS_JOINED ? "²"
                                       : "",
             cp[c].gold, fmt3(b1, cp[c].tp, cp[c].pred), fmt3(b2, cp[c].tp, cp[c].gold), f1(&cp[c]),
             peer_has ? fmt3(b3, cr[c].tp, cr[c].pred) : "–",
@@ -754,21 +754,21 @@ int main(int argc, char **argv)
             better);
     }
     out("\n¹ For information: gold DATE_TIME is any date or time; Parley's dob fires only "
-        "with a birth context word.\n");
-    out("³ For information: the gold ADDRESS pieces of one address (house number, street, "
+        "with a birth context word.\n\n");
+    out("² For information: the gold ADDRESS pieces of one address (house number, street, "
         "suite, postcode) that follow each other with only punctuation, spaces or gold LOCATION "
         "spans between them joined into one span, and each system's adjacent address findings "
-        "likewise.\n");
+        "likewise.\n\n");
     if (cp[CAT_NAME].pred + cp[CAT_ADDRESS].pred + cp[CAT_DATE].pred == 0) {
         complain("the context detectors found no name, address or date of birth at all: "
                  "are they linked into this binary?");
         out("**Warning: the context detectors found no name, address or date of birth at all "
-            "(%zu labeled names and addresses): check that they are linked in.**\n",
+            "(%zu labeled names and addresses): check that they are linked in.**\n\n",
             cp[CAT_NAME].gold + cp[CAT_ADDRESS].gold);
     }
     if (peer)
         out("redact-pii's spans come from aligning its output with its input; %lld of %zu texts "
-            "did not align (scored as finding nothing).\n",
+            "did not align (scored as finding nothing).\n\n",
             (long long)ps.unaligned, n_docs);
     out("Parley's accuracy pass (all detectors, %zu texts): %.3f s.\n\n", n_docs, t_acc);
     double rss_acc = peak_rss_mb();
@@ -801,8 +801,8 @@ int main(int argc, char **argv)
         const char *det, *calls;
         const struct timing *t;
     } rows[] = {
-        {"structured²", "1 MB blocks", &t_sb},
-        {"structured²", "one per text", &t_sm},
+        {"structured³", "1 MB blocks", &t_sb},
+        {"structured³", "one per text", &t_sm},
         {"all", "1 MB blocks", &t_ab},
         {"all", "one per text", &t_am},
     };
@@ -813,12 +813,12 @@ int main(int argc, char **argv)
     if (peer)
         out("| redact-pii %s | all built-ins | one per text | %.1f | %.3f | %.2f | – |\n",
             ps.version, (double)ps.bytes / 1e6, ps.seconds, ps.mb_per_s);
-    out("\n² card, iban, ssn, phone, email, ip, imei, id (no identifier declared).\n");
+    out("\n³ card, iban, ssn, phone, email, ip, imei, id (no identifier declared).\n\n");
     const double best_struct = mb_s(&t_sb) > mb_s(&t_sm) ? mb_s(&t_sb) : mb_s(&t_sm);
     const double all_text = mb_s(&t_am);
     if (peer)
         out("Parley / redact-pii (one call per text, as redact-pii runs): structured %.1f×, "
-            "all detectors %.1f×.\n",
+            "all detectors %.1f×.\n\n",
             mb_s(&t_sm) / ps.mb_per_s, all_text / ps.mb_per_s);
     const double rss_end = peak_rss_mb();
     out("Peak RSS of bench_pii: %.1f MB after the accuracy pass (dataset, both detector sets); "
