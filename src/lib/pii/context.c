@@ -56,7 +56,7 @@ static int fold_cp(int32_t cp, char *out, size_t cap)
 
 /* Decodes the code point at text[i]; returns its length, or 1 with
  * *cp = -1 for an invalid byte. */
-static size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
+static inline size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
 {
     unsigned char c = (unsigned char)text[i];
     utf8proc_ssize_t k;
@@ -74,23 +74,32 @@ static size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
 
 enum cp_class { C_SPACE, C_NL, C_LETTER, C_DIGIT, C_MARK, C_INNER, C_OTHER, C_BAD };
 
-static enum cp_class classify(int32_t cp)
+/* Classes of the ASCII characters, looked up rather than tested: most of
+ * the text is ASCII and the tokenizer classifies every character. */
+static const unsigned char ascii_class[128] = {
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_NL,     C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,  C_OTHER,  C_INNER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_INNER,  C_OTHER,  C_OTHER,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,
+    C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,  C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,
+};
+
+static inline enum cp_class classify(int32_t cp)
 {
     if (cp < 0)
         return C_BAD;
-    if (cp < 0x80) {
-        if (cp == '\n')
-            return C_NL;
-        if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\f' || cp == '\v')
-            return C_SPACE;
-        if ((cp | 32) >= 'a' && (cp | 32) <= 'z')
-            return C_LETTER;
-        if (cp >= '0' && cp <= '9')
-            return C_DIGIT;
-        if (cp == '\'' || cp == '-')
-            return C_INNER;
-        return cp < 0x20 ? C_SPACE : C_OTHER;
-    }
+    if (cp < 0x80)
+        return (enum cp_class)ascii_class[cp];
     if (cp == 0x2019 || cp == 0x02BC || cp == 0x2010 || cp == 0x2011)
         return C_INNER;
     if (cp == 0x2028 || cp == 0x2029 || cp == 0x85)
@@ -119,7 +128,7 @@ static enum cp_class classify(int32_t cp)
     }
 }
 
-static bool is_upper(int32_t cp)
+static inline bool is_upper(int32_t cp)
 {
     if (cp < 0x80)
         return cp >= 'A' && cp <= 'Z';
@@ -135,10 +144,59 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
     bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
     while (i < hi) {
+        unsigned char b = (unsigned char)text[i];
         int32_t cp;
-        size_t k = decode(text, hi, i, &cp);
-        enum cp_class c = classify(cp);
-        bool after_letter = prev_letter;
+        size_t k;
+        enum cp_class c;
+        bool after_letter;
+        /* A run of ASCII lower-case letters, most of any word: copied as
+         * it is, the general path below reduced to what it does for them. */
+        if ((unsigned)(b - 'a') < 26u) {
+            size_t j = i + 1;
+            while (j < hi && (unsigned)((unsigned char)text[j] - 'a') < 26u)
+                j++;
+            letters += j - i;
+            digits_only = false;
+            prev_letter = true;
+            first = false;
+            if (!(t->shape & SH_LONG)) {
+                while (i < j && n < CTX_FOLD_MAX)
+                    t->fold[n++] = text[i++];
+                if (i < j)
+                    t->shape |= SH_LONG;
+            }
+            i = j;
+            continue;
+        }
+        /* Any other ASCII letter or digit: the same, one at a time. */
+        if (b < 0x80 && (ascii_class[b] == C_LETTER || ascii_class[b] == C_DIGIT)) {
+            if (ascii_class[b] == C_LETTER) {
+                letters++;
+                if (b <= 'Z') {
+                    uppers++;
+                    if (first)
+                        t->shape |= SH_CAP;
+                }
+                digits_only = false;
+                prev_letter = true;
+                b = (unsigned char)(b | (b <= 'Z' ? 0x20 : 0));
+            } else {
+                t->shape |= SH_DIGIT;
+                prev_letter = false;
+            }
+            first = false;
+            if (!(t->shape & SH_LONG)) {
+                if (n < CTX_FOLD_MAX)
+                    t->fold[n++] = (char)b;
+                else
+                    t->shape |= SH_LONG;
+            }
+            i++;
+            continue;
+        }
+        k = decode(text, hi, i, &cp);
+        c = classify(cp);
+        after_letter = prev_letter;
         prev_letter = prev_letter && c == C_MARK;
         if (c == C_INNER) {
             int32_t nx;
@@ -166,7 +224,11 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
         } else if (c != C_MARK) {
             break;
         }
-        if (!(t->shape & SH_LONG)) {
+        if (cp < 0x80 && n < CTX_FOLD_MAX) {
+            /* ASCII folds to one byte: no call (what fold_cp() would do) */
+            if (!(t->shape & SH_LONG))
+                t->fold[n++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+        } else if (!(t->shape & SH_LONG)) {
             int m = fold_cp(cp, t->fold + n, CTX_FOLD_MAX - n);
             if (m < 0)
                 t->shape |= SH_NOFOLD;
@@ -510,6 +572,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         find_known(&s, known, n_known);
     if (!(types & mine) || s.oom)
         goto out;
+    pii_ctx_words_init();
     /* A window holds at most one token per byte: WIN, BEHIND, AHEAD and the
      * SLACK a cut may move back; short texts need little. */
     s.cap = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;

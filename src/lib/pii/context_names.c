@@ -119,7 +119,7 @@ static const char *const greetings[] = {
 static bool in(const char *const *list, size_t n, const struct ctx_tok *t)
 {
     for (size_t k = 0; k < n; k++)
-        if (strcmp(list[k], t->fold) == 0)
+        if (list[k][0] == t->fold[0] && strcmp(list[k], t->fold) == 0)
             return true;
     return false;
 }
