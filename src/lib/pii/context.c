@@ -269,9 +269,17 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
     s->nt = 0;
     while (i < hi) {
         int32_t cp;
-        size_t k = decode(text, hi, i, &cp);
-        enum cp_class c = classify(cp);
+        size_t k;
+        enum cp_class c;
         struct ctx_tok *t;
+
+        if (text[i] == ' ') { /* the commonest character between tokens */
+            pending |= SH_SPACE;
+            i++;
+            continue;
+        }
+        k = decode(text, hi, i, &cp);
+        c = classify(cp);
 
         if (c == C_SPACE || c == C_BAD || c == C_MARK) {
             pending |= (uint16_t)(c == C_SPACE ? SH_SPACE : 0);

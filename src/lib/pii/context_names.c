@@ -295,6 +295,12 @@ void pii_ctx_names(struct ctx_scan *s)
             writer_lower = !(t->shape & (SH_CAP | SH_UPPER));
         if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
             continue;
+        /* Most words are lower case: from a writer who capitalizes, one is
+         * a name only after a cue (its last word, or a label's ':') or a
+         * title (or its '.'). */
+        if (!(t->shape & (SH_CAP | SH_UPPER)) && !writer_lower &&
+            (i == 0 || (s->t[i - 1].kind != CTX_PUNCT && !(s->t[i - 1].lex & (LX_CUE | LX_TITLE)))))
+            continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
         cue = cue_before(s, i);
         if (cue) {
