@@ -252,6 +252,13 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
     return i;
 }
 
+/* Sets a word's flags from the word lists. */
+static void lookup(struct ctx_tok *t)
+{
+    if (t->kind == CTX_WORD && !(t->shape & (SH_LONG | SH_NOFOLD)))
+        t->lex = pii_ctx_lookup(t->fold, t->flen);
+}
+
 /* A period after these does not end the sentence: "Mr. Smith", "J. Doe". */
 static bool abbreviation(const struct ctx_tok *t)
 {
@@ -264,7 +271,7 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
     const char *text = s->text;
     uint16_t pending = 0;
     bool sent = true;
-    size_t i = lo;
+    size_t i = lo, word = SIZE_MAX;
 
     s->nt = 0;
     while (i < hi) {
@@ -294,14 +301,19 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
         }
         if (s->nt == s->cap)
             break; /* cannot happen: the array holds a token per byte */
+        /* A word is looked up one token late: right after its folded bytes
+         * were stored one by one, its key (read 8 bytes at a time) would
+         * wait for those stores. */
+        if (word != SIZE_MAX)
+            lookup(&s->t[word]);
+        word = SIZE_MAX;
         t = &s->t[s->nt++];
         memset(t, 0, sizeof(*t));
         t->shape = pending;
         pending = 0;
         if (c == C_LETTER || c == C_DIGIT) {
             i = read_word(text, hi, i, t);
-            if (t->kind == CTX_WORD && !(t->shape & (SH_LONG | SH_NOFOLD)))
-                t->lex = pii_ctx_lookup(t->fold, t->flen);
+            word = s->nt - 1;
             if (sent && t->kind == CTX_WORD)
                 t->shape |= SH_SENT;
             sent = false;
@@ -317,6 +329,8 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
                      ctx_adjacent(s, s->nt - 1));
         i += k;
     }
+    if (word != SIZE_MAX)
+        lookup(&s->t[word]);
 }
 
 void pii_ctx_emit_bytes(struct ctx_scan *s, parley_pii_type type, size_t start, size_t end,
