@@ -322,7 +322,9 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
         t->kind = CTX_PUNCT;
         t->start = i;
         t->end = i + k;
-        if (fold_cp(cp, t->fold, CTX_FOLD_MAX) <= 0)
+        if (cp < 0x80) /* ASCII punctuation: no case to fold */
+            t->fold[0] = (char)cp;
+        else if (fold_cp(cp, t->fold, CTX_FOLD_MAX) <= 0)
             t->fold[0] = '?';
         if (cp == '.' || cp == '!' || cp == '?' || cp == 0x2026 || cp == 0xBF || cp == 0xA1)
             sent = !(cp == '.' && s->nt >= 2 && abbreviation(&s->t[s->nt - 2]) &&

@@ -163,7 +163,9 @@ static bool street_suffix(struct ctx_tok *t)
     if (t->flen < 6 || last < 'a' || last > 'z' || !suffixes[last - 'a'])
         return false;
     for (p = suffixes[last - 'a']; *p;) {
-        size_t n = (size_t)(strchr(p, ' ') - p);
+        size_t n = 0;
+        while (p[n] != ' ')
+            n++;
         if (t->flen >= n + 3 && memcmp(t->fold + t->flen - n, p, n) == 0) {
             t->suffix = 2;
             return true;
