@@ -152,19 +152,19 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
         /* A run of ASCII lower-case letters, most of any word: copied as
          * it is, the general path below reduced to what it does for them. */
         if ((unsigned)(b - 'a') < 26u) {
-            size_t j = i + 1;
+            size_t j = i, room = (t->shape & SH_LONG) ? 0 : CTX_FOLD_MAX - n, copied;
+            /* copied while there is room, then only counted: more is too long */
+            while (j < hi && j - i < room && (unsigned)((unsigned char)text[j] - 'a') < 26u)
+                t->fold[n++] = text[j++];
+            copied = j;
             while (j < hi && (unsigned)((unsigned char)text[j] - 'a') < 26u)
                 j++;
+            if (j > copied)
+                t->shape |= SH_LONG;
             letters += j - i;
             digits_only = false;
             prev_letter = true;
             first = false;
-            if (!(t->shape & SH_LONG)) {
-                while (i < j && n < CTX_FOLD_MAX)
-                    t->fold[n++] = text[i++];
-                if (i < j)
-                    t->shape |= SH_LONG;
-            }
             i = j;
             continue;
         }
