@@ -16,6 +16,8 @@
 #define AHEAD  ((size_t)1024)
 /* How far back from a wanted cut we look for white space. */
 #define SLACK ((size_t)512)
+/* Tokens held on the stack (4 KiB): enough for most chat messages. */
+#define LOCAL_TOKENS ((size_t)64)
 
 /* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
  * "ss") into out[0..cap); returns the bytes written, 0 if it does not
@@ -265,7 +267,32 @@ static bool abbreviation(const struct ctx_tok *t)
     return t->kind == CTX_WORD && ((t->lex & LX_TITLE) || t->flen == 1);
 }
 
-/* Tokenizes text[lo, hi) into s->t (room for hi - lo tokens). */
+/* Doubles the token array, up to s->max: from the caller's small array to
+ * the heap, then on the heap. False when it cannot (s->oom when out of
+ * memory). */
+static bool grow(struct ctx_scan *s)
+{
+    size_t cap = s->cap * 2 < s->max ? s->cap * 2 : s->max;
+    struct ctx_tok *t;
+    if (cap <= s->cap)
+        return false;
+    if (s->t == s->local) {
+        t = parley__mallocarray(cap, sizeof(*t));
+        if (t)
+            memcpy(t, s->t, s->nt * sizeof(*t));
+    } else {
+        t = parley__realloc(s->t, cap * sizeof(*t));
+    }
+    if (!t) {
+        s->oom = true;
+        return false;
+    }
+    s->t = t;
+    s->cap = cap;
+    return true;
+}
+
+/* Tokenizes text[lo, hi) into s->t (grown up to a token per byte). */
 static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
 {
     const char *text = s->text;
@@ -299,8 +326,8 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
             i += k;
             continue;
         }
-        if (s->nt == s->cap)
-            break; /* cannot happen: the array holds a token per byte */
+        if (s->nt == s->cap && !grow(s))
+            break; /* out of memory (or over a token per byte: cannot happen) */
         /* A word is looked up one token late: right after its folded bytes
          * were stored one by one, its key (read 8 bytes at a time) would
          * wait for those stores. */
@@ -587,7 +614,10 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
 {
     const unsigned mine = PARLEY_PII_BIT(PARLEY_PII_DOB) | PARLEY_PII_BIT(PARLEY_PII_ADDRESS) |
                           PARLEY_PII_BIT(PARLEY_PII_NAME);
-    struct ctx_scan s = {text, len, NULL, 0, 0, 0, 0, types, out, false};
+    /* Tokens of a short text (a chat message) on the stack: no allocation
+     * per call; longer texts move to the heap as they need. */
+    struct ctx_tok local[LOCAL_TOKENS];
+    struct ctx_scan s = {text, len, local, 0, 0, 0, local, 0, 0, types, out, false};
     size_t lo = 0;
 
     if (!text || len == 0)
@@ -599,12 +629,8 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
     pii_ctx_words_init();
     /* A window holds at most one token per byte: WIN, BEHIND, AHEAD and the
      * SLACK a cut may move back; short texts need little. */
-    s.cap = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
-    s.t = parley__mallocarray(s.cap, sizeof(*s.t));
-    if (!s.t) {
-        s.oom = true;
-        goto out;
-    }
+    s.max = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
+    s.cap = s.max < LOCAL_TOKENS ? s.max : LOCAL_TOKENS;
     while (lo < len && !s.oom) {
         size_t hi = len - lo > WIN ? cut_at(text, lo + WIN, lo + 1) : len;
         size_t from = lo > BEHIND ? cut_at(text, lo - BEHIND, 0) : 0;
@@ -621,6 +647,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         lo = hi;
     }
 out:
-    parley__free(s.t);
+    if (s.t != local)
+        parley__free(s.t);
     return !s.oom;
 }

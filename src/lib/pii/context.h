@@ -78,6 +78,8 @@ struct ctx_scan {
     size_t len;
     struct ctx_tok *t;
     size_t nt, cap;
+    size_t max;            /* most tokens a window can hold: one per byte */
+    struct ctx_tok *local; /* the caller's small array: t starts there */
     size_t own_lo, own_hi;
     unsigned types;
     struct pii_hits *out;
