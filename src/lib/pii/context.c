@@ -16,6 +16,8 @@
 #define AHEAD  ((size_t)1024)
 /* How far back from a wanted cut we look for white space. */
 #define SLACK ((size_t)512)
+/* Tokens held on the stack (4 KiB): enough for most chat messages. */
+#define LOCAL_TOKENS ((size_t)64)
 
 /* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
  * "ss") into out[0..cap); returns the bytes written, 0 if it does not
@@ -56,7 +58,7 @@ static int fold_cp(int32_t cp, char *out, size_t cap)
 
 /* Decodes the code point at text[i]; returns its length, or 1 with
  * *cp = -1 for an invalid byte. */
-static size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
+static inline size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
 {
     unsigned char c = (unsigned char)text[i];
     utf8proc_ssize_t k;
@@ -74,23 +76,32 @@ static size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
 
 enum cp_class { C_SPACE, C_NL, C_LETTER, C_DIGIT, C_MARK, C_INNER, C_OTHER, C_BAD };
 
-static enum cp_class classify(int32_t cp)
+/* Classes of the ASCII characters, looked up rather than tested: most of
+ * the text is ASCII and the tokenizer classifies every character. */
+static const unsigned char ascii_class[128] = {
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_NL,     C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
+    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,  C_OTHER,  C_INNER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_INNER,  C_OTHER,  C_OTHER,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,
+    C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,  C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
+    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,
+    C_OTHER,  C_OTHER,
+};
+
+static inline enum cp_class classify(int32_t cp)
 {
     if (cp < 0)
         return C_BAD;
-    if (cp < 0x80) {
-        if (cp == '\n')
-            return C_NL;
-        if (cp == ' ' || cp == '\t' || cp == '\r' || cp == '\f' || cp == '\v')
-            return C_SPACE;
-        if ((cp | 32) >= 'a' && (cp | 32) <= 'z')
-            return C_LETTER;
-        if (cp >= '0' && cp <= '9')
-            return C_DIGIT;
-        if (cp == '\'' || cp == '-')
-            return C_INNER;
-        return cp < 0x20 ? C_SPACE : C_OTHER;
-    }
+    if (cp < 0x80)
+        return (enum cp_class)ascii_class[cp];
     if (cp == 0x2019 || cp == 0x02BC || cp == 0x2010 || cp == 0x2011)
         return C_INNER;
     if (cp == 0x2028 || cp == 0x2029 || cp == 0x85)
@@ -119,7 +130,7 @@ static enum cp_class classify(int32_t cp)
     }
 }
 
-static bool is_upper(int32_t cp)
+static inline bool is_upper(int32_t cp)
 {
     if (cp < 0x80)
         return cp >= 'A' && cp <= 'Z';
@@ -135,10 +146,59 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
     bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
     while (i < hi) {
+        unsigned char b = (unsigned char)text[i];
         int32_t cp;
-        size_t k = decode(text, hi, i, &cp);
-        enum cp_class c = classify(cp);
-        bool after_letter = prev_letter;
+        size_t k;
+        enum cp_class c;
+        bool after_letter;
+        /* A run of ASCII lower-case letters, most of any word: copied as
+         * it is, the general path below reduced to what it does for them. */
+        if ((unsigned)(b - 'a') < 26u) {
+            size_t j = i, room = (t->shape & SH_LONG) ? 0 : CTX_FOLD_MAX - n, copied;
+            /* copied while there is room, then only counted: more is too long */
+            while (j < hi && j - i < room && (unsigned)((unsigned char)text[j] - 'a') < 26u)
+                t->fold[n++] = text[j++];
+            copied = j;
+            while (j < hi && (unsigned)((unsigned char)text[j] - 'a') < 26u)
+                j++;
+            if (j > copied)
+                t->shape |= SH_LONG;
+            letters += j - i;
+            digits_only = false;
+            prev_letter = true;
+            first = false;
+            i = j;
+            continue;
+        }
+        /* Any other ASCII letter or digit: the same, one at a time. */
+        if (b < 0x80 && (ascii_class[b] == C_LETTER || ascii_class[b] == C_DIGIT)) {
+            if (ascii_class[b] == C_LETTER) {
+                letters++;
+                if (b <= 'Z') {
+                    uppers++;
+                    if (first)
+                        t->shape |= SH_CAP;
+                }
+                digits_only = false;
+                prev_letter = true;
+                b = (unsigned char)(b | (b <= 'Z' ? 0x20 : 0));
+            } else {
+                t->shape |= SH_DIGIT;
+                prev_letter = false;
+            }
+            first = false;
+            if (!(t->shape & SH_LONG)) {
+                if (n < CTX_FOLD_MAX)
+                    t->fold[n++] = (char)b;
+                else
+                    t->shape |= SH_LONG;
+            }
+            i++;
+            continue;
+        }
+        k = decode(text, hi, i, &cp);
+        c = classify(cp);
+        after_letter = prev_letter;
         prev_letter = prev_letter && c == C_MARK;
         if (c == C_INNER) {
             int32_t nx;
@@ -166,7 +226,11 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
         } else if (c != C_MARK) {
             break;
         }
-        if (!(t->shape & SH_LONG)) {
+        if (cp < 0x80 && n < CTX_FOLD_MAX) {
+            /* ASCII folds to one byte: no call (what fold_cp() would do) */
+            if (!(t->shape & SH_LONG))
+                t->fold[n++] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
+        } else if (!(t->shape & SH_LONG)) {
             int m = fold_cp(cp, t->fold + n, CTX_FOLD_MAX - n);
             if (m < 0)
                 t->shape |= SH_NOFOLD;
@@ -190,26 +254,66 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
     return i;
 }
 
+/* Sets a word's flags from the word lists. */
+static void lookup(struct ctx_tok *t)
+{
+    if (t->kind == CTX_WORD && !(t->shape & (SH_LONG | SH_NOFOLD)))
+        t->lex = pii_ctx_lookup(t->fold, t->flen);
+}
+
 /* A period after these does not end the sentence: "Mr. Smith", "J. Doe". */
 static bool abbreviation(const struct ctx_tok *t)
 {
     return t->kind == CTX_WORD && ((t->lex & LX_TITLE) || t->flen == 1);
 }
 
-/* Tokenizes text[lo, hi) into s->t (room for hi - lo tokens). */
+/* Doubles the token array, up to s->max: from the caller's small array to
+ * the heap, then on the heap. False when it cannot (s->oom when out of
+ * memory). */
+static bool grow(struct ctx_scan *s)
+{
+    size_t cap = s->cap * 2 < s->max ? s->cap * 2 : s->max;
+    struct ctx_tok *t;
+    if (cap <= s->cap)
+        return false;
+    if (s->t == s->local) {
+        t = parley__mallocarray(cap, sizeof(*t));
+        if (t)
+            memcpy(t, s->t, s->nt * sizeof(*t));
+    } else {
+        t = parley__realloc(s->t, cap * sizeof(*t));
+    }
+    if (!t) {
+        s->oom = true;
+        return false;
+    }
+    s->t = t;
+    s->cap = cap;
+    return true;
+}
+
+/* Tokenizes text[lo, hi) into s->t (grown up to a token per byte). */
 static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
 {
     const char *text = s->text;
     uint16_t pending = 0;
     bool sent = true;
-    size_t i = lo;
+    size_t i = lo, word = SIZE_MAX;
 
     s->nt = 0;
     while (i < hi) {
         int32_t cp;
-        size_t k = decode(text, hi, i, &cp);
-        enum cp_class c = classify(cp);
+        size_t k;
+        enum cp_class c;
         struct ctx_tok *t;
+
+        if (text[i] == ' ') { /* the commonest character between tokens */
+            pending |= SH_SPACE;
+            i++;
+            continue;
+        }
+        k = decode(text, hi, i, &cp);
+        c = classify(cp);
 
         if (c == C_SPACE || c == C_BAD || c == C_MARK) {
             pending |= (uint16_t)(c == C_SPACE ? SH_SPACE : 0);
@@ -222,16 +326,21 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
             i += k;
             continue;
         }
-        if (s->nt == s->cap)
-            break; /* cannot happen: the array holds a token per byte */
+        if (s->nt == s->cap && !grow(s))
+            break; /* out of memory (or over a token per byte: cannot happen) */
+        /* A word is looked up one token late: right after its folded bytes
+         * were stored one by one, its key (read 8 bytes at a time) would
+         * wait for those stores. */
+        if (word != SIZE_MAX)
+            lookup(&s->t[word]);
+        word = SIZE_MAX;
         t = &s->t[s->nt++];
         memset(t, 0, sizeof(*t));
         t->shape = pending;
         pending = 0;
         if (c == C_LETTER || c == C_DIGIT) {
             i = read_word(text, hi, i, t);
-            if (t->kind == CTX_WORD && !(t->shape & (SH_LONG | SH_NOFOLD)))
-                t->lex = pii_ctx_lookup(t->fold, t->flen);
+            word = s->nt - 1;
             if (sent && t->kind == CTX_WORD)
                 t->shape |= SH_SENT;
             sent = false;
@@ -240,13 +349,17 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
         t->kind = CTX_PUNCT;
         t->start = i;
         t->end = i + k;
-        if (fold_cp(cp, t->fold, CTX_FOLD_MAX) <= 0)
+        if (cp < 0x80) /* ASCII punctuation: no case to fold */
+            t->fold[0] = (char)cp;
+        else if (fold_cp(cp, t->fold, CTX_FOLD_MAX) <= 0)
             t->fold[0] = '?';
         if (cp == '.' || cp == '!' || cp == '?' || cp == 0x2026 || cp == 0xBF || cp == 0xA1)
             sent = !(cp == '.' && s->nt >= 2 && abbreviation(&s->t[s->nt - 2]) &&
                      ctx_adjacent(s, s->nt - 1));
         i += k;
     }
+    if (word != SIZE_MAX)
+        lookup(&s->t[word]);
 }
 
 void pii_ctx_emit_bytes(struct ctx_scan *s, parley_pii_type type, size_t start, size_t end,
@@ -501,7 +614,10 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
 {
     const unsigned mine = PARLEY_PII_BIT(PARLEY_PII_DOB) | PARLEY_PII_BIT(PARLEY_PII_ADDRESS) |
                           PARLEY_PII_BIT(PARLEY_PII_NAME);
-    struct ctx_scan s = {text, len, NULL, 0, 0, 0, 0, types, out, false};
+    /* Tokens of a short text (a chat message) on the stack: no allocation
+     * per call; longer texts move to the heap as they need. */
+    struct ctx_tok local[LOCAL_TOKENS];
+    struct ctx_scan s = {text, len, local, 0, 0, 0, local, 0, 0, types, out, false};
     size_t lo = 0;
 
     if (!text || len == 0)
@@ -510,14 +626,11 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         find_known(&s, known, n_known);
     if (!(types & mine) || s.oom)
         goto out;
+    pii_ctx_words_init();
     /* A window holds at most one token per byte: WIN, BEHIND, AHEAD and the
      * SLACK a cut may move back; short texts need little. */
-    s.cap = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
-    s.t = parley__mallocarray(s.cap, sizeof(*s.t));
-    if (!s.t) {
-        s.oom = true;
-        goto out;
-    }
+    s.max = len < WIN + BEHIND + AHEAD + SLACK ? len : WIN + BEHIND + AHEAD + SLACK;
+    s.cap = s.max < LOCAL_TOKENS ? s.max : LOCAL_TOKENS;
     while (lo < len && !s.oom) {
         size_t hi = len - lo > WIN ? cut_at(text, lo + WIN, lo + 1) : len;
         size_t from = lo > BEHIND ? cut_at(text, lo - BEHIND, 0) : 0;
@@ -534,6 +647,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
         lo = hi;
     }
 out:
-    parley__free(s.t);
+    if (s.t != local)
+        parley__free(s.t);
     return !s.oom;
 }

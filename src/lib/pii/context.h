@@ -67,6 +67,7 @@ struct ctx_tok {
     uint8_t kind;      /* enum ctx_kind */
     uint8_t flen;
     uint8_t used;                /* inside an address already found: names skip it */
+    uint8_t suffix;              /* street-word ending: 0 not looked at yet, 1 no, 2 yes */
     char fold[CTX_FOLD_MAX + 1]; /* case and accent folded, NUL-terminated */
 };
 
@@ -77,13 +78,19 @@ struct ctx_scan {
     size_t len;
     struct ctx_tok *t;
     size_t nt, cap;
+    size_t max;            /* most tokens a window can hold: one per byte */
+    struct ctx_tok *local; /* the caller's small array: t starts there */
     size_t own_lo, own_hi;
     unsigned types;
     struct pii_hits *out;
     bool oom;
 };
 
-/* Word-list flags of a folded word; 0 for none. */
+/* Builds the word lists' table, once per process (thread-safe); before
+ * any pii_ctx_lookup(). */
+void pii_ctx_words_init(void);
+/* Word-list flags of the folded word fold[0..n); `fold` holds
+ * CTX_FOLD_MAX + 1 bytes, zero after the word (as a token's). 0 for none. */
 uint32_t pii_ctx_lookup(const char *fold, size_t n);
 /* Month 1..12 of a folded word with LX_MONTH, else 0. */
 int pii_ctx_month(const char *fold);
@@ -91,7 +98,9 @@ int pii_ctx_month(const char *fold);
 /* True when token i is the folded word `w`. */
 static inline bool ctx_is(const struct ctx_scan *s, size_t i, const char *w)
 {
-    return i < s->nt && s->t[i].kind != CTX_PUNCT && strcmp(s->t[i].fold, w) == 0;
+    /* the first byte settles most comparisons without a call */
+    return i < s->nt && s->t[i].kind != CTX_PUNCT && s->t[i].fold[0] == w[0] &&
+           strcmp(s->t[i].fold, w) == 0;
 }
 
 /* True when token i is the punctuation character `c`. */

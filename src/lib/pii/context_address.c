@@ -6,22 +6,21 @@
  * alone. */
 #include "pii/context.h"
 
-/* Compound endings of street names: German, Dutch, Nordic, Finnish. */
-static const struct {
-    const char *s;
-    size_t n;
-} suffixes[] = {
-#define SUFFIX(x)                                                                                  \
-    {                                                                                              \
-        x, sizeof(x) - 1                                                                           \
-    }
-    SUFFIX("strasse"), SUFFIX("str"),   SUFFIX("weg"),     SUFFIX("allee"), SUFFIX("platz"),
-    SUFFIX("gasse"),   SUFFIX("ring"),  SUFFIX("damm"),    SUFFIX("ufer"),  SUFFIX("chaussee"),
-    SUFFIX("steig"),   SUFFIX("pfad"),  SUFFIX("straat"),  SUFFIX("laan"),  SUFFIX("plein"),
-    SUFFIX("gracht"),  SUFFIX("gatan"), SUFFIX("vagen"),   SUFFIX("vej"),   SUFFIX("gade"),
-    SUFFIX("katu"),    SUFFIX("vegen"), SUFFIX("straeti"), SUFFIX("vegur"), SUFFIX("veien"),
-    SUFFIX("gata"),    SUFFIX("tie"),
-#undef SUFFIX
+/* Compound endings of street names (German, Dutch, Nordic, Finnish), by
+ * their last letter, so that a word is compared with a few at most. */
+static const char *const suffixes[26] = {
+    ['a' - 'a'] = "gata ",
+    ['d' - 'a'] = "pfad ",
+    ['e' - 'a'] = "strasse allee gasse chaussee gade tie ",
+    ['g' - 'a'] = "weg ring steig ",
+    ['i' - 'a'] = "straeti ",
+    ['j' - 'a'] = "vej ",
+    ['m' - 'a'] = "damm ",
+    ['n' - 'a'] = "laan plein gatan vagen vegen veien ",
+    ['r' - 'a'] = "str ufer vegur ",
+    ['t' - 'a'] = "straat gracht ",
+    ['u' - 'a'] = "katu ",
+    ['z' - 'a'] = "platz ",
 };
 
 /* A house number: "5", "221B", "12a". */
@@ -152,13 +151,26 @@ static size_t type_first(const struct ctx_scan *s, size_t i, size_t *start)
     return num_before ? last : 0;
 }
 
-static bool street_suffix(const struct ctx_tok *t)
+static bool street_suffix(struct ctx_tok *t)
 {
-    for (size_t k = 0; k < sizeof(suffixes) / sizeof(suffixes[0]); k++) {
-        size_t n = suffixes[k].n;
-        if (t->flen >= n + 3 && t->fold[t->flen - 1] == suffixes[k].s[n - 1] &&
-            memcmp(t->fold + t->flen - n, suffixes[k].s, n) == 0)
+    const char *p;
+    char last = t->flen ? t->fold[t->flen - 1] : '\0';
+    /* asked up to three times per word: the answer is kept in the token */
+    if (t->suffix)
+        return t->suffix == 2;
+    t->suffix = 1;
+    /* the shortest ending has 3 letters, and 3 more come before it */
+    if (t->flen < 6 || last < 'a' || last > 'z' || !suffixes[last - 'a'])
+        return false;
+    for (p = suffixes[last - 'a']; *p;) {
+        size_t n = 0;
+        while (p[n] != ' ')
+            n++;
+        if (t->flen >= n + 3 && memcmp(t->fold + t->flen - n, p, n) == 0) {
+            t->suffix = 2;
             return true;
+        }
+        p += n + 1;
     }
     return false;
 }
@@ -514,6 +526,13 @@ void pii_ctx_address(struct ctx_scan *s)
         if (s->t[i].kind == CTX_WORD && (s->t[i].shape & SH_SENT))
             writer_lower = !(s->t[i].shape & (SH_CAP | SH_UPPER));
         if (s->t[i].kind == CTX_PUNCT || s->t[i].used || glued_number(s, i))
+            continue;
+        /* Most words are lower case without a digit: every form below needs
+         * a capital, a house number, a street, box or corner word first, or
+         * (from a lower-case writer) a compound street word. */
+        if (!(s->t[i].shape & (SH_CAP | SH_UPPER | SH_DIGIT)) &&
+            !(s->t[i].lex & (LX_ST_BEFORE | LX_ADDR_START | LX_POBOX)) &&
+            !(writer_lower && street_suffix(&s->t[i])))
             continue;
         special = (s->t[i].lex & LX_ADDR_START) != 0;
         if (special && (e = military(s, i, &start)) != 0) {

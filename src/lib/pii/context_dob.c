@@ -183,7 +183,9 @@ void pii_ctx_dob(struct ctx_scan *s)
         size_t last;
         int year = 0;
         bool cue;
-        if (s->t[i].kind == CTX_PUNCT)
+        /* Every date starts with a number, a word with digits ("1er") or a
+         * month name. */
+        if (s->t[i].kind == CTX_PUNCT || (!(s->t[i].shape & SH_DIGIT) && !(s->t[i].lex & LX_MONTH)))
             continue;
         /* Not inside "12/1985-03-07" or "v1.2.3". */
         if (ctx_adjacent(s, i) && s->t[i - 1].kind != CTX_PUNCT)

@@ -119,7 +119,7 @@ static const char *const greetings[] = {
 static bool in(const char *const *list, size_t n, const struct ctx_tok *t)
 {
     for (size_t k = 0; k < n; k++)
-        if (strcmp(list[k], t->fold) == 0)
+        if (list[k][0] == t->fold[0] && strcmp(list[k], t->fold) == 0)
             return true;
     return false;
 }
@@ -294,6 +294,12 @@ void pii_ctx_names(struct ctx_scan *s)
         if (t->kind == CTX_WORD && (t->shape & SH_SENT))
             writer_lower = !(t->shape & (SH_CAP | SH_UPPER));
         if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
+            continue;
+        /* Most words are lower case: from a writer who capitalizes, one is
+         * a name only after a cue (its last word, or a label's ':') or a
+         * title (or its '.'). */
+        if (!(t->shape & (SH_CAP | SH_UPPER)) && !writer_lower &&
+            (i == 0 || (s->t[i - 1].kind != CTX_PUNCT && !(s->t[i - 1].lex & (LX_CUE | LX_TITLE)))))
             continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
         cue = cue_before(s, i);

@@ -322,32 +322,41 @@ static const struct {
     {"diciembre", 12}, {"dezember", 12},
 };
 
-/* Open addressing; SLOTS is a power of two over twice the distinct words. */
+/* Open addressing; SLOTS is a power of two over twice the distinct words.
+ * Keys are the folded words zero-padded to 32 bytes, as tokens hold them,
+ * hashed and compared 8 bytes at a time: no per-byte hash, no memcmp. */
 #define SLOTS     8192u
+#define SLOT_BITS 13u
 #define MAX_WORDS 4000u
+#define KEY_WORDS ((CTX_FOLD_MAX + 1) / 8)
 
 static struct entry {
-    const char *w;
+    uint64_t key[KEY_WORDS];
     uint32_t n, lex;
 } entries[MAX_WORDS];
 static uint16_t slots[SLOTS]; /* index + 1 into entries[]; 0: empty */
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
-static uint32_t hash(const char *s, size_t n)
+static uint32_t hash(const uint64_t *key, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    uint64_t h = (key[0] ^ n) * 0x9E3779B97F4A7C15u;
+    for (size_t k = 1; k * 8 < n; k++)
+        h = (h ^ (h >> 29) ^ key[k]) * 0xBF58476D1CE4E5B9u;
+    return (uint32_t)(h >> (64 - SLOT_BITS));
 }
 
-static uint16_t *slot_of(const char *w, size_t n)
+static uint16_t *slot_of(const uint64_t *key, size_t n)
 {
-    uint32_t h = hash(w, n) & (SLOTS - 1);
+    uint32_t h = hash(key, n);
     while (slots[h]) {
         const struct entry *e = &entries[slots[h] - 1];
-        if (e->n == n && memcmp(e->w, w, n) == 0)
-            break;
+        size_t k = 0;
+        if (e->n == n) {
+            while (k * 8 < n && e->key[k] == key[k])
+                k++;
+            if (k * 8 >= n)
+                break;
+        }
         h = (h + 1) & (SLOTS - 1);
     }
     return &slots[h];
@@ -361,23 +370,37 @@ static void build(void)
         while (*p) {
             const char *sp = strchr(p, ' ');
             size_t n = sp ? (size_t)(sp - p) : strlen(p);
-            uint16_t *slot = slot_of(p, n);
-            if (*slot) {
-                entries[*slot - 1].lex |= lists[l].lex;
-            } else if (used < MAX_WORDS) {
-                entries[used] = (struct entry){p, (uint32_t)n, lists[l].lex};
-                *slot = (uint16_t)++used;
+            uint64_t key[KEY_WORDS] = {0};
+            uint16_t *slot;
+            /* a longer word could never match: tokens keep CTX_FOLD_MAX bytes */
+            if (n <= CTX_FOLD_MAX) {
+                memcpy(key, p, n);
+                slot = slot_of(key, n);
+                if (*slot) {
+                    entries[*slot - 1].lex |= lists[l].lex;
+                } else if (used < MAX_WORDS) {
+                    memcpy(entries[used].key, key, sizeof(key));
+                    entries[used].n = (uint32_t)n;
+                    entries[used].lex = lists[l].lex;
+                    *slot = (uint16_t)++used;
+                }
             }
             p += n + (sp != NULL);
         }
     }
 }
 
+void pii_ctx_words_init(void)
+{
+    (void)pthread_once(&built, build);
+}
+
 uint32_t pii_ctx_lookup(const char *fold, size_t n)
 {
+    uint64_t key[KEY_WORDS];
     uint16_t *slot;
-    (void)pthread_once(&built, build);
-    slot = slot_of(fold, n);
+    memcpy(key, fold, sizeof(key));
+    slot = slot_of(key, n);
     return *slot ? entries[*slot - 1].lex : 0;
 }
 

@@ -2,6 +2,7 @@
  * identifiers into one Hyperscan database, scans a text once, validates the
  * matches (structured.c), adds the context detectors' findings, and keeps the
  * confident, non-overlapping winners in text order. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,8 @@ struct parley_pii {
 struct parley_pii_scratch {
     hs_scratch_t *hs;
     struct pii_hits hits;
-    size_t *accepted; /* indexes into hits.v, for the overlap resolution */
-    size_t accepted_cap;
+    uint64_t *cover;  /* a bit per byte of the text: inside a kept finding */
+    size_t cover_cap; /* words in cover */
 };
 
 static int is_word(unsigned char c)
@@ -149,7 +150,7 @@ void parley_pii_scratch_destroy(parley_pii_scratch *s)
     if (s->hs)
         (void)hs_free_scratch(s->hs);
     parley__free(s->hits.v);
-    parley__free(s->accepted);
+    parley__free(s->cover);
     parley__free(s);
 }
 
@@ -235,43 +236,50 @@ static int by_start(const void *a, const void *b)
     return 0;
 }
 
+/* Sets (set) or tests for any set bit (!set) in bits [lo, hi) of `w`. */
+static bool cover_span(uint64_t *w, size_t lo, size_t hi, bool set)
+{
+    while (lo < hi) {
+        size_t at = lo / 64, sh = lo % 64, n = hi - lo < 64 - sh ? hi - lo : 64 - sh;
+        uint64_t m = (n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1)) << sh;
+        if (set)
+            w[at] |= m;
+        else if (w[at] & m)
+            return true;
+        lo += n;
+    }
+    return false;
+}
+
 /* Keeps, greedily in priority order, each finding that overlaps none kept
- * before it. The kept ones are held sorted by start in `acc`, so the
- * overlap test is a binary search; the losers are marked with a negative
+ * before it. The kept ones are marked in a bitmap of the text's bytes, so
+ * the overlap test costs the finding's length over 64, whatever the
+ * number of findings (a sorted array of the kept ones cost a shift of
+ * half of it per insertion); the losers are marked with a negative
  * confidence and dropped. Returns 0 when out of memory. */
-static int resolve(parley_pii_scratch *s)
+static int resolve(parley_pii_scratch *s, size_t len)
 {
     struct pii_hits *h = &s->hits;
-    size_t na = 0, k = 0;
+    size_t k = 0, words = len / 64 + 1;
 
     if (h->n < 2)
         return 1;
-    if (s->accepted_cap < h->n) {
-        size_t *a = parley__realloc(s->accepted, h->n * sizeof(*a));
-        if (!a)
+    if (s->cover_cap < words) {
+        uint64_t *c = parley__realloc(s->cover, words * sizeof(*c));
+        if (!c)
             return 0;
-        s->accepted = a;
-        s->accepted_cap = h->n;
+        s->cover = c;
+        s->cover_cap = words;
     }
+    memset(s->cover, 0, words * sizeof(*s->cover));
     qsort(h->v, h->n, sizeof(*h->v), by_priority);
     for (size_t i = 0; i < h->n; i++) {
         parley_pii_finding *f = &h->v[i];
-        size_t lo = 0, hi = na;
-        while (lo < hi) { /* first kept finding that starts at or after f */
-            size_t mid = lo + (hi - lo) / 2;
-            if (h->v[s->accepted[mid]].start < f->start)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if ((lo < na && h->v[s->accepted[lo]].start < f->end) ||
-            (lo > 0 && h->v[s->accepted[lo - 1]].end > f->start)) {
+        if (cover_span(s->cover, f->start, f->end, false)) {
             f->confidence = -1.0F;
             continue;
         }
-        memmove(&s->accepted[lo + 1], &s->accepted[lo], (na - lo) * sizeof(*s->accepted));
-        s->accepted[lo] = i;
-        na++;
+        (void)cover_span(s->cover, f->start, f->end, true);
     }
     for (size_t i = 0; i < h->n; i++)
         if (h->v[i].confidence >= 0.0F)
@@ -332,7 +340,7 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
             s->hits.v[k++] = *f;
     }
     s->hits.n = k;
-    if (!resolve(s)) {
+    if (!resolve(s, len)) {
         s->hits.n = 0;
         return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot scan the text: out of memory");
     }
