@@ -5,6 +5,7 @@
  * forms (trunk 0), then plain grouped numbers, which need a phone word
  * nearby. Dates, amounts, long runs and values glued to more digits are
  * rejected; cards, IBANs and IMEIs win over it by confidence. */
+#include <pthread.h>
 #include <string.h>
 
 #include "pii/structured.h"
@@ -138,6 +139,20 @@ static const char *const money_words[] = {
     "€",    "$",      "£",     "eur",   "usd",    "gbp",     "dollar",  "euro",   "price",
     "prix", "precio", "preis", "total", "amount", "montant", "importe", "betrag", NULL};
 
+/* The lists pii_phone_check() reads around a number, with their windows;
+ * NEAR_* are their bits in pii_near_words()' answer. */
+static const struct pii_near near_lists[] = {
+    {money_words, 24}, {address_words, 12}, {phone_words, 32}, {ref_words, 24}, {weak_words, 24},
+};
+enum { NEAR_MONEY = 1, NEAR_ADDRESS = 2, NEAR_PHONE = 4, NEAR_REF = 8, NEAR_WEAK = 16 };
+static struct pii_near_set near_set; /* near_lists indexed, once per process */
+static pthread_once_t near_once = PTHREAD_ONCE_INIT;
+
+static void near_build(void)
+{
+    pii_near_set_init(&near_set, near_lists, sizeof(near_lists) / sizeof(near_lists[0]));
+}
+
 /* The confidence of groups g0.. as a phone number by plan, before context;
  * 0 when they are not one. */
 static float classify(const unsigned char *t, const struct groups *g, size_t g0, int plus)
@@ -269,6 +284,8 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
     struct groups g;
     size_t end = to;
 
+    (void)pthread_once(&near_once, near_build);
+
     if (to < len) {
         unsigned char c = t[to];
         end = extension(t, len, to);
@@ -283,6 +300,7 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
     for (size_t g0 = 0; g0 < g.n; g0++) {
         size_t start = g0 == 0 ? from : g.at[g0] - (g.paren[g0] ? 1 : 0);
         float conf;
+        unsigned near;
         /* a start one group later, after a space ("75008 01 23 45 67 89"),
          * but not inside a number written with its country code or grouped
          * all alike (4111 1111 1111 1111) */
@@ -300,15 +318,17 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
         conf = classify(t, &g, g0, g0 == 0 && g.plus);
         if (conf <= 0.0F)
             continue;
-        if (pii_near_word(text, len, start, end, 24, money_words) || currency_after(t, len, end))
+        /* the five lists in one pass over the text around the number */
+        near = pii_near_words(text, len, start, end, &near_set);
+        if ((near & NEAR_MONEY) || currency_after(t, len, end))
             return 1;
-        if (pii_near_word(text, len, start, end, 12, address_words))
+        if (near & NEAR_ADDRESS)
             return 1;
-        if (pii_near_word(text, len, start, end, 32, phone_words))
+        if (near & NEAR_PHONE)
             conf += 0.2F;
-        else if (pii_near_word(text, len, start, end, 24, ref_words))
+        else if (near & NEAR_REF)
             conf -= 0.2F;
-        else if (pii_near_word(text, len, start, end, 24, weak_words))
+        else if (near & NEAR_WEAK)
             conf += 0.1F;
         if (conf > 0.95F)
             conf = 0.95F;

@@ -97,6 +97,71 @@ static size_t digits_back(const unsigned char *t, size_t to, const char *seps, s
     return p;
 }
 
+void pii_near_set_init(struct pii_near_set *set, const struct pii_near *lists, size_t n)
+{
+    size_t count[256] = {0}, nw = 0;
+
+    memset(set, 0, sizeof(*set));
+    set->n = n;
+    for (size_t l = 0; l < n; l++) {
+        set->window[l] = lists[l].window;
+        if (lists[l].window > set->wide)
+            set->wide = lists[l].window;
+        for (const char *const *w = lists[l].words; *w && nw < PII_NEAR_MAX_WORDS; w++, nw++)
+            count[(unsigned char)(*w)[0]]++;
+    }
+    /* a counting sort by first byte: word[at[c], at[c + 1]) start with c */
+    for (size_t c = 0; c < 256; c++)
+        set->at[c + 1] = (uint8_t)(set->at[c] + count[c]);
+    nw = 0;
+    for (size_t l = 0; l < n; l++)
+        for (const char *const *w = lists[l].words; *w && nw < PII_NEAR_MAX_WORDS; w++, nw++) {
+            unsigned char c = (unsigned char)(*w)[0];
+            size_t k = set->at[c + 1] - count[c]--;
+            set->word[k] = *w;
+            set->list[k] = (uint8_t)l;
+            set->first[c >> 5] |= 1u << (c & 31);
+        }
+}
+
+unsigned pii_near_words(const char *text, size_t len, size_t start, size_t end,
+                        const struct pii_near_set *set)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t wide = set->wide;
+    size_t lo = start > wide ? start - wide : 0;
+    size_t hi = len - end > wide ? end + wide : len;
+    unsigned found = 0, all = set->n >= 32 ? ~0u : (1u << set->n) - 1u;
+
+    /* one pass over the widest window; at a word start, only the words
+     * with its first letter are compared, each within its list's window */
+    for (size_t i = lo; i < hi && found != all; i++) {
+        unsigned char c;
+        if (i == start) {
+            i = end - 1;
+            continue;
+        }
+        c = lower(t[i]);
+        if (!(set->first[c >> 5] & (1u << (c & 31))) ||
+            (i > 0 && (is_alpha(t[i - 1]) || t[i - 1] >= 0x80)))
+            continue;
+        for (size_t k = set->at[c]; k < set->at[c + 1]; k++) {
+            unsigned l = set->list[k];
+            size_t win = set->window[l];
+            size_t lhi = len - end > win ? end + win : len;
+            const unsigned char *wp = (const unsigned char *)set->word[k];
+            size_t m = 0;
+            if ((found >> l) & 1u || (i < start && start - i > win) || i >= lhi)
+                continue;
+            while (wp[m] && i + m < lhi && fold_at(t, i + m) == wp[m])
+                m++;
+            if (!wp[m])
+                found |= 1u << l;
+        }
+    }
+    return found;
+}
+
 int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t window,
                   const char *const *words)
 {

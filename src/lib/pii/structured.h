@@ -5,6 +5,7 @@
 #define PARLEY_PII_STRUCTURED_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pii/internal.h"
 
@@ -48,5 +49,30 @@ int pii_phone_check(const char *text, size_t len, size_t from, size_t to, struct
  * within `window` bytes before `start` or after `end`, case-insensitively. */
 int pii_near_word(const char *text, size_t len, size_t start, size_t end, size_t window,
                   const char *const *words);
+
+/* A word list and how far from the value its words count. */
+struct pii_near {
+    const char *const *words;
+    size_t window;
+};
+/* Several lists, indexed by first letter for pii_near_words(): built
+ * once (pii_near_set_init()), then only read, by any thread. */
+#define PII_NEAR_MAX_WORDS 200
+#define PII_NEAR_MAX_LISTS 8
+struct pii_near_set {
+    size_t n, wide;                    /* lists; the widest window */
+    size_t window[PII_NEAR_MAX_LISTS]; /* of each list */
+    uint32_t first[8];                 /* first bytes of the words, a bitmap */
+    uint8_t at[257];                   /* word[at[c], at[c + 1]) start with byte c */
+    uint8_t list[PII_NEAR_MAX_WORDS];  /* the list of word[k] */
+    const char *word[PII_NEAR_MAX_WORDS];
+};
+/* Builds `set` from lists[0..n), n <= PII_NEAR_MAX_LISTS, with at most
+ * PII_NEAR_MAX_WORDS words in all. */
+void pii_near_set_init(struct pii_near_set *set, const struct pii_near *lists, size_t n);
+/* pii_near_word() for each list of `set` in one pass over the text: bit l
+ * is set when a word of list l is within its window of [start, end). */
+unsigned pii_near_words(const char *text, size_t len, size_t start, size_t end,
+                        const struct pii_near_set *set);
 
 #endif
