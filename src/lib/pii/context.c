@@ -138,6 +138,37 @@ static inline bool is_upper(int32_t cp)
            utf8proc_category(cp) == UTF8PROC_CATEGORY_LT;
 }
 
+/* Copies the lower-case ASCII letters from text[j] to fold + *n, 8 bytes
+ * at a time while they fit (the byte loop after it does the rest), with
+ * zeros after them as a token's key needs; returns where it stopped. */
+static size_t lower_run8(const char *text, size_t hi, size_t j, char *fold, size_t *n)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t high = 0x8080808080808080u;
+    while (hi - j >= 8 && *n + 8 <= CTX_FOLD_MAX) {
+        uint64_t w, x, low, other;
+        size_t k;
+        memcpy(&w, text + j, 8);
+        /* per byte, without carries between them: high bit set in `low`
+         * for 'a'..'z' (>= 0x61 and not >= 0x7B, and ASCII) */
+        x = w & ~high;
+        low = (x + 0x1F1F1F1F1F1F1F1Fu) & ~(x + 0x0505050505050505u) & ~w & high;
+        other = ~low & high;
+        k = other ? (size_t)__builtin_ctzll(other) / 8 : 8;
+        if (k < 8)
+            w &= ((uint64_t)1 << (8 * k)) - 1;
+        memcpy(fold + *n, &w, 8);
+        *n += k;
+        j += k;
+        if (k < 8)
+            break;
+    }
+#else
+    (void)text, (void)hi, (void)fold, (void)n;
+#endif
+    return j;
+}
+
 /* Reads the word starting at text[i] into *t; returns where it ends. Inner
  * apostrophes and hyphens stay in the word when a letter or digit follows. */
 static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t)
@@ -155,6 +186,8 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
          * it is, the general path below reduced to what it does for them. */
         if ((unsigned)(b - 'a') < 26u) {
             size_t j = i, room = (t->shape & SH_LONG) ? 0 : CTX_FOLD_MAX - n, copied;
+            if (!(t->shape & SH_LONG))
+                j = lower_run8(text, hi, j, t->fold, &n);
             /* copied while there is room, then only counted: more is too long */
             while (j < hi && j - i < room && (unsigned)((unsigned char)text[j] - 'a') < 26u)
                 t->fold[n++] = text[j++];
