@@ -324,7 +324,11 @@ static const struct {
 
 /* Open addressing; SLOTS is a power of two over twice the distinct words.
  * Keys are the folded words zero-padded to 32 bytes, as tokens hold them,
- * hashed and compared 8 bytes at a time: no per-byte hash, no memcmp. */
+ * hashed and compared 8 bytes at a time: no per-byte hash, no memcmp. A
+ * slot holds a word's first 8 bytes, length and flags, so that a word of
+ * at most 8 bytes (most of them) is settled by one read of one slot: the
+ * token arrays of a scan push the table out of the cache, and a second
+ * dependent read (of the whole key) cost as much again. */
 #define SLOTS     8192u
 #define SLOT_BITS 13u
 #define MAX_WORDS 4000u
@@ -332,9 +336,13 @@ static const struct {
 
 static struct entry {
     uint64_t key[KEY_WORDS];
-    uint32_t n, lex;
 } entries[MAX_WORDS];
-static uint16_t slots[SLOTS]; /* index + 1 into entries[]; 0: empty */
+static struct slot {
+    uint64_t key0; /* the key's first 8 bytes */
+    uint32_t lex;
+    uint16_t idx; /* index + 1 into entries[]; 0: empty */
+    uint16_t n;
+} slots[SLOTS];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
 static uint32_t hash(const uint64_t *key, size_t n)
@@ -345,13 +353,14 @@ static uint32_t hash(const uint64_t *key, size_t n)
     return (uint32_t)(h >> (64 - SLOT_BITS));
 }
 
-static uint16_t *slot_of(const uint64_t *key, size_t n)
+static struct slot *slot_of(const uint64_t *key, size_t n)
 {
     uint32_t h = hash(key, n);
-    while (slots[h]) {
-        const struct entry *e = &entries[slots[h] - 1];
-        size_t k = 0;
-        if (e->n == n) {
+    while (slots[h].idx) {
+        const struct slot *sl = &slots[h];
+        if (sl->n == n && sl->key0 == key[0]) {
+            const struct entry *e = &entries[sl->idx - 1];
+            size_t k = 1;
             while (k * 8 < n && e->key[k] == key[k])
                 k++;
             if (k * 8 >= n)
@@ -371,18 +380,19 @@ static void build(void)
             const char *sp = strchr(p, ' ');
             size_t n = sp ? (size_t)(sp - p) : strlen(p);
             uint64_t key[KEY_WORDS] = {0};
-            uint16_t *slot;
+            struct slot *slot;
             /* a longer word could never match: tokens keep CTX_FOLD_MAX bytes */
             if (n <= CTX_FOLD_MAX) {
                 memcpy(key, p, n);
                 slot = slot_of(key, n);
-                if (*slot) {
-                    entries[*slot - 1].lex |= lists[l].lex;
+                if (slot->idx) {
+                    slot->lex |= lists[l].lex;
                 } else if (used < MAX_WORDS) {
                     memcpy(entries[used].key, key, sizeof(key));
-                    entries[used].n = (uint32_t)n;
-                    entries[used].lex = lists[l].lex;
-                    *slot = (uint16_t)++used;
+                    slot->key0 = key[0];
+                    slot->n = (uint16_t)n;
+                    slot->lex = lists[l].lex;
+                    slot->idx = (uint16_t)++used;
                 }
             }
             p += n + (sp != NULL);
@@ -398,10 +408,10 @@ void pii_ctx_words_init(void)
 uint32_t pii_ctx_lookup(const char *fold, size_t n)
 {
     uint64_t key[KEY_WORDS];
-    uint16_t *slot;
+    const struct slot *slot;
     memcpy(key, fold, sizeof(key));
     slot = slot_of(key, n);
-    return *slot ? entries[*slot - 1].lex : 0;
+    return slot->idx ? slot->lex : 0;
 }
 
 int pii_ctx_month(const char *fold)
