@@ -24,8 +24,10 @@ struct parley_pii {
 struct parley_pii_scratch {
     hs_scratch_t *hs;
     struct pii_hits hits;
-    uint64_t *cover;  /* a bit per byte of the text: inside a kept finding */
-    size_t cover_cap; /* words in cover */
+    uint64_t *cover;         /* a bit per byte of the text: inside a kept finding */
+    size_t cover_cap;        /* words in cover */
+    parley_pii_finding *tmp; /* room for sort_findings() */
+    size_t tmp_cap;
 };
 
 static int is_word(unsigned char c)
@@ -151,6 +153,7 @@ void parley_pii_scratch_destroy(parley_pii_scratch *s)
         (void)hs_free_scratch(s->hs);
     parley__free(s->hits.v);
     parley__free(s->cover);
+    parley__free(s->tmp);
     parley__free(s);
 }
 
@@ -227,13 +230,52 @@ static int by_priority(const void *a, const void *b)
     return (int)x->type - (int)y->type;
 }
 
-static int by_start(const void *a, const void *b)
+/* True when x goes before y: by_priority() (prio) or by start. */
+static inline bool before(const parley_pii_finding *x, const parley_pii_finding *y, bool prio)
 {
-    const parley_pii_finding *x = a, *y = b;
+    return prio ? by_priority(x, y) < 0 : x->start < y->start;
+}
 
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    return 0;
+/* A stable sort of v[0..n) (tmp: room for n), as qsort() with those orders
+ * gives here (a merge sort), without its indirect call per comparison:
+ * insertion sorts of short runs, then merges that copy a pair of runs
+ * already in order as it is (the detectors append mostly by start). */
+static void sort_findings(parley_pii_finding *v, parley_pii_finding *tmp, size_t n, bool prio)
+{
+    const size_t run = 16;
+    parley_pii_finding *a = v, *b = tmp, *sw;
+
+    for (size_t lo = 0; lo < n; lo += run) {
+        size_t hi = lo + run < n ? lo + run : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            parley_pii_finding x = v[i];
+            size_t j = i;
+            for (; j > lo && before(&x, &v[j - 1], prio); j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    for (size_t w = run; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            if (mid == hi || !before(&a[mid], &a[mid - 1], prio)) {
+                memcpy(b + lo, a + lo, (hi - lo) * sizeof(*a));
+                continue;
+            }
+            /* the right one first only when strictly before: stable */
+            while (i < mid && j < hi)
+                b[k++] = before(&a[j], &a[i], prio) ? a[j++] : a[i++];
+            memcpy(b + k, a + i, (mid - i) * sizeof(*a));
+            k += mid - i;
+            memcpy(b + k, a + j, (hi - j) * sizeof(*a));
+        }
+        sw = a;
+        a = b;
+        b = sw;
+    }
+    if (a != v)
+        memcpy(v, a, n * sizeof(*v));
 }
 
 /* Sets (set) or tests for any set bit (!set) in bits [lo, hi) of `w`. */
@@ -271,8 +313,16 @@ static int resolve(parley_pii_scratch *s, size_t len)
         s->cover = c;
         s->cover_cap = words;
     }
+    if (s->tmp_cap < h->n) {
+        parley_pii_finding *t = parley__mallocarray(h->cap, sizeof(*t));
+        if (!t)
+            return 0;
+        parley__free(s->tmp);
+        s->tmp = t;
+        s->tmp_cap = h->cap;
+    }
     memset(s->cover, 0, words * sizeof(*s->cover));
-    qsort(h->v, h->n, sizeof(*h->v), by_priority);
+    sort_findings(h->v, s->tmp, h->n, true);
     for (size_t i = 0; i < h->n; i++) {
         parley_pii_finding *f = &h->v[i];
         if (cover_span(s->cover, f->start, f->end, false)) {
@@ -285,7 +335,7 @@ static int resolve(parley_pii_scratch *s, size_t len)
         if (h->v[i].confidence >= 0.0F)
             h->v[k++] = h->v[i];
     h->n = k;
-    qsort(h->v, h->n, sizeof(*h->v), by_start);
+    sort_findings(h->v, s->tmp, h->n, false);
     return 1;
 }
 
