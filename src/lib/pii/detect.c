@@ -18,7 +18,8 @@ struct parley_pii {
     hs_database_t *db; /* NULL when nothing needs the scan */
     unsigned types;
     float min_confidence;
-    size_t n_builtin; /* pattern ids below are pii_patterns[] indexes, the rest identifiers */
+    size_t n_builtin;  /* pattern ids below are pii_patterns[] indexes, the rest identifiers */
+    bool builtin_only; /* no identifier patterns in db: see may_match() */
 };
 
 struct parley_pii_scratch {
@@ -70,6 +71,7 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
         n++;
     }
     p->n_builtin = pii_n_patterns;
+    p->builtin_only = true;
     if (p->types & PARLEY_PII_BIT(PARLEY_PII_ID)) {
         for (size_t i = 0; i < opts->n_identifiers; i++) {
             const parley_pii_identifier *id = &opts->identifiers[i];
@@ -83,6 +85,7 @@ parley_err parley_pii_create(const parley_pii_options *opts, parley_pii **out, p
             flags[n] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_UTF8;
             ids[n] = (unsigned)(pii_n_patterns + i);
             n++;
+            p->builtin_only = false;
         }
     }
     if (n > 0 && hs_compile_multi(exprs, flags, ids, (unsigned)n, HS_MODE_BLOCK, NULL, &p->db,
@@ -190,6 +193,20 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         return 1;
     }
     return 0;
+}
+
+/* Whether a built-in pattern could match text[0..len) at all: each needs
+ * an ASCII digit, an '@' or a ':' (pii_patterns[]). Most chat messages
+ * have none, and for a short text a Hyperscan call costs more than this
+ * look. */
+static bool may_match(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if ((unsigned)(c - '0') < 10u || c == '@' || c == ':')
+            return true;
+    }
+    return false;
 }
 
 /* The UTF-8 check, with the ASCII bytes most texts are made of skipped
@@ -362,7 +379,7 @@ parley_err parley_pii_detect(const parley_pii *p, parley_pii_scratch *s, const c
         return parley_error_set(err, PARLEY_ERR_UTF8,
                                 "cannot scan the text: invalid UTF-8 at byte %zu", bad);
     ctx = (struct scan_ctx){p, text, len, &s->hits, 0};
-    if (p->db && len > 0) {
+    if (p->db && len > 0 && (!p->builtin_only || may_match(text, len))) {
         hs_error_t hr = hs_scan(p->db, text, (unsigned)len, 0, s->hs, on_match, &ctx);
         if (hr != HS_SUCCESS && !(hr == HS_SCAN_TERMINATED && ctx.oom)) {
             s->hits.n = 0;
