@@ -196,14 +196,19 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
 }
 
 /* Whether a built-in pattern could match text[0..len) at all: each needs
- * an ASCII digit, an '@' or a ':' (pii_patterns[]). Most chat messages
- * have none, and for a short text a Hyperscan call costs more than this
- * look. */
+ * two ASCII digits, an '@' or two ':' (pii_patterns[]). Most chat
+ * messages have none, and for a short text a Hyperscan call costs more
+ * than this look. */
 static bool may_match(const char *text, size_t len)
 {
+    unsigned digits = 0, colons = 0;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
-        if ((unsigned)(c - '0') < 10u || c == '@' || c == ':')
+        if ((unsigned)(c - '0') < 10u)
+            digits++;
+        else if (c == ':')
+            colons++;
+        if (digits >= 2 || colons >= 2 || c == '@')
             return true;
     }
     return false;
