@@ -89,4 +89,16 @@ double parley__rng_unit(struct parley_rng *r); /* [0, 1) */
 /* Monotonic seconds, for progress and timing. */
 double parley__now(void);
 
+/* keyfile.c: 32-byte secrets from configuration. `spec` is "env:NAME",
+ * "file:PATH" or, when `bare_path`, a plain PATH: 64 hex digits with
+ * optional white space, in a file only its owner can read. `what` names
+ * the key in messages ("master key"), `keygen` the command that makes one.
+ * `key` is set only on success. */
+#define PARLEY__KEY32 32
+parley_err parley__key32_load(const char *spec, int bare_path, const char *what, const char *keygen,
+                              unsigned char key[PARLEY__KEY32], parley_error *err);
+/* Writes a new random key as 64 hex digits and a newline to a new file
+ * `path` of mode 0600; an existing file is never replaced. */
+parley_err parley__key32_generate(const char *path, const char *what, parley_error *err);
+
 #endif

@@ -5,13 +5,8 @@
  * a data key, bound by associated data to their conversation, column and
  * row so that no value can be moved to another place. Formats are in
  * docs/internals/store-encryption.md. */
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "store/internal.h"
 
@@ -27,6 +22,7 @@
 _Static_assert(PARLEY__WRAPPED_BYTES == NONCE_BYTES + PARLEY__DEK_BYTES + TAG_BYTES,
                "wrapped data key size");
 _Static_assert(PARLEY__SEAL_OVERHEAD == SEAL_HEADER + NONCE_BYTES + TAG_BYTES, "seal overhead");
+_Static_assert(PARLEY_STORE_MASTER_KEY_BYTES == PARLEY__KEY32, "master keys are 32-byte secrets");
 
 static parley_err sodium_ready(parley_error *err)
 {
@@ -78,76 +74,6 @@ static void key_id(const unsigned char key[PARLEY_STORE_MASTER_KEY_BYTES],
     (void)sodium_bin2hex(id, PARLEY_STORE_MASTER_KEY_ID_SIZE, h, 4);
 }
 
-/* Parses 64 hex characters, surrounded by whitespace, into `key`. */
-static parley_err parse_hex_key(const char *text, const char *what,
-                                unsigned char key[PARLEY_STORE_MASTER_KEY_BYTES], parley_error *err)
-{
-    size_t bin_len = 0, len;
-    const char *end = NULL;
-
-    while (isspace((unsigned char)*text))
-        text++;
-    len = strlen(text);
-    while (len > 0 && isspace((unsigned char)text[len - 1]))
-        len--;
-    if (len != 2 * PARLEY_STORE_MASTER_KEY_BYTES ||
-        sodium_hex2bin(key, PARLEY_STORE_MASTER_KEY_BYTES, text, len, NULL, &bin_len, &end) != 0 ||
-        bin_len != PARLEY_STORE_MASTER_KEY_BYTES)
-        return parley_error_set(err, PARLEY_ERR_FORMAT,
-                                "master key %s is not 64 hex characters (make one with parley "
-                                "store keygen FILE)",
-                                what);
-    return PARLEY_OK;
-}
-
-static parley_err read_key_file(const char *path, unsigned char key[PARLEY_STORE_MASTER_KEY_BYTES],
-                                parley_error *err)
-{
-    char text[256];
-    size_t len = 0;
-    struct stat st;
-    parley_err rc = PARLEY_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return parley_error_set(err, PARLEY_ERR_IO, "cannot read master key file '%s': %s", path,
-                                strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read master key file '%s': %s", path,
-                              strerror(errno));
-        goto out;
-    }
-    if (st.st_mode & 077) {
-        rc = parley_error_set(err, PARLEY_ERR_INVALID,
-                              "master key file '%s' can be read by others (mode %04o); chmod 600 "
-                              "it",
-                              path, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    for (;;) {
-        ssize_t got = read(fd, text + len, sizeof(text) - 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = parley_error_set(err, PARLEY_ERR_IO, "cannot read master key file '%s': %s", path,
-                                  strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-        if (len == sizeof(text) - 1)
-            break;
-    }
-    text[len] = '\0';
-    if ((rc = parse_hex_key(text, "file", key, err)) != PARLEY_OK)
-        parley_error_prefix(err, "'%s'", path);
-out:
-    sodium_memzero(text, sizeof(text));
-    (void)close(fd);
-    return rc;
-}
-
 parley_err parley_store_master_key_load(const char *spec, parley_store_master_key *out,
                                         parley_error *err)
 {
@@ -156,24 +82,8 @@ parley_err parley_store_master_key_load(const char *spec, parley_store_master_ke
 
     if (!spec || !out)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot load master key: no key given");
-    if ((rc = sodium_ready(err)) != PARLEY_OK)
-        return rc;
     memset(&k, 0, sizeof(k));
-    if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
-        rc = read_key_file(spec + 5, k.key, err);
-    } else if (strncmp(spec, "env:", 4) == 0 && spec[4]) {
-        const char *v = getenv(spec + 4);
-        if (!v)
-            rc = parley_error_set(err, PARLEY_ERR_INVALID,
-                                  "cannot load master key: environment variable '%s' is not set",
-                                  spec + 4);
-        else if ((rc = parse_hex_key(v, "in the environment", k.key, err)) != PARLEY_OK)
-            parley_error_prefix(err, "'%s'", spec + 4);
-    } else {
-        rc = parley_error_set(err, PARLEY_ERR_INVALID,
-                              "cannot load master key '%.64s': expected file:PATH or env:NAME",
-                              spec);
-    }
+    rc = parley__key32_load(spec, 0, "master key", "parley store keygen FILE", k.key, err);
     if (rc == PARLEY_OK) {
         key_id(k.key, k.id);
         *out = k;
@@ -184,34 +94,7 @@ parley_err parley_store_master_key_load(const char *spec, parley_store_master_ke
 
 parley_err parley_store_master_key_generate(const char *path, parley_error *err)
 {
-    unsigned char key[PARLEY_STORE_MASTER_KEY_BYTES];
-    char text[2 * PARLEY_STORE_MASTER_KEY_BYTES + 2];
-    parley_err rc;
-    int fd = -1;
-
-    if (!path || !path[0])
-        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot make master key: no file given");
-    if ((rc = sodium_ready(err)) != PARLEY_OK)
-        return rc;
-    randombytes_buf(key, sizeof(key));
-    (void)sodium_bin2hex(text, sizeof(text), key, sizeof(key));
-    text[sizeof(text) - 2] = '\n';
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot create master key file '%s': %s", path,
-                              strerror(errno));
-        goto out;
-    }
-    if (write(fd, text, sizeof(text) - 1) != (ssize_t)(sizeof(text) - 1) || fsync(fd) != 0) {
-        rc = parley_error_set(err, PARLEY_ERR_IO, "cannot write master key file '%s': %s", path,
-                              strerror(errno));
-        (void)unlink(path);
-    }
-    (void)close(fd);
-out:
-    sodium_memzero(key, sizeof(key));
-    sodium_memzero(text, sizeof(text));
-    return rc;
+    return parley__key32_generate(path, "master key", err);
 }
 
 parley_err parley_store_keyring_load(const char *current, const char *older,
