@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "server/server.h"
@@ -84,12 +83,10 @@ int cmd_keys(int argc, char **argv)
     }
     if (!c.store_url[0])
         (void)snprintf(c.store_url, sizeof(c.store_url), "sqlite:%.1100s/parley.db", c.data_dir);
-    if (!c.master_key[0]) {
-        /* `parley serve --demo` keeps its master key beside the data folder. */
-        char demo[1000];
-        (void)snprintf(demo, sizeof(demo), "%.980s.master.key", c.data_dir);
-        if (access(demo, F_OK) == 0)
-            (void)snprintf(c.master_key, sizeof(c.master_key), "file:%s", demo);
+    /* `parley serve --demo` keeps its master key beside the data folder. */
+    if (parley_server_config_demo_key(&c, 0, &e) != PARLEY_OK) {
+        cli_error("%s", e.msg);
+        return EXIT_FAIL;
     }
     int is_create = strcmp(sub, "create") == 0, is_list = strcmp(sub, "list") == 0,
         is_revoke = strcmp(sub, "revoke") == 0;

@@ -215,17 +215,9 @@ int cmd_serve(int argc, char **argv)
         }
         (void)snprintf(c.audit_key, sizeof(c.audit_key), "%s", key);
     }
-    if (c.demo && !c.master_key[0]) {
-        /* The demo encrypts conversations at rest with a master key of its
-         * own, beside the data folder rather than in it: a copy of the
-         * folder alone is unreadable. */
-        char key[1000];
-        (void)snprintf(key, sizeof(key), "%.980s.master.key", c.data_dir);
-        if (access(key, F_OK) != 0 && parley_store_master_key_generate(key, &e) != PARLEY_OK) {
-            cli_error("%s", e.msg);
-            goto out;
-        }
-        (void)snprintf(c.master_key, sizeof(c.master_key), "file:%s", key);
+    if (c.demo && parley_server_config_demo_key(&c, 1, &e) != PARLEY_OK) {
+        cli_error("%s", e.msg);
+        goto out;
     }
     if (c.demo && !c.backend_url[0]) {
         char msg[1024];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "common/internal.h"
@@ -109,6 +110,21 @@ void parley_server_store_options_clear(parley_store_master_key mkeys[PARLEY_STOR
     for (size_t i = 0; i < o->nmaster_keys; i++)
         parley_store_master_key_clear(&mkeys[i]);
     o->nmaster_keys = 0;
+}
+
+parley_err parley_server_config_demo_key(parley_server_config *c, int create, parley_error *err)
+{
+    char key[1000];
+    if (c->master_key[0])
+        return PARLEY_OK;
+    (void)snprintf(key, sizeof(key), "%.980s.master.key", c->data_dir);
+    if (access(key, F_OK) != 0) {
+        parley_err rc = create ? parley_store_master_key_generate(key, err) : PARLEY_OK;
+        if (rc != PARLEY_OK || !create)
+            return rc;
+    }
+    (void)snprintf(c->master_key, sizeof(c->master_key), "file:%s", key);
+    return PARLEY_OK;
 }
 
 parley_err parley_server_store_open(const parley_server_config *c, parley_store **out,

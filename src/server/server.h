@@ -56,6 +56,11 @@ parley_err parley_server_store_options(const parley_server_config *c,
 void parley_server_store_options_clear(parley_store_master_key keys[PARLEY_STORE_MAX_MASTER_KEYS],
                                        parley_store_options *o);
 
+/* The demo's master key, DATA_DIR.master.key: beside the data folder, not
+ * in it, so a copy of the folder alone is unreadable. When `master_key` is
+ * unset, points it at that file if it exists, or (`create`) at a new one. */
+parley_err parley_server_config_demo_key(parley_server_config *c, int create, parley_error *err);
+
 /* Opens the store the configuration names, with its master keys (content
  * encrypted at rest) when `master_key` is set. Caller closes `*out`. */
 parley_err parley_server_store_open(const parley_server_config *c, parley_store **out,
