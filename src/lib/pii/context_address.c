@@ -513,10 +513,18 @@ static bool glued_number(const struct ctx_scan *s, size_t i)
     return p->kind != CTX_PUNCT || strchr("/.-:,+", p->fold[0]) != NULL;
 }
 
+/* How far ahead of its first word an address's house number or English
+ * street word can be: after_cue() reads up to four capitalized words before
+ * the number, street_only() and by_shape() three, name_then_number() two. */
+#define ANCHOR_AHEAD 4
+
 void pii_ctx_address(struct ctx_scan *s)
 {
     /* Whether the writer starts sentences in lower case ("rijksweg 145"). */
     bool writer_lower = false;
+    /* The first token after the one at hand with a digit or an English
+     * street word (s->nt: none). */
+    size_t anchor = 0;
     for (size_t i = 0; i < s->nt && !s->oom; i++) {
         size_t start = i, e, e2;
         const char *det;
@@ -534,6 +542,20 @@ void pii_ctx_address(struct ctx_scan *s)
             !(s->t[i].lex & (LX_ST_BEFORE | LX_ADDR_START | LX_POBOX)) &&
             !(writer_lower && street_suffix(&s->t[i])))
             continue;
+        /* Without a digit or a street, box or corner word of its own, a
+         * word starts an address only with a house number or a street word
+         * (after the name) among the next ANCHOR_AHEAD tokens. */
+        if (!(s->t[i].shape & SH_DIGIT) &&
+            !(s->t[i].lex & (LX_ST_BEFORE | LX_ADDR_START | LX_POBOX))) {
+            if (anchor <= i) {
+                anchor = i + 1;
+                while (anchor < s->nt && !(s->t[anchor].shape & SH_DIGIT) &&
+                       !(s->t[anchor].lex & LX_ST_AFTER))
+                    anchor++;
+            }
+            if (anchor - i > ANCHOR_AHEAD)
+                continue;
+        }
         special = (s->t[i].lex & LX_ADDR_START) != 0;
         if (special && (e = military(s, i, &start)) != 0) {
             det = "address.military";
