@@ -7,6 +7,9 @@
  * says how they were chosen. */
 #include <pthread.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pii/context.h"
 
@@ -322,53 +325,114 @@ static const struct {
     {"diciembre", 12}, {"dezember", 12},
 };
 
-/* Open addressing; SLOTS is a power of two over twice the distinct words.
- * Keys are the folded words zero-padded to 32 bytes, as tokens hold them,
- * hashed and compared 8 bytes at a time: no per-byte hash, no memcmp. A
- * slot holds a word's first 8 bytes, length and flags, so that a word of
- * at most 8 bytes (most of them) is settled by one read of one slot: the
- * token arrays of a scan push the table out of the cache, and a second
- * dependent read (of the whole key) cost as much again. */
-#define SLOTS     8192u
-#define SLOT_BITS 13u
-#define MAX_WORDS 4000u
-#define KEY_WORDS ((CTX_FOLD_MAX + 1) / 8)
+/* Keys are the folded words zero-padded to 32 bytes, as tokens hold them,
+ * hashed and compared 8 bytes at a time: no per-byte hash, no memcmp.
+ *
+ * Half the words a text holds are in no list, and the token arrays of a
+ * scan push a big table out of the cache, so a lookup first reads a small
+ * (16 KiB) array of 16-bit tags, a bucket of 8 of them at once: a word in
+ * no list almost never goes further. A matching tag leads to the slot
+ * beside it, which holds a word's first 8 bytes, length and flags, so
+ * that a word of at most 8 bytes (most of them) is settled by one more
+ * read. A word goes in the first bucket from its hash with a free tag;
+ * a bucket with a free tag ends the search. BUCKETS * BUCKET is over
+ * twice the distinct words, so that a full bucket is rare. */
+#define BUCKET      8u
+#define BUCKET_BITS 10u
+#define BUCKETS     (1u << BUCKET_BITS)
+#define SLOTS       (BUCKETS * BUCKET)
+#define MAX_WORDS   4000u
+#define KEY_WORDS   ((CTX_FOLD_MAX + 1) / 8)
 
 static struct entry {
     uint64_t key[KEY_WORDS];
 } entries[MAX_WORDS];
+static _Alignas(16) uint16_t tags[SLOTS]; /* 0: free */
 static struct slot {
     uint64_t key0; /* the key's first 8 bytes */
     uint32_t lex;
-    uint16_t idx; /* index + 1 into entries[]; 0: empty */
+    uint16_t idx; /* index + 1 into entries[] */
     uint16_t n;
 } slots[SLOTS];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
-static uint32_t hash(const uint64_t *key, size_t n)
+static uint64_t key_at(const char *key, size_t k)
 {
-    uint64_t h = (key[0] ^ n) * 0x9E3779B97F4A7C15u;
-    for (size_t k = 1; k * 8 < n; k++)
-        h = (h ^ (h >> 29) ^ key[k]) * 0xBF58476D1CE4E5B9u;
-    return (uint32_t)(h >> (64 - SLOT_BITS));
+    uint64_t w;
+    memcpy(&w, key + 8 * k, 8);
+    return w;
 }
 
-static struct slot *slot_of(const uint64_t *key, size_t n)
+/* The bucket is the top bits, the tag the 16 below them (never 0). */
+static uint64_t hash(const char *key, size_t n)
 {
-    uint32_t h = hash(key, n);
-    while (slots[h].idx) {
-        const struct slot *sl = &slots[h];
-        if (sl->n == n && sl->key0 == key[0]) {
-            const struct entry *e = &entries[sl->idx - 1];
-            size_t k = 1;
-            while (k * 8 < n && e->key[k] == key[k])
-                k++;
-            if (k * 8 >= n)
-                break;
+    uint64_t h = (key_at(key, 0) ^ n) * 0x9E3779B97F4A7C15u;
+    for (size_t k = 1; k * 8 < n; k++)
+        h = (h ^ (h >> 29) ^ key_at(key, k)) * 0xBF58476D1CE4E5B9u;
+    return h;
+}
+
+static uint32_t bucket_of(uint64_t h)
+{
+    return (uint32_t)(h >> (64 - BUCKET_BITS));
+}
+
+static uint16_t tag_of(uint64_t h)
+{
+    return (uint16_t)((h >> (48 - BUCKET_BITS)) | 1u);
+}
+
+static bool same_word(const struct slot *sl, const char *key, uint64_t key0, size_t n)
+{
+    const struct entry *e;
+    if (sl->n != n || sl->key0 != key0)
+        return false;
+    e = &entries[sl->idx - 1];
+    for (size_t k = 1; k * 8 < n; k++)
+        if (e->key[k] != key_at(key, k))
+            return false;
+    return true;
+}
+
+/* Mask with bits 2i and 2i+1 set for each tag i of bucket `b` equal to `tag`. */
+static unsigned tag_mask(uint32_t b, uint16_t tag)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_load_si128((const __m128i *)&tags[b * BUCKET]);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_set1_epi16((short)tag)));
+#else
+    unsigned m = 0;
+    for (unsigned i = 0; i < BUCKET; i++)
+        if (tags[b * BUCKET + i] == tag)
+            m |= 3u << (2 * i);
+    return m;
+#endif
+}
+
+/* The slot of the word, or NULL; *free_at: the first free slot where it
+ * would go. */
+static const struct slot *find(const char *key, size_t n, uint32_t *free_at)
+{
+    uint64_t h = hash(key, n), key0 = key_at(key, 0);
+    uint32_t b = bucket_of(h);
+    uint16_t tag = tag_of(h);
+    for (;;) {
+        unsigned m = tag_mask(b, tag), free;
+        while (m) {
+            const struct slot *sl = &slots[b * BUCKET + (unsigned)__builtin_ctz(m) / 2];
+            if (same_word(sl, key, key0, n))
+                return sl;
+            m &= m - 1;
+            m &= m - 1;
         }
-        h = (h + 1) & (SLOTS - 1);
+        free = tag_mask(b, 0);
+        if (free) {
+            if (free_at)
+                *free_at = b * BUCKET + (unsigned)__builtin_ctz(free) / 2;
+            return NULL;
+        }
+        b = (b + 1) & (BUCKETS - 1);
     }
-    return &slots[h];
 }
 
 static void build(void)
@@ -379,20 +443,22 @@ static void build(void)
         while (*p) {
             const char *sp = strchr(p, ' ');
             size_t n = sp ? (size_t)(sp - p) : strlen(p);
-            uint64_t key[KEY_WORDS] = {0};
-            struct slot *slot;
+            char key[CTX_FOLD_MAX + 1] = {0};
+            const struct slot *found;
+            uint32_t at;
             /* a longer word could never match: tokens keep CTX_FOLD_MAX bytes */
             if (n <= CTX_FOLD_MAX) {
                 memcpy(key, p, n);
-                slot = slot_of(key, n);
-                if (slot->idx) {
-                    slot->lex |= lists[l].lex;
+                found = find(key, n, &at);
+                if (found) {
+                    slots[found - slots].lex |= lists[l].lex;
                 } else if (used < MAX_WORDS) {
                     memcpy(entries[used].key, key, sizeof(key));
-                    slot->key0 = key[0];
-                    slot->n = (uint16_t)n;
-                    slot->lex = lists[l].lex;
-                    slot->idx = (uint16_t)++used;
+                    slots[at].key0 = key_at(key, 0);
+                    slots[at].n = (uint16_t)n;
+                    slots[at].lex = lists[l].lex;
+                    slots[at].idx = (uint16_t)++used;
+                    tags[at] = tag_of(hash(key, n));
                 }
             }
             p += n + (sp != NULL);
@@ -407,11 +473,8 @@ void pii_ctx_words_init(void)
 
 uint32_t pii_ctx_lookup(const char *fold, size_t n)
 {
-    uint64_t key[KEY_WORDS];
-    const struct slot *slot;
-    memcpy(key, fold, sizeof(key));
-    slot = slot_of(key, n);
-    return slot->idx ? slot->lex : 0;
+    const struct slot *sl = find(fold, n, NULL);
+    return sl ? sl->lex : 0;
 }
 
 int pii_ctx_month(const char *fold)
