@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include <utf8proc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "pii/context.h"
 
@@ -169,13 +172,106 @@ static size_t lower_run8(const char *text, size_t hi, size_t j, char *fold, size
     return j;
 }
 
+/* The last bytes of a window, zero-padded: what read_word() reads 32
+ * bytes at a time from when fewer than 32 are left (the text may end
+ * there). */
+struct tail {
+    size_t at; /* where bytes[0] is in the text */
+    unsigned char bytes[64];
+};
+
+#if defined(__SSE2__)
+/* Set bits of x: no popcnt instruction is assumed. */
+static inline size_t popcount32(uint32_t x)
+{
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (size_t)((x * 0x01010101u) >> 24);
+}
+
+/* Bit k set for each byte k of the 32 at p in [lo, lo + span). */
+static inline uint32_t in_range32(__m128i a, __m128i b, char lo, char span)
+{
+    /* unsigned "x - lo < span" by signed compares, offset by -128 */
+    const __m128i off = _mm_set1_epi8((char)(-lo - 128)), lim = _mm_set1_epi8((char)(span - 128));
+    uint32_t ma = (uint32_t)_mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(a, off), lim));
+    uint32_t mb = (uint32_t)_mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(b, off), lim));
+    return ma | mb << 16;
+}
+
+/* The run of ASCII letters and digits a word starts with, most words
+ * whole, classified 32 bytes at a time from p: stores its folded form
+ * (zero-padded) in t->fold and returns its length, what the byte loop of
+ * read_word() would have done for it; 0 (nothing done) when it is 32
+ * bytes or longer, or does not start with one. */
+static inline size_t ascii_run(const unsigned char *p, struct ctx_tok *t, size_t *letters,
+                               size_t *uppers, bool *last_letter)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)p);
+    __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    uint32_t letter = in_range32(_mm_or_si128(a, case_bit), _mm_or_si128(b, case_bit), 'a', 26);
+    uint32_t upper = in_range32(a, b, 'A', 26), digit = in_range32(a, b, '0', 10);
+    uint32_t run = letter | digit, keep;
+    size_t len;
+    __m128i up_a, up_b, idx_a, idx_b, n_vec;
+    if (run == UINT32_MAX || !(run & 1))
+        return 0;
+    len = (size_t)__builtin_ctz(~run);
+    keep = ((uint32_t)1 << len) - 1;
+    /* lower case: the case bit added to the upper-case letters; bytes
+     * past the run cleared */
+    up_a = _mm_cmplt_epi8(_mm_add_epi8(a, _mm_set1_epi8((char)(-'A' - 128))),
+                          _mm_set1_epi8((char)(26 - 128)));
+    up_b = _mm_cmplt_epi8(_mm_add_epi8(b, _mm_set1_epi8((char)(-'A' - 128))),
+                          _mm_set1_epi8((char)(26 - 128)));
+    idx_a = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    idx_b = _mm_add_epi8(idx_a, _mm_set1_epi8(16));
+    n_vec = _mm_set1_epi8((char)len);
+    a = _mm_and_si128(_mm_or_si128(a, _mm_and_si128(up_a, case_bit)), _mm_cmplt_epi8(idx_a, n_vec));
+    b = _mm_and_si128(_mm_or_si128(b, _mm_and_si128(up_b, case_bit)), _mm_cmplt_epi8(idx_b, n_vec));
+    _mm_storeu_si128((__m128i *)t->fold, a);
+    _mm_storeu_si128((__m128i *)(t->fold + 16), b);
+    *letters = popcount32(letter & keep);
+    *uppers = popcount32(upper & keep);
+    *last_letter = (letter >> (len - 1)) & 1;
+    if (upper & 1)
+        t->shape |= SH_CAP;
+    if (digit & keep)
+        t->shape |= SH_DIGIT;
+    return len;
+}
+#endif
+
 /* Reads the word starting at text[i] into *t; returns where it ends. Inner
  * apostrophes and hyphens stay in the word when a letter or digit follows. */
-static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t)
+static size_t read_word(const char *text, size_t hi, size_t i, const struct tail *tail,
+                        struct ctx_tok *t)
 {
     size_t n = 0, letters = 0, uppers = 0;
     bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
+#if defined(__SSE2__)
+    {
+        const unsigned char *p =
+            hi - i >= 32 ? (const unsigned char *)text + i : tail->bytes + (i - tail->at);
+        size_t len = ascii_run(p, t, &letters, &uppers, &prev_letter);
+        if (len) {
+            unsigned char next;
+            n = len;
+            i += len;
+            first = false;
+            digits_only = letters == 0;
+            next = i < hi ? (unsigned char)text[i] : 0;
+            /* most words end at an ASCII byte that cannot be inside one */
+            if (next < 0x80 && next != '\'' && next != '-')
+                goto done;
+        }
+    }
+#else
+    (void)tail;
+#endif
     while (i < hi) {
         unsigned char b = (unsigned char)text[i];
         int32_t cp;
@@ -274,6 +370,9 @@ static size_t read_word(const char *text, size_t hi, size_t i, struct ctx_tok *t
         }
         i += k;
     }
+#if defined(__SSE2__)
+done:
+#endif
     t->end = i;
     t->fold[n] = '\0';
     t->flen = (uint8_t)n;
@@ -332,7 +431,10 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
     uint16_t pending = 0;
     bool sent = true;
     size_t i = lo, word = SIZE_MAX;
+    struct tail tail = {0};
 
+    tail.at = hi - lo > 32 ? hi - 32 : lo;
+    memcpy(tail.bytes, text + tail.at, hi - tail.at);
     s->nt = 0;
     while (i < hi) {
         int32_t cp;
@@ -372,7 +474,7 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
         t->shape = pending;
         pending = 0;
         if (c == C_LETTER || c == C_DIGIT) {
-            i = read_word(text, hi, i, t);
+            i = read_word(text, hi, i, &tail, t);
             word = s->nt - 1;
             if (sent && t->kind == CTX_WORD)
                 t->shape |= SH_SENT;
