@@ -353,7 +353,7 @@ static struct slot {
     uint32_t lex;
     uint16_t idx; /* index + 1 into entries[] */
     uint16_t n;
-} slots[SLOTS];
+} slots[SLOTS + 1];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
 
 static uint64_t key_at(const char *key, size_t k)
@@ -473,8 +473,27 @@ void pii_ctx_words_init(void)
 
 uint32_t pii_ctx_lookup(const char *fold, size_t n)
 {
-    const struct slot *sl = find(fold, n, NULL);
-    return sl ? sl->lex : 0;
+    uint64_t h = hash(fold, n), key0 = key_at(fold, 0);
+    uint32_t b = bucket_of(h);
+    unsigned m = tag_mask(b, tag_of(h)), more;
+    const struct slot *sl;
+    bool match;
+    /* Whether a word is in a list is as good as random: the common case
+     * (its bucket has a free tag, at most one tag matches) goes without a
+     * branch on it. No match reads the slot after the bucket (the one
+     * past the last is empty), which cannot hold the word: it would be in
+     * its own bucket, that has room. */
+    more = m & (m - 1);
+    more &= more - 1;
+    if (!tag_mask(b, 0) || more) {
+        sl = find(fold, n, NULL);
+        return sl ? sl->lex : 0;
+    }
+    sl = &slots[b * BUCKET + (unsigned)__builtin_ctz(m | 1u << (2 * BUCKET)) / 2];
+    match = (sl->n == n) & (sl->key0 == key0);
+    if (match && n > 8)
+        match = same_word(sl, fold, key0, n);
+    return sl->lex & (0u - (uint32_t)match); /* a mask, not a branch */
 }
 
 int pii_ctx_month(const char *fold)
