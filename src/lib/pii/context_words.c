@@ -476,20 +476,23 @@ uint32_t pii_ctx_lookup(const char *fold, size_t n)
     uint64_t h = hash(fold, n), key0 = key_at(fold, 0);
     uint32_t b = bucket_of(h);
     unsigned m = tag_mask(b, tag_of(h)), more;
+    uint32_t any, at;
     const struct slot *sl;
     bool match;
     /* Whether a word is in a list is as good as random: the common case
      * (its bucket has a free tag, at most one tag matches) goes without a
-     * branch on it. No match reads the slot after the bucket (the one
-     * past the last is empty), which cannot hold the word: it would be in
-     * its own bucket, that has room. */
+     * branch on it. No match reads the empty slot past the last, which
+     * stays in the cache, rather than one of the table. */
     more = m & (m - 1);
     more &= more - 1;
     if (!tag_mask(b, 0) || more) {
         sl = find(fold, n, NULL);
         return sl ? sl->lex : 0;
     }
-    sl = &slots[b * BUCKET + (unsigned)__builtin_ctz(m | 1u << (2 * BUCKET)) / 2];
+    any = 0u - (uint32_t)(m != 0);
+    at =
+        ((b * BUCKET + (unsigned)__builtin_ctz(m | 1u << (2 * BUCKET)) / 2) & any) | (SLOTS & ~any);
+    sl = &slots[at];
     match = (sl->n == n) & (sl->key0 == key0);
     if (match && n > 8)
         match = same_word(sl, fold, key0, n);
