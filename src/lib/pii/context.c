@@ -370,11 +370,13 @@ static size_t read_word(const char *text, size_t hi, size_t i, const struct tail
         }
         i += k;
     }
+    t->fold[n] = '\0';
 #if defined(__SSE2__)
+    /* (ascii_run() zero-padded the fold: a byte stored into it now would
+     * hold up the lookup's 8-byte reads) */
 done:
 #endif
     t->end = i;
-    t->fold[n] = '\0';
     t->flen = (uint8_t)n;
     t->kind = digits_only ? CTX_NUM : CTX_WORD;
     if (letters >= 2 && uppers == letters)
