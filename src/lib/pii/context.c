@@ -200,13 +200,17 @@ static inline uint32_t in_range32(__m128i a, __m128i b, char lo, char span)
     return ma | mb << 16;
 }
 
-/* The run of ASCII letters and digits a word starts with, most words
- * whole, classified 32 bytes at a time from p: stores its folded form
- * (zero-padded) in t->fold and returns its length, what the byte loop of
- * read_word() would have done for it; 0 (nothing done) when it is 32
- * bytes or longer, or does not start with one. */
-static inline size_t ascii_run(const unsigned char *p, struct ctx_tok *t, size_t *letters,
-                               size_t *uppers, bool *last_letter)
+/* The run of ASCII letters and digits a word starts with: its length and
+ * which of its bytes are letters, upper-case letters and digits. */
+struct ascii_run {
+    size_t len;
+    uint32_t letter, upper, digit;
+};
+
+/* Finds that run, most words whole, classifying 32 bytes at a time from
+ * p, and stores its folded form (zero-padded) in t->fold; false (nothing
+ * done) when it is 32 bytes or longer, or there is none. */
+static inline bool ascii_run(const unsigned char *p, struct ctx_tok *t, struct ascii_run *r)
 {
     __m128i a = _mm_loadu_si128((const __m128i *)p);
     __m128i b = _mm_loadu_si128((const __m128i *)(p + 16));
@@ -217,7 +221,7 @@ static inline size_t ascii_run(const unsigned char *p, struct ctx_tok *t, size_t
     size_t len;
     __m128i up_a, up_b, idx_a, idx_b, n_vec;
     if (run == UINT32_MAX || !(run & 1))
-        return 0;
+        return false;
     len = (size_t)__builtin_ctz(~run);
     keep = ((uint32_t)1 << len) - 1;
     /* lower case: the case bit added to the upper-case letters; bytes
@@ -233,45 +237,67 @@ static inline size_t ascii_run(const unsigned char *p, struct ctx_tok *t, size_t
     b = _mm_and_si128(_mm_or_si128(b, _mm_and_si128(up_b, case_bit)), _mm_cmplt_epi8(idx_b, n_vec));
     _mm_storeu_si128((__m128i *)t->fold, a);
     _mm_storeu_si128((__m128i *)(t->fold + 16), b);
-    *letters = popcount32(letter & keep);
-    *uppers = popcount32(upper & keep);
-    *last_letter = (letter >> (len - 1)) & 1;
-    if (upper & 1)
-        t->shape |= SH_CAP;
-    if (digit & keep)
-        t->shape |= SH_DIGIT;
-    return len;
+    r->len = len;
+    r->letter = letter & keep;
+    r->upper = upper & keep;
+    r->digit = digit & keep;
+    return true;
 }
 #endif
 
-/* Reads the word starting at text[i] into *t; returns where it ends. Inner
- * apostrophes and hyphens stay in the word when a letter or digit follows. */
+/* Reads the word starting at text[i] into *t, which it fills (`shape`:
+ * the flags known before it); returns where it ends. Inner apostrophes
+ * and hyphens stay in the word when a letter or digit follows. */
 static size_t read_word(const char *text, size_t hi, size_t i, const struct tail *tail,
-                        struct ctx_tok *t)
+                        uint16_t shape, struct ctx_tok *t)
 {
     size_t n = 0, letters = 0, uppers = 0;
     bool first = true, digits_only = true, prev_letter = false;
     t->start = i;
+    t->lex = 0;
+    t->used = 0;
+    t->suffix = 0;
 #if defined(__SSE2__)
     {
         const unsigned char *p =
             hi - i >= 32 ? (const unsigned char *)text + i : tail->bytes + (i - tail->at);
-        size_t len = ascii_run(p, t, &letters, &uppers, &prev_letter);
-        if (len) {
+        struct ascii_run r;
+        if (ascii_run(p, t, &r)) {
             unsigned char next;
-            n = len;
-            i += len;
+            i += r.len;
+            next = i < hi ? (unsigned char)text[i] : 0;
+            /* Most words end at an ASCII byte that cannot be inside one:
+             * their flags from the masks, with no branch on them (what
+             * the end of this function does from the counts). */
+            if (next < 0x80 && next != '\'' && next != '-') {
+                shape |= (uint16_t)((r.upper & 1) * SH_CAP);
+                shape |= (uint16_t)((r.digit != 0) * SH_DIGIT);
+                shape |= (uint16_t)(((r.letter & (r.letter - 1)) != 0 && r.upper == r.letter) *
+                                    SH_UPPER);
+                shape |= (uint16_t)((r.letter != 0 && r.digit == 0) * SH_ALPHA);
+                t->shape = shape;
+                t->end = i;
+                t->flen = (uint8_t)r.len;
+                t->kind = r.letter ? CTX_WORD : CTX_NUM;
+                return i;
+            }
+            n = r.len;
+            letters = popcount32(r.letter);
+            uppers = popcount32(r.upper);
             first = false;
             digits_only = letters == 0;
-            next = i < hi ? (unsigned char)text[i] : 0;
-            /* most words end at an ASCII byte that cannot be inside one */
-            if (next < 0x80 && next != '\'' && next != '-')
-                goto done;
+            prev_letter = (r.letter >> (r.len - 1)) & 1;
+            shape |= (uint16_t)((r.upper & 1) ? SH_CAP : 0);
+            shape |= (uint16_t)(r.digit ? SH_DIGIT : 0);
+        } else {
+            memset(t->fold, 0, sizeof(t->fold));
         }
     }
 #else
     (void)tail;
+    memset(t->fold, 0, sizeof(t->fold));
 #endif
+    t->shape = shape;
     while (i < hi) {
         unsigned char b = (unsigned char)text[i];
         int32_t cp;
@@ -370,13 +396,8 @@ static size_t read_word(const char *text, size_t hi, size_t i, const struct tail
         }
         i += k;
     }
-    t->fold[n] = '\0';
-#if defined(__SSE2__)
-    /* (ascii_run() zero-padded the fold: a byte stored into it now would
-     * hold up the lookup's 8-byte reads) */
-done:
-#endif
     t->end = i;
+    t->fold[n] = '\0';
     t->flen = (uint8_t)n;
     t->kind = digits_only ? CTX_NUM : CTX_WORD;
     if (letters >= 2 && uppers == letters)
@@ -472,17 +493,18 @@ static void tokenize(struct ctx_scan *s, size_t lo, size_t hi)
             lookup(&s->t[word]);
         word = SIZE_MAX;
         t = &s->t[s->nt++];
-        memset(t, 0, sizeof(*t));
-        t->shape = pending;
-        pending = 0;
         if (c == C_LETTER || c == C_DIGIT) {
-            i = read_word(text, hi, i, &tail, t);
+            i = read_word(text, hi, i, &tail, pending, t);
+            pending = 0;
             word = s->nt - 1;
             if (sent && t->kind == CTX_WORD)
                 t->shape |= SH_SENT;
             sent = false;
             continue;
         }
+        memset(t, 0, sizeof(*t));
+        t->shape = pending;
+        pending = 0;
         t->kind = CTX_PUNCT;
         t->start = i;
         t->end = i + k;
