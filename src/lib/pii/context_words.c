@@ -330,15 +330,15 @@ static const struct {
  *
  * Half the words a text holds are in no list, and the token arrays of a
  * scan push a big table out of the cache, so a lookup first reads a small
- * (16 KiB) array of 16-bit tags, a bucket of 8 of them at once: a word in
- * no list almost never goes further. A matching tag leads to the slot
+ * (8 KiB) array of one-byte tags, a bucket of 16 of them at once: a word
+ * in no list seldom goes further. A matching tag leads to the slot
  * beside it, which holds a word's first 8 bytes, length and flags, so
  * that a word of at most 8 bytes (most of them) is settled by one more
  * read. A word goes in the first bucket from its hash with a free tag;
  * a bucket with a free tag ends the search. BUCKETS * BUCKET is over
  * twice the distinct words, so that a full bucket is rare. */
-#define BUCKET      8u
-#define BUCKET_BITS 10u
+#define BUCKET      16u
+#define BUCKET_BITS 9u
 #define BUCKETS     (1u << BUCKET_BITS)
 #define SLOTS       (BUCKETS * BUCKET)
 #define MAX_WORDS   4000u
@@ -347,7 +347,7 @@ static const struct {
 static struct entry {
     uint64_t key[KEY_WORDS];
 } entries[MAX_WORDS];
-static _Alignas(16) uint16_t tags[SLOTS]; /* 0: free */
+static _Alignas(16) uint8_t tags[SLOTS]; /* 0: free */
 static struct slot {
     uint64_t key0; /* the key's first 8 bytes */
     uint32_t lex;
@@ -363,7 +363,7 @@ static uint64_t key_at(const char *key, size_t k)
     return w;
 }
 
-/* The bucket is the top bits, the tag the 16 below them (never 0). */
+/* The bucket is the top bits, the tag the 8 below them (never 0). */
 static uint64_t hash(const char *key, size_t n)
 {
     uint64_t h = (key_at(key, 0) ^ n) * 0x9E3779B97F4A7C15u;
@@ -377,9 +377,10 @@ static uint32_t bucket_of(uint64_t h)
     return (uint32_t)(h >> (64 - BUCKET_BITS));
 }
 
-static uint16_t tag_of(uint64_t h)
+static uint8_t tag_of(uint64_t h)
 {
-    return (uint16_t)((h >> (48 - BUCKET_BITS)) | 1u);
+    uint8_t t = (uint8_t)(h >> (56 - BUCKET_BITS));
+    return (uint8_t)(t + (t == 0));
 }
 
 static bool same_word(const struct slot *sl, const char *key, uint64_t key0, size_t n)
@@ -394,17 +395,17 @@ static bool same_word(const struct slot *sl, const char *key, uint64_t key0, siz
     return true;
 }
 
-/* Mask with bits 2i and 2i+1 set for each tag i of bucket `b` equal to `tag`. */
-static unsigned tag_mask(uint32_t b, uint16_t tag)
+/* Mask with bit i set for each tag i of bucket `b` equal to `tag`. */
+static unsigned tag_mask(uint32_t b, uint8_t tag)
 {
 #if defined(__SSE2__)
     __m128i v = _mm_load_si128((const __m128i *)&tags[b * BUCKET]);
-    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_set1_epi16((short)tag)));
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)tag)));
 #else
     unsigned m = 0;
     for (unsigned i = 0; i < BUCKET; i++)
         if (tags[b * BUCKET + i] == tag)
-            m |= 3u << (2 * i);
+            m |= 1u << i;
     return m;
 #endif
 }
@@ -415,20 +416,19 @@ static const struct slot *find(const char *key, size_t n, uint32_t *free_at)
 {
     uint64_t h = hash(key, n), key0 = key_at(key, 0);
     uint32_t b = bucket_of(h);
-    uint16_t tag = tag_of(h);
+    uint8_t tag = tag_of(h);
     for (;;) {
         unsigned m = tag_mask(b, tag), free;
         while (m) {
-            const struct slot *sl = &slots[b * BUCKET + (unsigned)__builtin_ctz(m) / 2];
+            const struct slot *sl = &slots[b * BUCKET + (unsigned)__builtin_ctz(m)];
             if (same_word(sl, key, key0, n))
                 return sl;
-            m &= m - 1;
             m &= m - 1;
         }
         free = tag_mask(b, 0);
         if (free) {
             if (free_at)
-                *free_at = b * BUCKET + (unsigned)__builtin_ctz(free) / 2;
+                *free_at = b * BUCKET + (unsigned)__builtin_ctz(free);
             return NULL;
         }
         b = (b + 1) & (BUCKETS - 1);
@@ -484,14 +484,12 @@ uint32_t pii_ctx_lookup(const char *fold, size_t n)
      * branch on it. No match reads the empty slot past the last, which
      * stays in the cache, rather than one of the table. */
     more = m & (m - 1);
-    more &= more - 1;
     if (!tag_mask(b, 0) || more) {
         sl = find(fold, n, NULL);
         return sl ? sl->lex : 0;
     }
     any = 0u - (uint32_t)(m != 0);
-    at =
-        ((b * BUCKET + (unsigned)__builtin_ctz(m | 1u << (2 * BUCKET)) / 2) & any) | (SLOTS & ~any);
+    at = ((b * BUCKET + (unsigned)__builtin_ctz(m | 1u << BUCKET)) & any) | (SLOTS & ~any);
     sl = &slots[at];
     match = (sl->n == n) & (sl->key0 == key0);
     if (match && n > 8)
