@@ -443,22 +443,23 @@ static void build(void)
         while (*p) {
             const char *sp = strchr(p, ' ');
             size_t n = sp ? (size_t)(sp - p) : strlen(p);
-            char key[CTX_FOLD_MAX + 1] = {0};
+            uint64_t key[KEY_WORDS] = {0};
+            const char *k = (const char *)key;
             const struct slot *found;
             uint32_t at;
             /* a longer word could never match: tokens keep CTX_FOLD_MAX bytes */
             if (n <= CTX_FOLD_MAX) {
                 memcpy(key, p, n);
-                found = find(key, n, &at);
+                found = find(k, n, &at);
                 if (found) {
                     slots[found - slots].lex |= lists[l].lex;
                 } else if (used < MAX_WORDS) {
                     memcpy(entries[used].key, key, sizeof(key));
-                    slots[at].key0 = key_at(key, 0);
+                    slots[at].key0 = key[0];
                     slots[at].n = (uint16_t)n;
                     slots[at].lex = lists[l].lex;
                     slots[at].idx = (uint16_t)++used;
-                    tags[at] = tag_of(hash(key, n));
+                    tags[at] = tag_of(hash(k, n));
                 }
             }
             p += n + (sp != NULL);
