@@ -124,7 +124,7 @@ static int change_plan(struct telco_req *r, json_t **out)
         double before = used_fraction(line, old);
         json_object_set_new(line, "plan_id", json_string(plan_id));
         json_object_set_new(line, "last_plan_change_date", json_string(telco_today));
-        telco_usage_events(r->segs[1], before, used_fraction(line, plan));
+        telco_usage_events(r->segs[1], str(line, "customer_id"), before, used_fraction(line, plan));
         st = save_line(out, line, r->segs[1]);
     }
     json_decref(old);
@@ -453,7 +453,7 @@ static int sim_usage(struct telco_req *r, json_t **out)
     double before = used_fraction(line, plan);
     json_object_set_new(line, "data_used_gb",
                         json_real(json_number_value(json_object_get(line, "data_used_gb")) + gb));
-    telco_usage_events(r->segs[2], before, used_fraction(line, plan));
+    telco_usage_events(r->segs[2], str(line, "customer_id"), before, used_fraction(line, plan));
     st = save_line(out, line, r->segs[2]);
     json_decref(plan);
     json_decref(line);

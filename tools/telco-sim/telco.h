@@ -26,7 +26,8 @@ struct telco_config {
     const char *seed_path;
     const char *user_db_path;
     const char *events_url;
-    const char *today; /* simulation date, YYYY-MM-DD */
+    const char *events_key; /* bearer token sent with each delivery, or NULL */
+    const char *today;      /* simulation date, YYYY-MM-DD */
     long synthetic;
     unsigned long fault_seed;
 };
@@ -63,10 +64,16 @@ json_t *telco_docs_query(const char *sql, const char *param);
  * transaction; delivery happens after telco_events_kick. */
 int telco_event_emit(const char *type, json_t *data);
 void telco_events_kick(void);
-int telco_events_start(const char *url);
+/* Starts delivery to url (NULL: no delivery); with key, each POST carries
+ * "Authorization: Bearer key". */
+int telco_events_start(const char *url, const char *key);
 void telco_events_stop(void);
 /* Emits usage_80/90/100 for each threshold crossed between two fractions. */
-void telco_usage_events(const char *line_id, double before, double after);
+void telco_usage_events(const char *line_id, const char *customer_id, double before, double after);
+/* The event as served by the feed and POSTed to --events-url: {seq, id,
+ * ...stored fields} from a stored row; NULL when doc is not a JSON object.
+ * The caller owns the result. */
+json_t *telco_event_row(long long seq, const char *doc);
 
 /* ---- http.c: the request context handed to route handlers ---- */
 
