@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -86,11 +87,15 @@ def expect(resp, status, code=None, what=""):
 
 
 class Collector(http.server.BaseHTTPRequestHandler):
-    got = []
+    got = []  # event bodies POSTed to /hook, in arrival order
+    seen = []  # (path, Authorization header or None), one per request
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
-        Collector.got.append(json.loads(self.rfile.read(n)))
+        body = json.loads(self.rfile.read(n))
+        Collector.seen.append((self.path, self.headers.get("Authorization")))
+        if self.path == "/hook":
+            Collector.got.append(body)
         self.send_response(204)
         self.end_headers()
 
@@ -107,7 +112,7 @@ def main_suite():
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     db = os.path.join(TMP, "main.db")
     s = Server(db, "--events-url", "http://127.0.0.1:%d/hook" % hook.server_address[1],
-               "--fault-seed", "7")
+               "--events-key", "sim-key-1", "--fault-seed", "7")
 
     # plans and customers
     expect(s.get("/healthz"), 200, what="healthz")
@@ -120,11 +125,16 @@ def main_suite():
     check(c.get("customer_id") == "C1001", "customer by phone is C1001")
     check(c["payment_methods"][0]["last4"] == "1235" and "account_number_last_4" not in
           c["payment_methods"][0], "payment method shows only last4")
+    check(c.get("language") == "en" and c.get("time_zone") == "America/Los_Angeles",
+          "C1001 (CA) defaults to en + America/Los_Angeles: %s %s" %
+          (c.get("language"), c.get("time_zone")))
     c = expect(s.get("/customers?phone=5551232001"), 200, what="lookup by line phone")
     check(c.get("customer_id") == "C1001", "customer by line phone is C1001")
     c = expect(s.get("/customers?full_name=Sarah%20Johnson&date_of_birth=1990-11-22"), 200,
                what="lookup by name+dob")
     check(c.get("customer_id") == "C1002", "customer by name is C1002")
+    check(c.get("language") == "en" and c.get("time_zone") == "America/Chicago",
+          "C1002 (IL) defaults to en + America/Chicago by name lookup")
     expect(s.get("/customers?full_name=Sarah%20Johnson&date_of_birth=1990-11-23"), 404,
            "customer_not_found", "wrong dob")
     expect(s.get("/customers?full_name=Sarah%20Johnson"), 400, "invalid_query", "name without dob")
@@ -136,6 +146,42 @@ def main_suite():
     c = expect(s.get("/customers/C1002"), 200, what="customer by id")
     check(c.get("line_ids") == ["L1004", "L1005", "L1006", "L1007", "L1008"], "C1002 lines")
     expect(s.get("/customers/C9"), 404, "customer_not_found", "unknown customer")
+
+    # customer language and time zone lever
+    c = expect(s.post("/sim/customers/C1002/profile",
+                      {"language": "fr", "time_zone": "Europe/Paris"}), 200, what="profile")
+    check(c.get("customer_id") == "C1002" and c.get("language") == "fr" and
+          c.get("time_zone") == "Europe/Paris", "profile answers the updated customer")
+    c = expect(s.get("/customers/C1002"), 200, what="customer after profile")
+    check((c.get("language"), c.get("time_zone")) == ("fr", "Europe/Paris"), "profile stored")
+    c = s.get("/customers?full_name=Sarah%20Johnson&date_of_birth=1990-11-22")[1]
+    check((c.get("language"), c.get("time_zone")) == ("fr", "Europe/Paris"),
+          "name lookup shows the profile")
+    c = expect(s.post("/sim/customers/C1003/profile", {"time_zone": "America/Argentina/Buenos_Aires"}),
+               200, what="profile time zone only")
+    check((c.get("language"), c.get("time_zone")) == ("en", "America/Argentina/Buenos_Aires"),
+          "time zone alone keeps the default language")
+    c = expect(s.post("/sim/customers/C1003/profile", {"language": "es"}), 200,
+               what="profile language only")
+    check((c.get("language"), c.get("time_zone")) == ("es", "America/Argentina/Buenos_Aires"),
+          "language alone keeps the stored time zone")
+    for body, field in (({"language": "it"}, "language"), ({"language": "EN"}, "language"),
+                        ({"language": 1}, "language"), ({"time_zone": "Paris"}, "time_zone"),
+                        ({"time_zone": "Europe//Paris"}, "time_zone"),
+                        ({"time_zone": "Europe/Paris/"}, "time_zone"),
+                        ({"time_zone": "Etc/GMT+5"}, "time_zone"),
+                        ({"time_zone": "Europe/Par is"}, "time_zone"),
+                        ({"time_zone": "A/" + "b" * 63}, "time_zone"),
+                        ({"language": "fr", "tz": "Europe/Paris"}, "tz"), ({}, "language")):
+        d = expect(s.post("/sim/customers/C1002/profile", body), 400, "invalid_field",
+                   "profile %s" % body)
+        check("'%s'" % field in d.get("error", {}).get("message", ""),
+              "profile %s: error names '%s': %s" % (body, field, d))
+    expect(s.post("/sim/customers/C9/profile", {"language": "de"}), 404, "customer_not_found",
+           "profile of an unknown customer")
+    c = s.get("/customers/C1002")[1]
+    check((c.get("language"), c.get("time_zone")) == ("fr", "Europe/Paris"),
+          "refused profile changes nothing")
     bills = expect(s.get("/customers/C1002/bills"), 200, what="bills")["bills"]
     check([b["bill_id"] for b in bills] == ["B1004", "B1005"], "C1002 bills")
     check(expect(s.get("/bills/B1005"), 200, what="bill")["status"] == "overdue", "B1005 overdue")
@@ -226,6 +272,45 @@ def main_suite():
     speed("no_service", "sim missing")
     act({"action": "reseat_sim"})
     speed("excellent", "all fixed")
+
+    # device_misconfigured: only the breaking lever, once per newly appearing problem
+    def new_events(after):
+        return [e for e in events(s, after) if e["type"] == "device_misconfigured"]
+
+    def dev_break(body):
+        expect(s.post("/sim/lines/L1002/device", body), 200, what="break %s" % body)
+
+    seq_d = max([e["seq"] for e in events(s)] + [0])
+    dev_break({"data_saver": True})
+    got = new_events(seq_d)
+    check([(e.get("line_id"), e.get("customer_id"), e.get("problem")) for e in got] ==
+          [("L1002", "C1001", "data_saver_on")], "data saver on emits one event: %s" % got)
+    dev_break({"data_saver": True, "wifi_calling": True})
+    check(len(new_events(seq_d)) == 1, "a problem already there is not reported again")
+    dev_break({"apn_settings": {"apn_name": "broken", "mms_apn": "", "mmsc_url": ""}})
+    check([e["problem"] for e in new_events(seq_d)] == ["data_saver_on", "apn_incorrect"],
+          "wrong APN emits apn_incorrect")
+    seq_f = max(e["seq"] for e in events(s))
+    act({"action": "reset_apn"})
+    act({"action": "toggle_data_saver", "enabled": False})
+    act({"action": "set_apn", "apn_name": "wrong"})
+    act({"action": "toggle_data_saver", "enabled": True})
+    check(new_events(seq_f) == [], "customer-facing device actions emit no device_misconfigured")
+    act({"action": "reset_apn"})
+    act({"action": "toggle_data_saver", "enabled": False})
+    dev_break({"mobile_data": True, "signal_strength": "good"})
+    check(new_events(seq_f) == [], "a harmless device change emits nothing")
+    dev_break({"data_saver": True, "apn_settings": {"apn_name": "x", "mmsc_url": "y"}})
+    check(sorted(e["problem"] for e in new_events(seq_f)) == ["apn_incorrect", "data_saver_on"],
+          "two problems at once: two events")
+    expect(s.post("/sim/lines/L1002/device", {"data_saver": "on"}), 400, "invalid_field",
+           "refused device change")
+    check(len(new_events(seq_f)) == 2, "refused lever emits nothing")
+    expect(s.post("/sim/lines/L9/device", {"data_saver": True}), 404, "line_not_found",
+           "break an unknown line")
+    act({"action": "reset_apn"})
+    act({"action": "toggle_data_saver", "enabled": False})
+    speed("excellent", "fixed again")
     act({"action": "fly"}, 422, "unknown_action")
     act({"action": "set_network_mode", "mode": "6g"}, 422, "invalid_network_mode")
     act({}, 400, "invalid_field")
@@ -238,6 +323,8 @@ def main_suite():
         expect(s.post("/sim/lines/L1001/usage", {"gb": gb}), 200, what="usage")
     types = [e["type"] for e in events(s, seq0)]
     check(types == ["usage_80", "usage_90", "usage_100"], "usage events in order: %s" % types)
+    check(all(e.get("customer_id") == "C1001" and e.get("line_id") == "L1001"
+              for e in events(s, seq0)), "usage events carry line_id and customer_id")
     check("data_limit_reached" in s.get("/lines/L1001/diagnostics")[1]["issues"],
           "data limit reached after 100%")
     expect(s.post("/sim/lines/L1001/travel", {"abroad": True, "country": "FR"}), 200, what="travel")
@@ -259,8 +346,21 @@ def main_suite():
     expect(s.post("/sim/outages/O999/close"), 404, "outage_not_found", "close unknown")
     expect(s.post("/sim/outages", {"cities": []}), 400, "invalid_field", "outage no cities")
     speed("excellent", "outage closed")
-    tail = [e["type"] for e in events(s, seq0)][-2:]
-    check(tail == ["outage_opened", "outage_closed"], "outage events: %s" % tail)
+    tail = events(s, seq0)[-2:]
+    check([e["type"] for e in tail] == ["outage_opened", "outage_closed"],
+          "outage events: %s" % tail)
+    check(tail[0].get("expected_end") == "2025-02-26" and tail[0].get("cities") == ["Anytown"],
+          "outage_opened carries cities and expected_end: %s" % tail[0])
+    check(tail[1].get("outage_id") == oid and tail[1].get("cities") == ["Anytown"],
+          "outage_closed carries cities: %s" % tail[1])
+    o2 = expect(s.post("/sim/outages", {"cities": ["Nowhere"]}), 200, what="open-ended outage")
+    ev = events(s, seq0)[-1]
+    check(ev["type"] == "outage_opened" and "expected_end" in ev and ev["expected_end"] is None,
+          "open-ended outage_opened has expected_end null: %s" % ev)
+    expect(s.post("/sim/outages/%s/close" % o2.get("outage_id")), 200, what="close open-ended")
+    feed = events(s)
+    check(all(e.get("id") == "ev-%d" % e["seq"] for e in feed), "every event has id ev-<seq>")
+    check(len({e["id"] for e in feed}) == len(feed), "event ids are unique")
     expect(s.get("/events?after=abc"), 400, "invalid_query", "events bad after")
     expect(s.get("/events?after=-1"), 400, "invalid_query", "events negative after")
     check(len(expect(s.get("/events?after=0&limit=2"), 200, what="limit")["events"]) == 2,
@@ -270,6 +370,19 @@ def main_suite():
         time.sleep(0.1)
     check("outage_opened" in [e["type"] for e in Collector.got] and
           "outage_closed" in [e["type"] for e in Collector.got], "events POSTed to --events-url")
+    # every event since start-up arrives once, in feed order, with its id and
+    # the bearer key (one request per event)
+    feed = events(s)
+    deadline = time.time() + 10
+    while time.time() < deadline and len(Collector.got) < len(feed):
+        time.sleep(0.1)
+    check([e.get("id") for e in Collector.got] == [e["id"] for e in feed],
+          "deliveries match the feed in order: %s vs %s" %
+          ([e.get("id") for e in Collector.got], [e["id"] for e in feed]))
+    check(Collector.got == feed, "delivered events are the feed's objects")
+    check(len(Collector.seen) == len(Collector.got) and
+          all(a == "Bearer sim-key-1" for _, a in Collector.seen),
+          "each delivery carries Authorization: Bearer KEY: %s" % Collector.seen[:3])
 
     # SMS gateway
     m = expect(s.post("/sim/sms", {"phone": "+1 555-123-2001", "text": "hello"}), 200, what="sms")
@@ -341,6 +454,11 @@ def main_suite():
     check(line["plan_id"] == "P1002" and line["data_refueling_gb"] == 1.5, "line state survives")
     check(s.get("/bills/B1005")[1]["status"] == "paid", "paid bill survives (no reseed)")
     check("outage_closed" in [e["type"] for e in events(s)], "events survive")
+    check([e["id"] for e in events(s)][:len(feed)] == [e["id"] for e in feed],
+          "event ids survive a restart")
+    c = s.get("/customers/C1002")[1]
+    check((c.get("language"), c.get("time_zone")) == ("fr", "Europe/Paris"),
+          "customer profile survives a restart")
     st, d, t3, _ = s.req("POST", "/lines/L1002/refuel", {"gb": 1}, key="k-refuel-1")
     check(st == 200 and t3 == t1, "idempotency key survives restart")
     check(s.get("/lines/L1002")[1]["data_refueling_gb"] == 1.5, "no reapply after restart")
@@ -372,6 +490,8 @@ full_name = "Ada  Lovelace"
 date_of_birth = "1815-12-10"
 phone_number = "555-000-1111"
 account_status = "Active"
+language = "de"
+time_zone = "Europe/Berlin"
 line_ids = ["LX1"]
 bill_ids = ["BX1"]
 payment_methods = [
@@ -393,8 +513,13 @@ def custom_suite():
     seed = os.path.join(TMP, "custom.toml")
     with open(seed, "w") as f:
         f.write(CUSTOM_SEED)
+    # deliveries without --events-key carry no Authorization header
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
     p = subprocess.Popen([BIN, "--port", "0", "--db", ":memory:", "--seed", seed, "--user-db",
-                          DATA + "/user_db.toml"], stdout=subprocess.PIPE, text=True,
+                          DATA + "/user_db.toml", "--events-url",
+                          "http://127.0.0.1:%d/nokey" % hook.server_address[1]],
+                         stdout=subprocess.PIPE, text=True,
                          stderr=open(os.path.join(TMP, "stderr.log"), "a"))
     line = p.stdout.readline().strip()
     s = Server.__new__(Server)
@@ -403,10 +528,18 @@ def custom_suite():
     c = expect(s.get("/customers?full_name=ada%20lovelace&date_of_birth=1815-12-10"), 200,
                what="name lookup folds case and spaces")
     check(c.get("payment_methods", [{}])[0].get("last4") == "4242", "inline table array")
+    check((c.get("language"), c.get("time_zone")) == ("de", "Europe/Berlin"),
+          "seeded language and time zone: %s %s" % (c.get("language"), c.get("time_zone")))
     expect(s.post("/lines/LX1/resume"), 409, "overdue_bill", "overdue before contract")
     expect(s.post("/customers/CX1/payment-requests", {"bill_id": "BX1"}), 200, what="request")
     expect(s.post("/bills/BX1/pay", {}), 402, "payment_failed", "expired card")
     check("payment_failed" in [e["type"] for e in events(s)], "payment_failed event")
+    deadline = time.time() + 10
+    while time.time() < deadline and not any(p == "/nokey" for p, _ in Collector.seen):
+        time.sleep(0.1)
+    nokey = [a for p, a in Collector.seen if p == "/nokey"]
+    check(nokey and all(a is None for a in nokey), "no --events-key: no Authorization header")
+    hook.shutdown()
     check(s.get("/bills/BX1")[1]["status"] == "awaiting_payment", "failed payment leaves bill")
     # on an earlier simulation date the card is valid and the contract still running
     s.stop()
@@ -446,8 +579,27 @@ def bad_seed_suite():
     r = subprocess.run([BIN, "--port", "0", "--db", ":memory:", "--seed", seed], text=True,
                        capture_output=True, timeout=30)
     check(r.returncode == 1 and ":3: duplicate key 'plan_id'" in r.stderr, "duplicate key error")
+    with open(seed, "w") as f:
+        f.write(CUSTOM_SEED.replace('language = "de"', 'language = "it"'))
+    r = subprocess.run([BIN, "--port", "0", "--db", ":memory:", "--seed", seed, "--user-db",
+                        DATA + "/user_db.toml"], text=True, capture_output=True, timeout=30)
+    check(r.returncode == 1 and "customer 'CX1': language" in r.stderr,
+          "bad seeded language is a seed error: %r" % r.stderr)
+    with open(seed, "w") as f:
+        f.write(CUSTOM_SEED.replace('"Europe/Berlin"', '"Berlin"'))
+    r = subprocess.run([BIN, "--port", "0", "--db", ":memory:", "--seed", seed, "--user-db",
+                        DATA + "/user_db.toml"], text=True, capture_output=True, timeout=30)
+    check(r.returncode == 1 and "customer 'CX1': time_zone" in r.stderr,
+          "bad seeded time zone is a seed error: %r" % r.stderr)
     r = subprocess.run([BIN, "-h"], text=True, capture_output=True, timeout=30)
-    check(r.returncode == 0 and "usage: telco-sim" in r.stdout, "-h prints usage")
+    check(r.returncode == 0 and "usage: telco-sim" in r.stdout and "--events-key" in r.stdout,
+          "-h prints usage, --events-key included")
+    for bad in ("", "two words", "line\nbreak", "k" * 1025):
+        r = subprocess.run([BIN, "--port", "0", "--db", ":memory:", "--events-url",
+                            "http://127.0.0.1:9/x", "--events-key", bad], text=True,
+                           capture_output=True, timeout=30)
+        check(r.returncode == 2 and (not bad or bad not in r.stderr),
+              "bad --events-key %r exits 2 without echoing it: %r" % (bad[:20], r.stderr))
     r = subprocess.run([BIN, "--port", "x"], text=True, capture_output=True, timeout=30)
     check(r.returncode == 2, "bad option exits 2")
 
@@ -463,9 +615,51 @@ def synthetic_suite():
     expect(s.post("/lines/LS0000020/resume"), 409, "overdue_bill", "synthetic overdue")
     check(len(s.get("/customers/CS0002000/bills")[1]["bills"]) == 2, "synthetic bills")
     expect(s.get("/customers/CS0002001"), 404, "customer_not_found", "only N synthetic")
+    got = [(x.get("language"), x.get("time_zone")) for x in
+           (s.get("/customers/CS%07d" % i)[1] for i in range(1, 9))]
+    check(got == [("fr", "Europe/Paris"), ("es", "Europe/Madrid"), ("de", "Europe/Berlin"),
+                  ("en", "America/Chicago"), ("fr", "Europe/Paris"), ("es", "Europe/Madrid"),
+                  ("de", "Europe/Berlin"), ("en", "America/Denver")],
+          "synthetic customers spread over four languages and zones: %s" % got)
+    c = s.get("/customers?phone=" + s.get("/customers/CS0000007")[1]["phone_number"])[1]
+    check(c.get("language") == "de", "phone lookup of a synthetic customer has its language")
     s.stop()
     with open(os.path.join(TMP, "stderr.log")) as f:
         check("synthetic customers 2000/2000" in f.read(), "synthetic progress on stderr")
+
+
+def migration_suite():
+    """A database made before the language/time_zone columns existed opens,
+    gains them, serves defaults and takes the lever."""
+    db = os.path.join(TMP, "old.db")
+    s = Server(db, "--synthetic", "3")
+    s.stop()
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE c_old(id TEXT PRIMARY KEY, phone TEXT, name_dob TEXT, doc TEXT NOT NULL);"
+        "INSERT INTO c_old SELECT id, phone, name_dob, doc FROM customers;"
+        "DROP TABLE customers; ALTER TABLE c_old RENAME TO customers;"
+        "CREATE INDEX customers_phone ON customers(phone);"
+        "CREATE INDEX customers_name_dob ON customers(name_dob);")
+    con.close()
+    s = Server(db)
+    c = expect(s.get("/customers/CS0000003"), 200, what="customer in a migrated database")
+    check((c.get("language"), c.get("time_zone")) == ("de", "Europe/Berlin"),
+          "migrated database serves the default profile")
+    c = expect(s.post("/sim/customers/C1001/profile", {"language": "es"}), 200,
+               what="profile in a migrated database")
+    check((c.get("language"), c.get("time_zone")) == ("es", "America/Los_Angeles"),
+          "lever works after migration")
+    s.stop()
+    con = sqlite3.connect(db)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(customers)")]
+    row = con.execute("SELECT language, time_zone FROM customers WHERE id='C1001'").fetchone()
+    con.close()
+    check("language" in cols and "time_zone" in cols, "columns added: %s" % cols)
+    check(row == ("es", None), "lever stored only what it set: %s" % (row,))
+    s = Server(db)
+    check(s.get("/customers/C1001")[1].get("language") == "es", "migrated profile persists")
+    s.stop()
 
 
 main_suite()
@@ -473,6 +667,7 @@ custom_suite()
 contract_suite()
 bad_seed_suite()
 synthetic_suite()
+migration_suite()
 if FAILS:
     print("telco-sim: %d check(s) failed; logs in %s" % (len(FAILS), TMP), file=sys.stderr)
     sys.exit(1)

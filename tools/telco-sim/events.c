@@ -15,6 +15,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int kicked, stopping;
 static char *url;
+static char *auth; /* "Authorization: Bearer KEY" header line, or NULL */
 static long long delivered;
 
 int telco_event_emit(const char *type, json_t *data)
@@ -40,7 +41,25 @@ int telco_event_emit(const char *type, json_t *data)
     return rc;
 }
 
-void telco_usage_events(const char *line_id, double before, double after)
+json_t *telco_event_row(long long seq, const char *doc)
+{
+    json_t *stored = doc ? json_loads(doc, 0, NULL) : NULL;
+    if (!json_is_object(stored)) {
+        json_decref(stored);
+        return NULL;
+    }
+    /* The id is derived from the persisted AUTOINCREMENT seq, which SQLite
+     * never hands out twice in one database, so it is stable across restarts
+     * and consumers can de-duplicate on it. */
+    char id[32];
+    (void)snprintf(id, sizeof(id), "ev-%lld", seq);
+    json_t *ev = json_pack("{s:I, s:s}", "seq", (json_int_t)seq, "id", id);
+    json_object_update_missing(ev, stored);
+    json_decref(stored);
+    return ev;
+}
+
+void telco_usage_events(const char *line_id, const char *customer_id, double before, double after)
 {
     static const int marks[] = {80, 90, 100};
     for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
@@ -48,8 +67,9 @@ void telco_usage_events(const char *line_id, double before, double after)
         if (before < t && after >= t) {
             char type[16];
             (void)snprintf(type, sizeof(type), "usage_%d", marks[i]);
-            (void)telco_event_emit(
-                type, json_pack("{s:s, s:f}", "line_id", line_id, "percent_used", after * 100.0));
+            (void)telco_event_emit(type, json_pack("{s:s, s:s, s:f}", "line_id", line_id,
+                                                   "customer_id", customer_id ? customer_id : "",
+                                                   "percent_used", after * 100.0));
         }
     }
 }
@@ -72,6 +92,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
 static void post_one(CURL *c, const char *body)
 {
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    if (h && auth)
+        h = curl_slist_append(h, auth);
     curl_easy_reset(c);
     (void)curl_easy_setopt(c, CURLOPT_URL, url);
     (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -109,11 +131,10 @@ static void *deliver(void *arg)
                                &st, NULL) == SQLITE_OK) {
             sqlite3_bind_int64(st, 1, delivered);
             while (sqlite3_step(st) == SQLITE_ROW) {
-                json_t *doc = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-                if (doc) {
-                    json_object_set_new(doc, "seq", json_integer(sqlite3_column_int64(st, 0)));
-                    json_array_append_new(batch, doc);
-                }
+                json_t *ev = telco_event_row(sqlite3_column_int64(st, 0),
+                                             (const char *)sqlite3_column_text(st, 1));
+                if (ev)
+                    json_array_append_new(batch, ev);
                 delivered = sqlite3_column_int64(st, 0);
             }
         }
@@ -140,11 +161,21 @@ static void *deliver(void *arg)
     return NULL;
 }
 
-int telco_events_start(const char *events_url)
+int telco_events_start(const char *events_url, const char *events_key)
 {
     if (!events_url)
         return 0;
     url = strdup(events_url);
+    if (events_key) {
+        size_t n = strlen("Authorization: Bearer ") + strlen(events_key) + 1;
+        auth = malloc(n);
+        if (auth)
+            (void)snprintf(auth, n, "Authorization: Bearer %s", events_key);
+    }
+    if (!url || (events_key && !auth)) {
+        (void)fprintf(stderr, "telco-sim: out of memory\n");
+        return -1;
+    }
     telco_lock();
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(telco_db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &st, NULL) ==
@@ -175,4 +206,6 @@ void telco_events_stop(void)
     curl_global_cleanup();
     free(url);
     url = NULL;
+    free(auth);
+    auth = NULL;
 }

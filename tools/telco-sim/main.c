@@ -25,7 +25,8 @@ static void usage(FILE *f)
            "  --seed FILE       seed data (default $PARLEY_DATASETS/tau2-telecom/db.toml)\n"
            "  --user-db FILE    phone defaults (default user_db.toml beside the seed)\n"
            "  --synthetic N     add N deterministic customers when seeding\n"
-           "  --events-url URL  POST every event there (best effort)\n"
+           "  --events-url URL  POST every event there, in order, one per request (best effort)\n"
+           "  --events-key KEY  send 'Authorization: Bearer KEY' with each --events-url POST\n"
            "  --fault-seed N    seed of the fault-injection random numbers (default 1)\n"
            "  --today DATE      simulation date YYYY-MM-DD (default 2025-02-25)\n"
            "  -h, --help        this help\n");
@@ -42,6 +43,19 @@ static int parse_long(const char *s, long lo, long hi, long *v)
     return 0;
 }
 
+/* A bearer token goes into an HTTP header line: refuse anything that could
+ * end the line or split the token. */
+static int valid_key(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 1024)
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+            return 0;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
@@ -51,6 +65,7 @@ int main(int argc, char **argv)
                                          {"user-db", required_argument, NULL, 'u'},
                                          {"synthetic", required_argument, NULL, 'n'},
                                          {"events-url", required_argument, NULL, 'e'},
+                                         {"events-key", required_argument, NULL, 'k'},
                                          {"fault-seed", required_argument, NULL, 'f'},
                                          {"today", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
@@ -82,6 +97,15 @@ int main(int argc, char **argv)
             break;
         case 'e':
             cfg.events_url = optarg;
+            break;
+        case 'k':
+            if (!valid_key(optarg)) {
+                /* The key itself is a secret: say what is wrong, not what it is. */
+                (void)fprintf(stderr, "telco-sim: --events-key must be 1-1024 printable "
+                                      "characters without spaces\n");
+                return 2;
+            }
+            cfg.events_key = optarg;
             break;
         case 't':
             if (strlen(optarg) != 10 || optarg[4] != '-' || optarg[7] != '-') {
@@ -116,6 +140,8 @@ int main(int argc, char **argv)
         (void)fprintf(stderr, "telco-sim: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    if (cfg.events_key && !cfg.events_url)
+        (void)fprintf(stderr, "telco-sim: --events-key has no effect without --events-url\n");
     if (cfg.today)
         telco_today = cfg.today;
     if (!cfg.seed_path) {
@@ -146,7 +172,7 @@ int main(int argc, char **argv)
     }
     int bound = 0;
     struct MHD_Daemon *d = telco_http_start(host, (int)port, cfg.fault_seed, &bound);
-    if (!d || telco_events_start(cfg.events_url)) {
+    if (!d || telco_events_start(cfg.events_url, cfg.events_key)) {
         telco_http_stop(d);
         telco_store_close();
         return 1;

@@ -85,7 +85,7 @@ static int find_customer(struct telco_req *r, json_t **out)
                          "give either 'phone', or 'full_name' with 'date_of_birth'");
     }
     if (id)
-        *out = telco_doc_get("customers", id);
+        *out = telco_customer_get(id);
     free(id);
     if (!*out)
         return telco_err(out, 404, "customer_not_found", "no customer matches");
@@ -94,9 +94,45 @@ static int find_customer(struct telco_req *r, json_t **out)
 
 static int get_customer(struct telco_req *r, json_t **out)
 {
-    *out = telco_doc_get("customers", r->segs[1]);
+    *out = telco_customer_get(r->segs[1]);
     if (!*out)
         return telco_err(out, 404, "customer_not_found", "no customer '%.64s'", r->segs[1]);
+    return 200;
+}
+
+/* Simulator lever: sets the customer's language and/or time zone (what
+ * Parley's proactive care uses to pick the message language and quiet
+ * hours). Unknown fields are refused so a typo does not pass silently. */
+static int sim_profile(struct telco_req *r, json_t **out)
+{
+    const char *language, *time_zone, *k;
+    json_t *v;
+    json_object_foreach(r->body, k, v)
+    {
+        if (strcmp(k, "language") != 0 && strcmp(k, "time_zone") != 0)
+            return telco_err(out, 400, "invalid_field", "'%.64s' is not a profile field", k);
+    }
+    int st = telco_body_string(r, out, "language", 0, &language);
+    if (!st)
+        st = telco_body_string(r, out, "time_zone", 0, &time_zone);
+    if (st)
+        return st;
+    if (!language && !time_zone)
+        return telco_err(out, 400, "invalid_field", "give 'language', 'time_zone' or both");
+    if (language && !telco_valid_language(language))
+        return telco_err(out, 400, "invalid_field", "'language' must be en, fr, es or de");
+    if (time_zone && !telco_valid_time_zone(time_zone))
+        return telco_err(out, 400, "invalid_field",
+                         "'time_zone' must be an IANA name like 'Europe/Paris'");
+    json_t *c = telco_doc_get("customers", r->segs[2]);
+    if (!c)
+        return telco_err(out, 404, "customer_not_found", "no customer '%.64s'", r->segs[2]);
+    json_decref(c);
+    if (telco_customer_set_locale(r->segs[2], language, time_zone))
+        return telco_err(out, 500, "internal", "cannot store the profile");
+    *out = telco_customer_get(r->segs[2]);
+    if (!*out)
+        return telco_err(out, 500, "internal", "cannot read the customer back");
     return 200;
 }
 
@@ -272,5 +308,6 @@ const struct telco_route telco_account_routes[] = {
     {"POST", "/customers/*/payment-requests", payment_request},
     {"GET", "/bills/*", get_bill},
     {"POST", "/bills/*/pay", pay_bill},
+    {"POST", "/sim/customers/*/profile", sim_profile},
     {NULL, NULL, NULL},
 };

@@ -124,7 +124,7 @@ static int change_plan(struct telco_req *r, json_t **out)
         double before = used_fraction(line, old);
         json_object_set_new(line, "plan_id", json_string(plan_id));
         json_object_set_new(line, "last_plan_change_date", json_string(telco_today));
-        telco_usage_events(r->segs[1], before, used_fraction(line, plan));
+        telco_usage_events(r->segs[1], str(line, "customer_id"), before, used_fraction(line, plan));
         st = save_line(out, line, r->segs[1]);
     }
     json_decref(old);
@@ -187,6 +187,15 @@ static int in_outage(const char *city)
     return hit;
 }
 
+/* The APN is right when its name and MMSC URL are the seed's. */
+static int apn_is_default(json_t *dev, json_t *defaults)
+{
+    json_t *apn = json_object_get(dev, "apn_settings");
+    json_t *dapn = json_object_get(defaults, "apn_settings");
+    return strcmp(str(apn, "apn_name"), str(dapn, "apn_name")) == 0 &&
+           strcmp(str(apn, "mmsc_url"), str(dapn, "mmsc_url")) == 0;
+}
+
 static const char *const levels[] = {"no_service", "very_poor", "poor",
                                      "fair",       "good",      "excellent"};
 static const double level_mbps[] = {0, 0.5, 2, 8, 40, 250};
@@ -247,10 +256,7 @@ static json_t *diagnose(json_t *line, json_t *dev, int *level)
         data = 0;
         json_array_append_new(issues, json_string("mobile_data_off"));
     }
-    json_t *apn = json_object_get(dev, "apn_settings");
-    json_t *dapn = json_object_get(defaults, "apn_settings");
-    int apn_ok = strcmp(str(apn, "apn_name"), str(dapn, "apn_name")) == 0 &&
-                 strcmp(str(apn, "mmsc_url"), str(dapn, "mmsc_url")) == 0;
+    int apn_ok = apn_is_default(dev, defaults);
     if (!apn_ok) {
         data = 0;
         json_array_append_new(issues, json_string("apn_incorrect"));
@@ -453,7 +459,7 @@ static int sim_usage(struct telco_req *r, json_t **out)
     double before = used_fraction(line, plan);
     json_object_set_new(line, "data_used_gb",
                         json_real(json_number_value(json_object_get(line, "data_used_gb")) + gb));
-    telco_usage_events(r->segs[2], before, used_fraction(line, plan));
+    telco_usage_events(r->segs[2], str(line, "customer_id"), before, used_fraction(line, plan));
     st = save_line(out, line, r->segs[2]);
     json_decref(plan);
     json_decref(line);
@@ -530,14 +536,35 @@ static int sim_travel(struct telco_req *r, json_t **out)
     return st;
 }
 
-/* Overwrites device fields that already exist, with a value of the same type. */
+/* Misconfigurations that a remote fix (reset_apn, toggle_data_saver) can
+ * repair, as bits: the device_misconfigured event names each one. */
+enum { MISCONF_APN = 1 << 0, MISCONF_DATA_SAVER = 1 << 1 };
+
+static unsigned misconfigurations(json_t *dev, json_t *defaults)
+{
+    unsigned m = 0;
+    if (!apn_is_default(dev, defaults))
+        m |= MISCONF_APN;
+    if (json_is_true(json_object_get(dev, "data_saver")))
+        m |= MISCONF_DATA_SAVER;
+    return m;
+}
+
+/* Overwrites device fields that already exist, with a value of the same type.
+ * Only this lever emits device_misconfigured: it stands for the phone going
+ * wrong on its own, while /lines/{id}/device/actions is the fix path. */
 static int sim_device(struct telco_req *r, json_t **out)
 {
+    static const struct {
+        unsigned bit;
+        const char *problem;
+    } problems[] = {{MISCONF_APN, "apn_incorrect"}, {MISCONF_DATA_SAVER, "data_saver_on"}};
     json_t *line = telco_doc_get("lines", r->segs[2]);
     if (!line)
         return no_line(out, r->segs[2]);
-    json_decref(line);
     json_t *dev = device_get(r->segs[2]);
+    json_t *defaults = telco_device_defaults();
+    unsigned before = misconfigurations(dev, defaults);
     const char *k;
     json_t *v;
     int st = 0;
@@ -553,9 +580,18 @@ static int sim_device(struct telco_req *r, json_t **out)
         }
         json_object_set(dev, k, v);
     }
+    unsigned appeared = st ? 0 : misconfigurations(dev, defaults) & ~before;
+    for (size_t i = 0; i < sizeof(problems) / sizeof(problems[0]) && !st; i++)
+        if ((appeared & problems[i].bit) &&
+            telco_event_emit("device_misconfigured",
+                             json_pack("{s:s, s:s, s:s}", "line_id", r->segs[2], "customer_id",
+                                       str(line, "customer_id"), "problem", problems[i].problem)))
+            st = telco_err(out, 500, "internal", "cannot store the event");
     if (!st)
         st = save_device(out, dev, r->segs[2]);
+    json_decref(defaults);
     json_decref(dev);
+    json_decref(line);
     return st;
 }
 

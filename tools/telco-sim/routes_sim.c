@@ -56,7 +56,8 @@ static int open_outage(struct telco_req *r, json_t **out)
         json_object_set_new(o, "expected_end", json_null());
     if (telco_doc_put("outages", id, o) ||
         telco_event_emit("outage_opened",
-                         json_pack("{s:s, s:O}", "outage_id", id, "cities", cities))) {
+                         json_pack("{s:s, s:O, s:O}", "outage_id", id, "cities", cities,
+                                   "expected_end", json_object_get(o, "expected_end")))) {
         json_decref(o);
         return telco_err(out, 500, "internal", "cannot store the outage");
     }
@@ -80,7 +81,10 @@ static int close_outage(struct telco_req *r, json_t **out)
     json_object_set_new(o, "status", json_string("closed"));
     json_object_set_new(o, "closed_at", json_string(now));
     if (telco_doc_put("outages", r->segs[2], o) ||
-        telco_event_emit("outage_closed", json_pack("{s:s}", "outage_id", r->segs[2]))) {
+        telco_event_emit("outage_closed",
+                         json_pack("{s:s, s:O}", "outage_id", r->segs[2], "cities",
+                                   json_object_get(o, "cities") ? json_object_get(o, "cities")
+                                                                : json_array()))) {
         json_decref(o);
         return telco_err(out, 500, "internal", "cannot store the outage");
     }
@@ -196,13 +200,10 @@ static int list_events(struct telco_req *r, json_t **out)
         sqlite3_bind_int64(s, 1, after);
         sqlite3_bind_int64(s, 2, limit);
         while (sqlite3_step(s) == SQLITE_ROW) {
-            json_t *doc = json_loads((const char *)sqlite3_column_text(s, 1), 0, NULL);
-            if (!doc)
-                continue;
-            json_t *ev = json_pack("{s:I}", "seq", (json_int_t)sqlite3_column_int64(s, 0));
-            json_object_update(ev, doc);
-            json_decref(doc);
-            json_array_append_new(events, ev);
+            json_t *ev = telco_event_row(sqlite3_column_int64(s, 0),
+                                         (const char *)sqlite3_column_text(s, 1));
+            if (ev)
+                json_array_append_new(events, ev);
         }
     }
     sqlite3_finalize(s);

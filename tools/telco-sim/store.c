@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 sqlite3 *telco_db;
@@ -39,7 +40,7 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS plans(id TEXT PRIMARY KEY, doc TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS devices(id TEXT PRIMARY KEY, doc TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS customers(id TEXT PRIMARY KEY, phone TEXT, name_dob TEXT,"
-    " doc TEXT NOT NULL);"
+    " doc TEXT NOT NULL, language TEXT, time_zone TEXT);"
     "CREATE INDEX IF NOT EXISTS customers_phone ON customers(phone);"
     "CREATE INDEX IF NOT EXISTS customers_name_dob ON customers(name_dob);"
     "CREATE TABLE IF NOT EXISTS lines(id TEXT PRIMARY KEY, phone TEXT, customer_id TEXT,"
@@ -129,6 +130,105 @@ int telco_doc_put(const char *table, const char *id, json_t *doc)
     sqlite3_finalize(st);
     free(text);
     return rc;
+}
+
+/* 1 when table has column col. */
+static int has_column(const char *table, const char *col)
+{
+    char sql[96];
+    (void)snprintf(sql, sizeof(sql), "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", table);
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(telco_db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Brings a database made by an older telco-sim up to the current schema.
+ * Columns are added empty (NULL): readers fall back to the deterministic
+ * defaults, so a million-row table migrates without rewriting a row. */
+static int migrate(void)
+{
+    static const char *const adds[][2] = {
+        {"language", "ALTER TABLE customers ADD COLUMN language TEXT"},
+        {"time_zone", "ALTER TABLE customers ADD COLUMN time_zone TEXT"},
+    };
+    for (size_t i = 0; i < sizeof(adds) / sizeof(adds[0]); i++)
+        if (!has_column("customers", adds[i][0]) && telco_exec(adds[i][1]))
+            return -1;
+    return 0;
+}
+
+static const char *const languages[] = {"en", "fr", "es", "de"};
+
+int telco_valid_language(const char *s)
+{
+    for (size_t i = 0; s && i < sizeof(languages) / sizeof(languages[0]); i++)
+        if (strcmp(s, languages[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int telco_valid_time_zone(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n < 3 || n > 64 || !strchr(s, '/'))
+        return 0;
+    /* "Area/City[/More]": each part starts with a letter, then letters, '_' or '-'. */
+    for (size_t i = 0; i < n; i++) {
+        int start = i == 0 || s[i - 1] == '/';
+        if (start ? !isalpha((unsigned char)s[i])
+                  : !(isalpha((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '/'))
+            return 0;
+    }
+    return s[n - 1] != '/';
+}
+
+/* US state -> IANA zone for the seed's customers (the rest of the US, and an
+ * unknown state, get New York). */
+static const char *us_zone(const char *state)
+{
+    static const char *const map[][2] = {
+        {"CA", "America/Los_Angeles"}, {"WA", "America/Los_Angeles"}, {"OR", "America/Los_Angeles"},
+        {"NV", "America/Los_Angeles"}, {"AZ", "America/Phoenix"},     {"CO", "America/Denver"},
+        {"UT", "America/Denver"},      {"NM", "America/Denver"},      {"MT", "America/Denver"},
+        {"WY", "America/Denver"},      {"ID", "America/Boise"},       {"TX", "America/Chicago"},
+        {"IL", "America/Chicago"},     {"MN", "America/Chicago"},     {"WI", "America/Chicago"},
+        {"IA", "America/Chicago"},     {"MO", "America/Chicago"},     {"AR", "America/Chicago"},
+        {"LA", "America/Chicago"},     {"MS", "America/Chicago"},     {"AL", "America/Chicago"},
+        {"OK", "America/Chicago"},     {"KS", "America/Chicago"},     {"NE", "America/Chicago"},
+        {"SD", "America/Chicago"},     {"ND", "America/Chicago"},     {"TN", "America/Chicago"},
+        {"AK", "America/Anchorage"},   {"HI", "Pacific/Honolulu"},
+    };
+    for (size_t i = 0; state && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(state, map[i][0]) == 0)
+            return map[i][1];
+    return "America/New_York";
+}
+
+void telco_customer_locale_defaults(json_t *customer, const char **language, const char **time_zone)
+{
+    static const char *const en_zones[] = {"America/New_York", "America/Chicago", "America/Denver",
+                                           "America/Los_Angeles"};
+    static const char *const zones[] = {NULL, "Europe/Paris", "Europe/Madrid", "Europe/Berlin"};
+    const char *id = json_string_value(json_object_get(customer, "customer_id"));
+    char *end = NULL;
+    /* Synthetic customers CSnnnnnnn: the number spreads them over the four
+     * languages (and English speakers over four US zones). */
+    if (id && strncmp(id, "CS", 2) == 0 && isdigit((unsigned char)id[2])) {
+        unsigned long i = strtoul(id + 2, &end, 10);
+        if (end && !*end) {
+            *language = languages[i % 4];
+            *time_zone = i % 4 ? zones[i % 4] : en_zones[(i / 4) % 4];
+            return;
+        }
+    }
+    *language = "en";
+    *time_zone =
+        us_zone(json_string_value(json_object_get(json_object_get(customer, "address"), "state")));
 }
 
 static char *meta_get(const char *k)
@@ -301,6 +401,34 @@ static json_t *device_defaults_from(json_t *user)
         "abroad", 0, "wifi_enabled", json_is_true(json_object_get(d, "wifi_enabled")));
 }
 
+/* A seed customer may carry "language" and "time_zone"; they must be valid
+ * (a bad one is a seed error) and move to their columns on insert. */
+static int seed_locale(json_t *c)
+{
+    const char *cid = json_string_value(json_object_get(c, "customer_id"));
+    json_t *l = json_object_get(c, "language");
+    json_t *z = json_object_get(c, "time_zone");
+    if (l && !telco_valid_language(json_string_value(l))) {
+        (void)fprintf(stderr, "telco-sim: customer '%s': language must be en, fr, es or de\n",
+                      cid ? cid : "?");
+        return -1;
+    }
+    if (z && !telco_valid_time_zone(json_string_value(z))) {
+        (void)fprintf(stderr, "telco-sim: customer '%s': time_zone is not an IANA 'Area/City'\n",
+                      cid ? cid : "?");
+        return -1;
+    }
+    return 0;
+}
+
+static int store_locale(json_t *c)
+{
+    const char *cid = json_string_value(json_object_get(c, "customer_id"));
+    const char *l = json_string_value(json_object_get(c, "language"));
+    const char *z = json_string_value(json_object_get(c, "time_zone"));
+    return cid && (l || z) ? telco_customer_set_locale(cid, l, z) : 0;
+}
+
 static int seed(const struct telco_config *cfg, struct inserters *in)
 {
     char err[512];
@@ -357,7 +485,9 @@ static int seed(const struct telco_config *cfg, struct inserters *in)
         json_object_set_new(
             v, "payment_methods",
             clean_payment_methods(json_object_get(v, "payment_methods"), cid ? cid : "?"));
+        rc |= seed_locale(v);
         rc |= insert_doc(in->customer, v, "customer_id", phone, key);
+        rc |= store_locale(v);
     }
     json_array_foreach(json_object_get(db, "bills"), i, v)
     {
@@ -462,7 +592,8 @@ int telco_store_open(const struct telco_config *cfg)
         return -1;
     }
     sqlite3_busy_timeout(telco_db, 5000);
-    if (telco_exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") || telco_exec(schema))
+    if (telco_exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") || telco_exec(schema) ||
+        migrate())
         return -1;
     char *seeded = meta_get("seeded");
     int already = seeded != NULL;
@@ -499,6 +630,48 @@ void telco_store_close(void)
 {
     sqlite3_close(telco_db);
     telco_db = NULL;
+}
+
+int telco_customer_set_locale(const char *id, const char *language, const char *time_zone)
+{
+    /* COALESCE keeps the column a NULL argument does not set. */
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(telco_db,
+                           "UPDATE customers SET language=COALESCE(?,language),"
+                           " time_zone=COALESCE(?,time_zone) WHERE id=?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, language, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, time_zone, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, id, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+json_t *telco_customer_get(const char *id)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *doc = NULL;
+    if (sqlite3_prepare_v2(telco_db, "SELECT doc,language,time_zone FROM customers WHERE id=?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        doc = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    if (json_is_object(doc)) {
+        const char *language, *time_zone;
+        telco_customer_locale_defaults(doc, &language, &time_zone);
+        if (sqlite3_column_text(st, 1))
+            language = (const char *)sqlite3_column_text(st, 1);
+        if (sqlite3_column_text(st, 2))
+            time_zone = (const char *)sqlite3_column_text(st, 2);
+        json_object_set_new(doc, "language", json_string(language));
+        json_object_set_new(doc, "time_zone", json_string(time_zone));
+    }
+    sqlite3_finalize(st);
+    return doc;
 }
 
 json_t *telco_docs_query(const char *sql, const char *param)

@@ -26,7 +26,8 @@ struct telco_config {
     const char *seed_path;
     const char *user_db_path;
     const char *events_url;
-    const char *today; /* simulation date, YYYY-MM-DD */
+    const char *events_key; /* bearer token sent with each delivery, or NULL */
+    const char *today;      /* simulation date, YYYY-MM-DD */
     long synthetic;
     unsigned long fault_seed;
 };
@@ -53,6 +54,20 @@ void telco_snake(const char *in, char *out, size_t outlen);
 void telco_now_iso(char *out, size_t outlen);
 /* Lookup key for full name + date of birth (case and spacing folded). */
 void telco_name_dob_key(const char *name, const char *dob, char *out, size_t outlen);
+/* A customer document with "language" and "time_zone" (stored, else the
+ * defaults below); NULL when absent. The caller owns the result. */
+json_t *telco_customer_get(const char *id);
+/* Sets either column (NULL leaves it); 0 on success. Values must be valid. */
+int telco_customer_set_locale(const char *id, const char *language, const char *time_zone);
+/* Deterministic language and IANA zone for a customer without stored ones:
+ * synthetic customers spread over en/fr/es/de, the rest en + a US zone from
+ * the address's state. The strings are static. */
+void telco_customer_locale_defaults(json_t *customer, const char **language,
+                                    const char **time_zone);
+/* en, fr, es or de. */
+int telco_valid_language(const char *s);
+/* "Area/City" style: letters, '_', '-', '/' parts, at most 64 characters. */
+int telco_valid_time_zone(const char *s);
 /* Runs sql (one text parameter, may be NULL) and returns the first column of
  * every row parsed as JSON, in an array. */
 json_t *telco_docs_query(const char *sql, const char *param);
@@ -63,10 +78,16 @@ json_t *telco_docs_query(const char *sql, const char *param);
  * transaction; delivery happens after telco_events_kick. */
 int telco_event_emit(const char *type, json_t *data);
 void telco_events_kick(void);
-int telco_events_start(const char *url);
+/* Starts delivery to url (NULL: no delivery); with key, each POST carries
+ * "Authorization: Bearer key". */
+int telco_events_start(const char *url, const char *key);
 void telco_events_stop(void);
 /* Emits usage_80/90/100 for each threshold crossed between two fractions. */
-void telco_usage_events(const char *line_id, double before, double after);
+void telco_usage_events(const char *line_id, const char *customer_id, double before, double after);
+/* The event as served by the feed and POSTed to --events-url: {seq, id,
+ * ...stored fields} from a stored row; NULL when doc is not a JSON object.
+ * The caller owns the result. */
+json_t *telco_event_row(long long seq, const char *doc);
 
 /* ---- http.c: the request context handed to route handlers ---- */
 
