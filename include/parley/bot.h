@@ -267,6 +267,46 @@ const struct parley_pii_identifier *parley_bot_pii_identifiers(const parley_bot 
 /** The name of limit bit `bit` ("max_gb_per_month"...), or NULL. */
 const char *parley_bot_limit_name(unsigned bit);
 
+/* ---- event types (the 'events' section; docs/proactive.md) ----------- */
+
+/** What a field of an event holds. */
+typedef enum parley_bot_field_kind {
+    PARLEY_FIELD_STRING = 0,
+    PARLEY_FIELD_NUMBER = 1,
+    PARLEY_FIELD_BOOLEAN = 2,
+    PARLEY_FIELD_LIST = 3, /* a list of strings */
+} parley_bot_field_kind;
+
+/** One declared field. An optional field ("kind?" in bot.yml) may be
+ * absent or JSON null. */
+typedef struct parley_bot_event_field {
+    const char *name;
+    parley_bot_field_kind kind;
+    int optional;
+} parley_bot_event_field;
+
+/** One declared event type and its fields, in declaration order. Every
+ * event also has `id`, `type` and `at`, which are not listed. */
+typedef struct parley_bot_event_type {
+    const char *name;
+    const parley_bot_event_field *fields;
+    size_t n_fields;
+} parley_bot_event_type;
+
+/** Every declared event type as an array of `*n` (may be NULL), in
+ * declaration order; NULL when there are none. Borrowed from the bot. */
+const parley_bot_event_type *parley_bot_event_types(const parley_bot *bot, size_t *n);
+/** The number of event types and type `i` (borrowed), or NULL. */
+size_t parley_bot_event_type_count(const parley_bot *bot);
+const parley_bot_event_type *parley_bot_event_type_at(const parley_bot *bot, size_t i);
+/** The event type named `name`, or NULL. Borrowed. */
+const parley_bot_event_type *parley_bot_find_event_type(const parley_bot *bot, const char *name);
+/** The field `name` of type `type`, or NULL. Borrowed. */
+const parley_bot_event_field *parley_bot_find_event_field(const parley_bot_event_type *type,
+                                                          const char *name);
+/** "string", "number", "boolean" or "list". Static storage. */
+const char *parley_bot_field_kind_name(parley_bot_field_kind kind);
+
 #ifdef __cplusplus
 }
 #endif

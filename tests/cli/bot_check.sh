@@ -58,4 +58,17 @@ expect_code 0 "facts after verify, write after confirm" "$P" bot check --strict 
 grep -q "steps$" "$T/out" || fail "a summary without warnings names none: $(cat "$T/out")"
 expect_code 2 "unknown option" "$P" bot check --lenient "$F/trust_ok"
 
+# The events section: every mistake reported where it is.
+expect_code 1 "bad events" "$P" bot check "$F/bad_events"
+for want in \
+    "bad_events/bot.yml:49:3: bad event type name 'Usage-95' (expected a-z, 0-9 and _)" \
+    "bad_events/bot.yml:50:27: unknown kind 'lists' for field 'cities' of event type 'outage_opened'" \
+    "bad_events/bot.yml:51:3: duplicate event type 'usage_90'" \
+    "bad_events/bot.yml:52:20: field 'id' of event type 'payment_failed' is reserved" \
+    "bad_events/bot.yml:53:39: duplicate field 'line_id'" \
+    "bad_events/bot.yml:54:19: event type 'line_suspended' must be a mapping"; do
+    grep -qF "$want" "$T/err" || fail "bad events: no '$want' in: $(cat "$T/err")"
+done
+grep -q "has 6 problems" "$T/err" || fail "bad events: problem count: $(cat "$T/err")"
+
 finish "bot_check: ok"

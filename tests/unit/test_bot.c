@@ -357,6 +357,59 @@ static void test_runtime_model(void **state)
     parley_bot_free(bot);
 }
 
+/* The carrier declares telco-sim's event types; a bot without an events
+ * section has none; the broken fixture's problems are each reported. */
+static void test_event_types(void **state)
+{
+    char dir[1024];
+    parley_bot *bot = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    const parley_bot_event_type *t;
+    const parley_bot_event_field *f;
+    size_t n = 99;
+    (void)state;
+    path_of(dir, sizeof(dir), "bots/carrier");
+    assert_int_equal(parley_bot_load(dir, &bot, NULL, &e), PARLEY_OK);
+    assert_int_equal(parley_bot_event_type_count(bot), 9);
+    assert_non_null(parley_bot_event_types(bot, &n));
+    assert_int_equal(n, 9);
+    assert_string_equal(parley_bot_event_type_at(bot, 0)->name, "usage_80");
+    assert_null(parley_bot_event_type_at(bot, 9));
+    t = parley_bot_find_event_type(bot, "outage_opened");
+    assert_non_null(t);
+    f = parley_bot_find_event_field(t, "cities");
+    assert_non_null(f);
+    assert_int_equal(f->kind, PARLEY_FIELD_LIST);
+    assert_false(f->optional);
+    f = parley_bot_find_event_field(t, "expected_end");
+    assert_int_equal(f->kind, PARLEY_FIELD_STRING);
+    assert_true(f->optional);
+    assert_null(parley_bot_find_event_field(t, "id"));
+    t = parley_bot_find_event_type(bot, "roaming_detected");
+    assert_int_equal(parley_bot_find_event_field(t, "roaming_enabled")->kind, PARLEY_FIELD_BOOLEAN);
+    t = parley_bot_find_event_type(bot, "usage_90");
+    assert_string_equal(t->fields[0].name, "line_id");
+    assert_int_equal(parley_bot_find_event_field(t, "percent_used")->kind, PARLEY_FIELD_NUMBER);
+    assert_null(parley_bot_find_event_type(bot, "usage_95"));
+    assert_null(parley_bot_find_event_type(bot, NULL));
+    assert_string_equal(parley_bot_field_kind_name(PARLEY_FIELD_BOOLEAN), "boolean");
+    parley_bot_free(bot);
+
+    bot = load_fixture("ok");
+    assert_int_equal(parley_bot_event_type_count(bot), 0);
+    assert_null(parley_bot_event_types(bot, &n));
+    assert_int_equal(n, 0);
+    parley_bot_free(bot);
+    assert_int_equal(parley_bot_event_type_count(NULL), 0);
+
+    assert_int_equal(expect_problem("bad_events", "bot.yml", 49, 3, "bad event type name"), 6);
+    (void)expect_problem("bad_events", "bot.yml", 50, 27, "unknown kind 'lists'");
+    (void)expect_problem("bad_events", "bot.yml", 51, 3, "duplicate event type 'usage_90'");
+    (void)expect_problem("bad_events", "bot.yml", 52, 20, "field 'id' of event type");
+    (void)expect_problem("bad_events", "bot.yml", 53, 39, "duplicate field 'line_id'");
+    (void)expect_problem("bad_events", "bot.yml", 54, 19, "must be a mapping");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys_all_reported),
         cmocka_unit_test(test_duplicate_step),
         cmocka_unit_test(test_missing_dir),
+        cmocka_unit_test(test_event_types),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

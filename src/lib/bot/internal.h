@@ -78,6 +78,8 @@ struct parley_bot {
     size_t nconsents;
     parley_pii_identifier *pii_ids; /* declared identifiers (pii.c) */
     size_t npii_ids;
+    parley_bot_event_type *event_types; /* the 'events' section (events.c) */
+    size_t nevent_types;
     /* "FILE:LINE:COLUMN: warning: ..." lines (trustcheck.c), in `blocks` */
     const char **warnings;
     size_t nwarnings;
@@ -252,6 +254,9 @@ int parley__bot_compile_consents(struct ctx *c, parley_bot *b, yaml_node_t *n, i
 /* pii.c: the 'pii' section (declared identifiers). */
 void parley__bot_read_pii(struct ctx *c, yaml_node_t *n);
 int parley__bot_compile_pii(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
+/* events.c: the 'events' section (event types the intake accepts). */
+void parley__bot_read_events(struct ctx *c, yaml_node_t *n);
+int parley__bot_compile_events(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
 void parley__bot_free_runtime(parley_bot *b);
 /* Finds flows that would show account facts or change the account before
  * identity is verified or without a confirmation (trustcheck.c); fills

@@ -15,10 +15,10 @@
 
 static void check_root(struct ctx *c, yaml_node_t *root)
 {
-    static const char *const keys[] = {"version",  "name",       "languages", "nlu",   "intents",
-                                       "slots",    "connectors", "actions",   "flows", "responses",
-                                       "identity", "consents",   "pii",       NULL};
-    yaml_node_t *v[13];
+    static const char *const keys[] = {"version",  "name",       "languages", "nlu",    "intents",
+                                       "slots",    "connectors", "actions",   "flows",  "responses",
+                                       "identity", "consents",   "pii",       "events", NULL};
+    yaml_node_t *v[14];
     if (!root) {
         parley__bot_problem_at(c, c->path, 1, 1,
                                "empty bot definition (expected name, languages, ...)");
@@ -48,6 +48,7 @@ static void check_root(struct ctx *c, yaml_node_t *root)
     parley__bot_read_flows(c, v[8]);
     parley__bot_read_consents(c, v[11]);
     parley__bot_read_pii(c, v[12]);
+    parley__bot_read_events(c, v[13]);
     parley__bot_check_engine_needs(c, root);
     for (size_t i = 0; i < c->nresponses; i++)
         if (!c->responses[i].used)
