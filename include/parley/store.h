@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 7
+#define PARLEY_STORE_SCHEMA_VERSION 8
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -364,6 +364,63 @@ parley_err parley_store_throttle_count(parley_store *store, const char *key, int
 /** Forgets every event under `key` (e.g. after a successful
  * verification). Clearing a key with no events succeeds. */
 parley_err parley_store_throttle_clear(parley_store *store, const char *key, parley_error *err);
+
+/* ---- the events ledger (proactive care; docs/proactive.md) ----------------
+ *
+ * Every event accepted at the intake, once: a sender's redelivery of an
+ * id already recorded is counted as a duplicate and changes nothing. Each
+ * row keeps the event as compact JSON, its times and a status ("received"
+ * until rules act on it). Event documents carry the backend's identifiers
+ * (customer, line ids) as the sender gave them: they are not encrypted and
+ * not erased with a customer yet. */
+
+/** Longest event id and type accepted, in bytes. */
+#define PARLEY_STORE_MAX_EVENT_ID   512
+#define PARLEY_STORE_MAX_EVENT_TYPE 64
+/** Most events one parley_store_events_record() call takes. */
+#define PARLEY_STORE_MAX_EVENT_BATCH 1000
+
+/** An event of the ledger. For recording, only id, type, at and doc are
+ * read; listing fills everything (borrowed: valid during the callback). */
+typedef struct parley_store_event {
+    int64_t seq;         /* position in the ledger: grows in order recorded (gaps possible) */
+    const char *id;      /* the sender's id */
+    const char *type;    /* the event type */
+    int64_t at;          /* Unix ms: when it happened */
+    int64_t received;    /* Unix ms: when it was recorded */
+    const char *doc;     /* the event as compact JSON */
+    const char *status;  /* "received" */
+    const char *outcome; /* NULL until rules record one */
+} parley_store_event;
+
+/** Records `n` events (1 to PARLEY_STORE_MAX_EVENT_BATCH) received at
+ * `now_ms` (0: the clock) in one transaction: all of them or, on failure,
+ * none. An event whose id is already in the ledger (or earlier in the same
+ * batch) is not recorded again. `*added` and `*duplicates` (each may be
+ * NULL) get how many were new and how many were already there. Fails with
+ * PARLEY_ERR_INVALID (no store or events, an empty or too long id or type,
+ * no doc, a negative time), PARLEY_ERR_LIMIT (too many events, a doc over
+ * PARLEY_STORE_MAX_STATE bytes), PARLEY_ERR_IO, PARLEY_ERR_NOMEM. */
+parley_err parley_store_events_record(parley_store *store, const parley_store_event *events,
+                                      size_t n, int64_t now_ms, size_t *added, size_t *duplicates,
+                                      parley_error *err);
+
+/** Called with each listed event; a non-zero return stops the listing
+ * (the call still succeeds). */
+typedef int (*parley_store_event_fn)(const parley_store_event *ev, void *userdata);
+
+/** Which events parley_store_events_list() gives. */
+typedef struct parley_store_event_query {
+    int64_t after_seq; /* only events with seq > after_seq (0: from the start) */
+    size_t limit;      /* at most this many (0: no limit) */
+    int newest_first;  /* 1: newest first (the latest `limit`); 0: oldest first */
+} parley_store_event_query;
+
+/** Calls `fn` for the events `q` selects (NULL: every event, oldest
+ * first), in seq order: oldest first for replay ("after_seq" as a
+ * cursor), or newest first. */
+parley_err parley_store_events_list(parley_store *store, const parley_store_event_query *q,
+                                    parley_store_event_fn fn, void *userdata, parley_error *err);
 
 /* ---- encryption at rest, crypto-shredding, retention ----------------------
  *

@@ -63,6 +63,11 @@ struct parley_store_ops {
     parley_err (*throttle_count)(parley_store *s, const char *key, int64_t now, int64_t window,
                                  size_t *count, parley_error *err);
     parley_err (*throttle_clear)(parley_store *s, const char *key, parley_error *err);
+    /* The events ledger: `events` checked, `now` resolved. */
+    parley_err (*events_record)(parley_store *s, const parley_store_event *events, size_t n,
+                                int64_t now, size_t *added, size_t *duplicates, parley_error *err);
+    parley_err (*events_list)(parley_store *s, const parley_store_event_query *q,
+                              parley_store_event_fn fn, void *userdata, parley_error *err);
     /* Encryption and retention (sweep.c has the public half). */
     parley_err (*rekey)(parley_store *s, parley_store_progress_fn fn, void *userdata,
                         parley_error *err);

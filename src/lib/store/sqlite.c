@@ -92,6 +92,19 @@ static const char *const migrations[] = {
     /* 7: facts about the database itself, e.g. the key store that holds
      * the data keys of its encrypted content (sqlite_keys.c) */
     "CREATE TABLE parley_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    /* 8: the events ledger (proactive care): each event once, by the
+     * sender's id; seq is the order recorded, never reused, for replay */
+    ("CREATE TABLE events ("
+     " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     " id TEXT NOT NULL UNIQUE,"
+     " type TEXT NOT NULL,"
+     " at INTEGER NOT NULL,"
+     " received INTEGER NOT NULL,"
+     " doc TEXT NOT NULL,"
+     " status TEXT NOT NULL DEFAULT 'received',"
+     " outcome TEXT"
+     ");"
+     "CREATE INDEX events_status ON events(status, seq);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -174,6 +187,13 @@ static const char *const stmt_sql[ST__COUNT] = {
                                "conversations WHERE updated < ?1 ORDER BY updated LIMIT ?2) "
                                "RETURNING id",
     [ST_SWEEP_THROTTLE] = "DELETE FROM throttle WHERE at <= ?1",
+    /* A redelivered id changes nothing; changes() tells new from duplicate. */
+    [ST_EVENT_INSERT] = "INSERT INTO events (id, type, at, received, doc) VALUES (?1, ?2, ?3, ?4, "
+                        "?5) ON CONFLICT (id) DO NOTHING",
+    [ST_EVENTS_OLDEST] = "SELECT seq, id, type, at, received, doc, status, outcome FROM events "
+                         "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_EVENTS_NEWEST] = "SELECT seq, id, type, at, received, doc, status, outcome FROM events "
+                         "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
 static parley_err code_of(int rc)
@@ -723,6 +743,8 @@ static const struct parley_store_ops sqlite_ops = {
     .throttle_hit = sq_throttle_hit,
     .throttle_count = sq_throttle_count,
     .throttle_clear = sq_throttle_clear,
+    .events_record = sq_events_record,
+    .events_list = sq_events_list,
     .rekey = sq_rekey,
     .sweep = sq_sweep,
 };

@@ -1,6 +1,7 @@
 /* Private to the SQLite backend (sqlite.c: open, schema, conversations;
  * sqlite_extra.c: queue, analytics, ratings, API keys; sqlite_consent.c:
- * consent ledger, erasure; sqlite_throttle.c: throttles; sqlite_keys.c:
+ * consent ledger, erasure; sqlite_throttle.c: throttles; sqlite_events.c:
+ * the events ledger; sqlite_keys.c:
  * the key store; sqlite_content.c: sealed content columns; sqlite_sweep.c:
  * retention and rotation): the handle, its cached statements and the
  * helpers they share. */
@@ -45,6 +46,9 @@ enum stmt_id {
     ST_SWEEP_COUNT_TURNS,
     ST_SWEEP_CONVERSATIONS,
     ST_SWEEP_THROTTLE,
+    ST_EVENT_INSERT,
+    ST_EVENTS_OLDEST,
+    ST_EVENTS_NEWEST,
     ST__COUNT
 };
 
@@ -160,6 +164,12 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
                           const char *period, double quantity, double amount, int64_t now,
                           parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err);
+
+/* sqlite_events.c */
+parley_err sq_events_record(parley_store *s, const parley_store_event *events, size_t n,
+                            int64_t now, size_t *added, size_t *duplicates, parley_error *err);
+parley_err sq_events_list(parley_store *s, const parley_store_event_query *q,
+                          parley_store_event_fn fn, void *userdata, parley_error *err);
 
 /* sqlite_throttle.c */
 parley_err sq_throttle_hit(parley_store *s, const char *key, int64_t now, int64_t window,

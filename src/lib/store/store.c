@@ -698,3 +698,75 @@ parley_err parley_store_throttle_clear(parley_store *store, const char *key, par
         parley_error_prefix(&local, "cannot clear throttle");
     return parley__store_finish(store, rc, &local, err);
 }
+
+/* ---- the events ledger -------------------------------------------------- */
+
+static parley_err check_event(const parley_store_event *ev, size_t i, parley_error *err)
+{
+    if (!ev->id || !ev->id[0] ||
+        strnlen(ev->id, PARLEY_STORE_MAX_EVENT_ID + 1) > PARLEY_STORE_MAX_EVENT_ID)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "event %zu: the id must be 1 to %d bytes",
+                                i, PARLEY_STORE_MAX_EVENT_ID);
+    if (!ev->type || !ev->type[0] ||
+        strnlen(ev->type, PARLEY_STORE_MAX_EVENT_TYPE + 1) > PARLEY_STORE_MAX_EVENT_TYPE)
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "event %zu: the type must be 1 to %d bytes", i,
+                                PARLEY_STORE_MAX_EVENT_TYPE);
+    if (!ev->doc)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "event %zu: no document", i);
+    if (strnlen(ev->doc, PARLEY_STORE_MAX_STATE + 1) > PARLEY_STORE_MAX_STATE)
+        return parley_error_set(err, PARLEY_ERR_LIMIT, "event %zu: the document is over %d bytes",
+                                i, PARLEY_STORE_MAX_STATE);
+    return PARLEY_OK;
+}
+
+parley_err parley_store_events_record(parley_store *store, const parley_store_event *events,
+                                      size_t n, int64_t now, size_t *added, size_t *duplicates,
+                                      parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc = PARLEY_OK;
+    if (!store)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot record events: no store");
+    if (!events || n == 0)
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "no events");
+    else if (n > PARLEY_STORE_MAX_EVENT_BATCH)
+        rc = parley_error_set(&local, PARLEY_ERR_LIMIT, "%zu events, over %d in one call", n,
+                              PARLEY_STORE_MAX_EVENT_BATCH);
+    else if (now < 0)
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "time is negative (%lld ms)",
+                              (long long)now);
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++)
+        rc = check_event(&events[i], i, &local);
+    if (rc == PARLEY_OK) {
+        if (now == 0)
+            now = parley__store_now_ms();
+        parley__store_lock(store);
+        rc = store->ops->events_record(store, events, n, now, added, duplicates, &local);
+        parley__store_unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot record events");
+    return parley__store_finish(store, rc, &local, err);
+}
+
+parley_err parley_store_events_list(parley_store *store, const parley_store_event_query *q,
+                                    parley_store_event_fn fn, void *userdata, parley_error *err)
+{
+    static const parley_store_event_query all = {0, 0, 0};
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !fn)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list events: no %s",
+                                store ? "callback" : "store");
+    if (q && q->after_seq < 0) {
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "after_seq is negative");
+    } else {
+        parley__store_lock(store);
+        rc = store->ops->events_list(store, q ? q : &all, fn, userdata, &local);
+        parley__store_unlock(store);
+    }
+    if (rc != PARLEY_OK)
+        parley_error_prefix(&local, "cannot list events");
+    return parley__store_finish(store, rc, &local, err);
+}
