@@ -240,7 +240,7 @@ parley_err parley_store_rating_set(parley_store *store, const char *id, int scor
 /** A stored key. On output pointers are borrowed for the callback only. */
 typedef struct parley_store_key {
     const char *id;   /* public part of the key, 1..64 bytes */
-    const char *role; /* "channel", "agent", "admin" */
+    const char *role; /* "channel", "agent", "admin", "events" */
     const unsigned char *hash;
     size_t hash_len; /* 16..64 */
     const char *label;

@@ -30,6 +30,7 @@ int cmd_audit(int argc, char **argv);
 int cmd_redact(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
 int cmd_store(int argc, char **argv);
+int cmd_events(int argc, char **argv);
 
 extern const struct cli_command cli_commands[];
 

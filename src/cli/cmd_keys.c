@@ -9,7 +9,7 @@
 #include "server/server.h"
 
 static const char usage[] =
-    "usage: parley keys create --role channel|agent|admin [--label TEXT] [STORE]\n"
+    "usage: parley keys create --role channel|agent|admin|events [--label TEXT] [STORE]\n"
     "       parley keys list [STORE]\n"
     "       parley keys revoke ID [STORE]\n"
     "\n"
@@ -17,7 +17,8 @@ static const char usage[] =
     "--store URL, as for parley serve (also from --config FILE / PARLEY_*).\n"
     "create prints the new key once; only its hash is kept. revoke takes the\n"
     "key's id (the 12 characters after 'pk_', as list shows) and takes effect\n"
-    "at once, also in a running server.\n";
+    "at once, also in a running server. An events key may only send events\n"
+    "(POST /v1/events), e.g. from the company's systems.\n";
 
 static int on_key(const parley_store_key *k, void *userdata)
 {
@@ -93,7 +94,7 @@ int cmd_keys(int argc, char **argv)
     if (!is_create && !is_list && !is_revoke)
         return cli_usage_error(usage, "unknown keys command '%s'", sub);
     if (is_create && !role)
-        return cli_usage_error(usage, "keys create needs --role channel, agent or admin");
+        return cli_usage_error(usage, "keys create needs --role channel, agent, admin or events");
     if (is_revoke && optind + 1 != argc)
         return cli_usage_error(usage, "keys revoke needs the key's id");
     if (!is_revoke && optind != argc)

@@ -11,6 +11,7 @@
 
 #include "parley/bot.h"
 #include "parley/pii.h"
+#include "parley/proactive.h"
 #include "server/internal.h"
 
 static double now_s(void)
@@ -176,9 +177,10 @@ const char *parley_server_route(size_t i, const char **method)
 
 static int role_of(const char *name)
 {
-    return strcmp(name, "admin") == 0   ? ROLE_ADMIN
-           : strcmp(name, "agent") == 0 ? ROLE_AGENT
-                                        : ROLE_CHANNEL;
+    return strcmp(name, "admin") == 0    ? ROLE_ADMIN
+           : strcmp(name, "agent") == 0  ? ROLE_AGENT
+           : strcmp(name, "events") == 0 ? ROLE_EVENTS
+                                         : ROLE_CHANNEL;
 }
 
 /* Authenticates the request; 0 with an error answer set when it fails. */
@@ -238,7 +240,7 @@ static void dispatch(struct req *r)
         if (rt->roles != ROLE_PUBLIC && !authenticate(r, rt->roles))
             return;
         if (r->too_big) {
-            req_error(r, 413, "too_large", "the body is over %zu bytes", r->s->cfg.max_body);
+            req_error(r, 413, "too_large", "the body is over %zu bytes", r->max_body);
             return;
         }
         rt->fn(r);
@@ -320,12 +322,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *ctx = r;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+        /* Event batches may be larger than other bodies (docs/proactive.md). */
+        r->max_body = s->cfg.max_body;
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/events") == 0 &&
+            r->max_body < PARLEY_PROACTIVE_MAX_BATCH)
+            r->max_body = PARLEY_PROACTIVE_MAX_BATCH;
+        if (cl && strtoull(cl, NULL, 10) > r->max_body)
             r->too_big = 1;
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!r->too_big && r->len + *upload_size <= s->cfg.max_body) {
+        if (!r->too_big && r->len + *upload_size <= r->max_body) {
             /* Not realloc: the old buffer may hold a customer's message,
              * wiped before it is freed like the final one (docs/pii.md). */
             char *nb = parley__malloc(r->len + *upload_size + 1);

@@ -21,7 +21,8 @@ enum {
     ROLE_CHANNEL = 1,
     ROLE_AGENT = 2,
     ROLE_ADMIN = 4,
-    ROLE_PUBLIC = 8, /* no key needed */
+    ROLE_PUBLIC = 8,  /* no key needed */
+    ROLE_EVENTS = 16, /* a company's systems sending events, nothing else */
 };
 
 /* ---- the engine, swapped whole by a reload --------------------------------- */
@@ -52,6 +53,7 @@ struct histogram {
 
 struct metrics {
     atomic_ullong turns, conversations, agent_messages, ratings, reloads, reload_failures;
+    atomic_ullong events; /* recorded at the intake (duplicates not counted) */
     atomic_llong streams_open;
     struct histogram turn_latency; /* seconds */
     struct histogram confidence;   /* 0..1 */
@@ -119,6 +121,7 @@ struct req {
     const char *method, *url;
     char *body;
     size_t len;
+    size_t max_body; /* this route's body limit */
     int too_big;
     int role;
     char key_id[16];       /* for rate limits */
@@ -188,6 +191,7 @@ void h_customer_erase(struct req *r);
 void h_customer_opt_out(struct req *r);
 void h_audit_verify(struct req *r);
 void h_audit_explain(struct req *r);
+void h_events_post(struct req *r);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 

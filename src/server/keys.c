@@ -12,7 +12,7 @@
 #define SECRET_RAW 32
 #define HASH_LEN   32
 
-static const char *const roles[] = {"channel", "agent", "admin", NULL};
+static const char *const roles[] = {"channel", "agent", "admin", "events", NULL};
 
 static int valid_role(const char *role)
 {
@@ -44,7 +44,8 @@ parley_err parley_server_key_create(parley_store *store, const char *role, const
 
     if (!valid_role(role))
         return parley_error_set(err, PARLEY_ERR_INVALID,
-                                "cannot create key: role '%.32s' is not channel, agent or admin",
+                                "cannot create key: role '%.32s' is not channel, agent, admin or "
+                                "events",
                                 role ? role : "");
     if (sodium_init() < 0)
         return parley_error_set(err, PARLEY_ERR_IO, "cannot create key: libsodium failed to start");

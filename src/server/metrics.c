@@ -159,6 +159,8 @@ char *met_render(struct metrics *m, const struct parley_server *s)
                 atomic_load(&m->agent_messages));
     put_counter(&b, "parley_ratings_total", "Satisfaction ratings given.",
                 atomic_load(&m->ratings));
+    put_counter(&b, "parley_events_total", "Events recorded at the intake (not redeliveries).",
+                atomic_load(&m->events));
     put_counter(&b, "parley_reloads_total", "Successful bot reloads.", atomic_load(&m->reloads));
     put_counter(&b, "parley_reload_failures_total", "Refused bot reloads.",
                 atomic_load(&m->reload_failures));

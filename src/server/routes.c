@@ -29,6 +29,7 @@ const struct route server_routes[] = {
     {"GET", "/v1/audit", ROLE_AGENT, h_audit_list},
     {"GET", "/v1/audit/verify", ROLE_ADMIN, h_audit_verify},
     {"GET", "/v1/audit/explain", ROLE_AGENT, h_audit_explain},
+    {"POST", "/v1/events", ROLE_EVENTS, h_events_post},
     {"POST", "/v1/admin/reload", ROLE_ADMIN, h_reload},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
     {"GET", "/metrics", ROLE_PUBLIC, h_metrics},

@@ -98,7 +98,7 @@ void parley_server_config_print(const parley_server_config *c, FILE *f);
 /* Longest key text: "pk_" + id (12) + "_" + secret (43) + NUL. */
 #define PARLEY_KEY_TEXT_SIZE 64
 
-/* Creates a key with `role` ("channel", "agent", "admin") in `store`,
+/* Creates a key with `role` ("channel", "agent", "admin", "events") in `store`,
  * writes the full key (shown once, never stored) to `key_out`. */
 parley_err parley_server_key_create(parley_store *store, const char *role, const char *label,
                                     char key_out[PARLEY_KEY_TEXT_SIZE], parley_error *err);

@@ -1,0 +1,145 @@
+/* parley events: lists the events ledger of a data folder's store (what
+ * the intake, POST /v1/events, recorded), newest first or after a cursor. */
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "server/server.h"
+
+static const char usage[] =
+    "usage: parley events list [STORE] [--limit N] [--after SEQ] [--json]\n"
+    "\n"
+    "STORE is --data-dir DIR (the store is DIR/parley.db; default ./data) or\n"
+    "--store URL, as for parley serve (also from --config FILE / PARLEY_*).\n"
+    "Lists recorded events, newest first (the latest --limit N, default 20;\n"
+    "0: all). With --after SEQ, the events recorded after SEQ, oldest first\n"
+    "(to replay or page through the ledger). Each line is SEQ, id, type, when\n"
+    "it happened (UTC), status and the event; --json prints one JSON object\n"
+    "per line instead: {seq, id, type, at, received, status, outcome, event}.\n";
+
+struct opts {
+    int json;
+};
+
+static void utc(int64_t ms, char buf[32])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        (void)snprintf(buf, 32, "%lld", (long long)ms);
+}
+
+static int on_event(const parley_store_event *ev, void *userdata)
+{
+    const struct opts *o = userdata;
+    char at[32], received[32];
+    utc(ev->at, at);
+    utc(ev->received, received);
+    if (!o->json) {
+        (void)printf("%-6lld  %-20s  %-20s  %s  %-8s  %s\n", (long long)ev->seq, ev->id, ev->type,
+                     at, ev->status, ev->doc);
+        return 0;
+    }
+    (void)printf("{\"seq\": %lld, \"id\": ", (long long)ev->seq);
+    cli_json_string(stdout, ev->id);
+    (void)printf(", \"type\": ");
+    cli_json_string(stdout, ev->type);
+    (void)printf(", \"at\": \"%s\", \"received\": \"%s\", \"status\": ", at, received);
+    cli_json_string(stdout, ev->status);
+    (void)printf(", \"outcome\": ");
+    if (ev->outcome)
+        cli_json_string(stdout, ev->outcome);
+    else
+        (void)printf("null");
+    /* The document is the compact JSON the intake checked and stored. */
+    (void)printf(", \"event\": %s}\n", ev->doc);
+    return 0;
+}
+
+int cmd_events(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"data-dir", required_argument, NULL, 'd'}, {"store", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},   {"limit", required_argument, NULL, 'n'},
+        {"after", required_argument, NULL, 'a'},    {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    parley_server_config c;
+    parley_error e = PARLEY_ERROR_INIT;
+    const char *data_dir = NULL, *store_url = NULL, *config = getenv("PARLEY_CONFIG");
+    parley_store_event_query q = {0, 20, 1};
+    unsigned long long v;
+    struct opts o = {0};
+    parley_store *store = NULL;
+    int opt, rc = EXIT_FAIL, after = 0;
+
+    if (argc < 2 || cli_is_help(argv[1])) {
+        (void)fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (strcmp(argv[1], "list") != 0)
+        return cli_usage_error(usage, "unknown events command '%s'", argv[1]);
+    optind = 2;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 's':
+            store_url = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'n':
+            if (cli_parse_uint("--limit", optarg, 0, 1000000000, &v) != 0)
+                return EXIT_USAGE;
+            q.limit = (size_t)v;
+            break;
+        case 'a':
+            if (cli_parse_uint("--after", optarg, 0, INT64_MAX, &v) != 0)
+                return EXIT_USAGE;
+            q.after_seq = (int64_t)v;
+            after = 1;
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'h':
+            (void)fputs(usage, stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error(usage, "unknown option");
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (after)
+        q.newest_first = 0;
+    parley_server_config_defaults(&c);
+    if ((config && parley_server_config_file(&c, config, &e) != PARLEY_OK) ||
+        parley_server_config_env(&c, &e) != PARLEY_OK ||
+        (data_dir && parley_server_config_set(&c, "data_dir", data_dir, "--data-dir", &e)) ||
+        (store_url && parley_server_config_set(&c, "store", store_url, "--store", &e))) {
+        cli_error("%s", e.msg);
+        return EXIT_USAGE;
+    }
+    if (!c.store_url[0])
+        (void)snprintf(c.store_url, sizeof(c.store_url), "sqlite:%.1100s/parley.db", c.data_dir);
+    /* `parley serve --demo` keeps its master key beside the data folder. */
+    if (parley_server_config_demo_key(&c, 0, &e) != PARLEY_OK ||
+        parley_server_store_open(&c, &store, &e) != PARLEY_OK)
+        goto fail;
+    if (parley_store_events_list(store, &q, on_event, &o, &e) != PARLEY_OK)
+        goto fail;
+    rc = EXIT_OK;
+    goto out;
+fail:
+    cli_error("%s", e.msg);
+out:
+    parley_store_close(store);
+    return rc;
+}

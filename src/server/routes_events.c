@@ -1,0 +1,69 @@
+/* The event intake over HTTP (POST /v1/events; docs/proactive.md): a batch
+ * checked against the running bot's event types, all or nothing, then
+ * recorded in the events ledger in one transaction; redelivered ids are
+ * counted, not recorded again. */
+#include <time.h>
+
+#include "parley/proactive.h"
+#include "server/internal.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void h_events_post(struct req *r)
+{
+    parley_proactive_events *batch = NULL;
+    parley_store_event *rows = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    size_t added = 0, dups = 0, n, nt = 0;
+    parley_err rc;
+
+    /* The bot's types are read under an engine reference, so a reload in
+     * between cannot free them; the batch keeps copies of what it needs. */
+    struct engine *en = engine_get(r->s);
+    const parley_bot_event_type *types = parley_bot_event_types(parley_dialog_bot(en->d), &nt);
+    rc = parley_proactive_validate(types, nt, r->body ? r->body : "", r->len, now_ms(), &batch, &e);
+    engine_put(en);
+    switch (rc) {
+    case PARLEY_OK:
+        break;
+    case PARLEY_ERR_FORMAT:
+        req_error(r, 400, "bad_json", "the body is %s", e.msg);
+        goto out;
+    case PARLEY_ERR_INVALID:
+        req_error(r, 400, "bad_event", "%s; nothing was recorded", e.msg);
+        goto out;
+    default:
+        req_fail(r, rc, &e);
+        goto out;
+    }
+    n = parley_proactive_events_count(batch);
+    rows = parley__calloc(n, sizeof(*rows));
+    if (!rows) {
+        req_error(r, 503, "unavailable", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const parley_proactive_event *ev = parley_proactive_events_at(batch, i);
+        rows[i].id = ev->id;
+        rows[i].type = ev->type;
+        rows[i].at = ev->at;
+        rows[i].doc = ev->doc;
+    }
+    if ((rc = parley_store_events_record(r->s->store, rows, n, 0, &added, &dups, &e)) !=
+        PARLEY_OK) {
+        req_fail(r, rc, &e);
+        goto out;
+    }
+    atomic_fetch_add(&r->s->met.events, added);
+    r->status = 202;
+    r->json =
+        json_pack("{s:I, s:I}", "accepted", (json_int_t)added, "duplicates", (json_int_t)dups);
+out:
+    parley__free(rows);
+    parley_proactive_events_free(batch);
+}
