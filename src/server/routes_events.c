@@ -35,7 +35,7 @@ void h_events_post(struct req *r)
         req_error(r, 400, "bad_json", "the body is %s", e.msg);
         goto out;
     case PARLEY_ERR_INVALID:
-        req_error(r, 400, "bad_event", "%s; nothing was recorded", e.msg);
+        req_error(r, 400, "bad_field", "%s; nothing was recorded", e.msg);
         goto out;
     default:
         req_fail(r, rc, &e);

@@ -103,7 +103,7 @@ good='{"id": "t-good", "type": "usage_90", "line_id": "L1002", "customer_id": "C
 bad='{"id": "t-bad", "type": "usage_90", "line_id": "L1002", "customer_id": "C1001", "percent_used": "high"}'
 req POST /v1/events "$EK" "[$good, $bad]"
 expect_status 400 "a batch with a bad event"
-[ "$(field 'j["error"]["code"]')" = bad_event ] || fail "bad event code: $(cat "$T/body")"
+[ "$(field 'j["error"]["code"]')" = bad_field ] || fail "bad event code: $(cat "$T/body")"
 field 'j["error"]["message"]' | grep -q "^event 1 (t-bad): field 'percent_used' must be a number (got a string)" ||
     fail "bad event message: $(cat "$T/body")"
 "$P" events list --data-dir "$T/d" --json --limit 0 >"$T/ledger"

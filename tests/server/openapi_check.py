@@ -489,6 +489,22 @@ def run_live(spec, url, keys_file):
     t.call(403, "POST", RELOAD, body={}, key="channel")
     t.call(401, "POST", RELOAD, body={}, key=None)
 
+    # ---- events
+    EV = "/v1/events"
+    ev = {"id": "oa-1", "type": "outage_closed", "outage_id": "O1", "cities": ["Anytown"]}
+    t.call(202, "POST", EV, body=ev, key="admin")
+    t.call(202, "POST", EV, body=[ev, dict(ev, id="oa-2", at="2025-02-25T10:00:00Z")],
+           key="admin", what="a batch with a redelivery")
+    t.call(400, "POST", EV, body=[ev, {"type": "outage_closed"}], key="admin",
+           what="a batch with an event without id")
+    t.call(400, "POST", EV, body=[], key="admin", what="an empty batch")
+    t.call(400, "POST", EV, body=[5], key="admin", what="a batch of a number")
+    t.call(400, "POST", EV, body="{", key="admin", what="events with bad JSON")
+    t.call(403, "POST", EV, body=ev, key="channel")
+    t.call(403, "POST", EV, body=ev, key="agent")
+    t.call(401, "POST", EV, body=ev, key=None)
+    t.call(405, "GET", EV, key="admin")
+
     # ---- privacy
     EXP, ERA, OPT = ("/v1/customers/{customer_id}/export", "/v1/customers/{customer_id}/erase",
                      "/v1/customers/{customer_id}/opt-out")

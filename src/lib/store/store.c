@@ -736,7 +736,7 @@ parley_err parley_store_events_record(parley_store *store, const parley_store_ev
     else if (now < 0)
         rc = parley_error_set(&local, PARLEY_ERR_INVALID, "time is negative (%lld ms)",
                               (long long)now);
-    for (size_t i = 0; rc == PARLEY_OK && i < n; i++)
+    for (size_t i = 0; rc == PARLEY_OK && events && i < n; i++)
         rc = check_event(&events[i], i, &local);
     if (rc == PARLEY_OK) {
         if (now == 0)
