@@ -101,27 +101,21 @@ static const struct cue {
     {{"m'appelle", "on", NULL, NULL}, true},
 };
 
-/* Speech verbs: a capitalized word right after one is a speaker ("said
- * Thea", "dit Marie", "dijo Ana", "sagte Jonas"). */
-static const char *const speech[] = {
-    "said", "says",     "asked",     "replied", "told",   "dit",        "demande", "repondit",
-    "dijo", "pregunto", "respondio", "sagte",   "fragte", "antwortete", "meinte",
-};
-
-/* Greetings and sign-offs after which a capitalized word is a person. */
-static const char *const greetings[] = {
-    "hi",        "hello",        "hey",     "dear",  "thanks",  "thank",   "bonjour", "salut",
-    "merci",     "cher",         "chere",   "hola",  "gracias", "querido", "querida", "estimado",
-    "estimada",  "hallo",        "danke",   "liebe", "lieber",  "bye",     "cheers",  "regards",
-    "sincerely", "cordialement", "saludos", "gruss", "grusse",
-};
-
-static bool in(const char *const *list, size_t n, const struct ctx_tok *t)
+/* The word-list flags of token t's folded text: what comparing that text
+ * with the lists' words finds. Only plain words were looked up: a word cut
+ * at CTX_FOLD_MAX or holding a character that did not fold keeps a folded
+ * text that may still spell a listed word, and so may a symbol that folds
+ * to several letters. Those are looked up here, from a zero-padded copy
+ * (what follows a cut text's NUL is not known to be zero). */
+static uint32_t lex_of(const struct ctx_tok *t)
 {
-    for (size_t k = 0; k < n; k++)
-        if (list[k][0] == t->fold[0] && strcmp(list[k], t->fold) == 0)
-            return true;
-    return false;
+    char key[CTX_FOLD_MAX + 1] = {0};
+    size_t n;
+    if (!(t->shape & (SH_LONG | SH_NOFOLD)) && (t->kind != CTX_PUNCT || t->fold[1] == '\0'))
+        return t->lex;
+    n = strlen(t->fold);
+    memcpy(key, t->fold, n);
+    return pii_ctx_lookup(key, n);
 }
 
 /* The cue before token i: 2 strong, 1 weak, 0 none. */
@@ -131,11 +125,8 @@ static int cue_before(const struct ctx_scan *s, size_t i)
     if (i == 0)
         return 0;
     k = i - 1;
-    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL)) {
-        static const char *const strong[] = {"name",    "nom",      "nombre",   "prenom",
-                                             "vorname", "nachname", "apellido", "apellidos"};
-        return in(strong, sizeof(strong) / sizeof(strong[0]), &s->t[k - 1]) ? 2 : 1;
-    }
+    if (ctx_punct(s, k, ':') && k > 0 && (s->t[k - 1].lex & LX_LABEL))
+        return (s->t[k - 1].lex & LX_NAME_LABEL) ? 2 : 1;
     if (!(s->t[k].lex & LX_CUE))
         return 0;
     for (size_t c = 0; c < sizeof(cues) / sizeof(cues[0]); c++) {
@@ -191,15 +182,13 @@ static bool warm_greeting(const struct ctx_scan *s, size_t i)
 {
     if (i > 0 && s->t[i - 1].fold[0] == 'l' && !(s->t[i - 1].shape & SH_SENT))
         return false; /* "liebe" only opening a letter */
-    static const char *const warm[] = {"dear",     "cher",     "chere", "querido", "querida",
-                                       "estimado", "estimada", "liebe", "lieber"};
-    return i > 0 && in(warm, sizeof(warm) / sizeof(warm[0]), &s->t[i - 1]);
+    return i > 0 && (lex_of(&s->t[i - 1]) & LX_WARM);
 }
 
 /* Right after a speech verb: "says Vedzizhev", "dit Marie". */
 static bool after_speech(const struct ctx_scan *s, size_t i)
 {
-    return i > 0 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[i - 1]);
+    return i > 0 && (lex_of(&s->t[i - 1]) & LX_SPEECH);
 }
 
 static bool greeting_before(const struct ctx_scan *s, size_t i)
@@ -212,40 +201,37 @@ static bool greeting_before(const struct ctx_scan *s, size_t i)
         k--;
     if (s->t[k].kind != CTX_WORD || !(s->t[k].lex & LX_GREET))
         return false;
-    /* "Liebe Anna," opens a letter; "ich liebe Lasagne" is love */
-    if ((ctx_is(s, k, "liebe") || ctx_is(s, k, "lieber")) && !(s->t[k].shape & SH_SENT))
+    /* "Liebe Anna," opens a letter; "ich liebe Lasagne" is love (the warm
+     * greetings in 'l' are "liebe" and "lieber") */
+    if ((s->t[k].lex & LX_WARM) && s->t[k].fold[0] == 'l' && !(s->t[k].shape & SH_SENT))
         return false;
-    return in(greetings, sizeof(greetings) / sizeof(greetings[0]), &s->t[k]) ||
-           (k == i - 1 && in(speech, sizeof(speech) / sizeof(speech[0]), &s->t[k]));
+    /* LX_GREET holds the greetings and the speech verbs: a verb only
+     * right before the name, not across a comma */
+    return !(s->t[k].lex & LX_SPEECH) || k == i - 1;
 }
 
 /* "Judy here" at the end of a clause, or a speech verb right after the
  * word ("Jouko said"). */
 static bool speaker_after(const struct ctx_scan *s, size_t i)
 {
-    static const char *const verbs[] = {"said", "says", "asked", "replied", "wrote", "writes"};
+    uint32_t next;
     if (i + 1 >= s->nt || (s->t[i + 1].shape & SH_NL))
         return false;
-    if ((ctx_is(s, i + 1, "here") || ctx_is(s, i + 1, "ici") || ctx_is(s, i + 1, "aqui") ||
-         ctx_is(s, i + 1, "hier")) &&
+    next = lex_of(&s->t[i + 1]);
+    if ((next & LX_HERE) && s->t[i + 1].kind != CTX_PUNCT &&
         (i + 2 >= s->nt || s->t[i + 2].kind == CTX_PUNCT))
         return true;
-    return in(verbs, sizeof(verbs) / sizeof(verbs[0]), &s->t[i + 1]);
+    return (next & LX_SPOKE) != 0;
 }
 
 /* A capitalized "X's" before a word for something personal. */
 static bool possessive_owner(const struct ctx_scan *s, size_t i, bool lower_ok)
 {
-    static const char *const things[] = {"address", "phone",    "number", "email",  "e-mail",
-                                         "account", "birthday", "name",   "wife",   "husband",
-                                         "son",     "daughter", "mother", "father", "brother",
-                                         "sister",  "partner",  "boss",   "friend", "car",
-                                         "house",   "office",   "card",   "line",   "bill"};
     const struct ctx_tok *t = &s->t[i];
     if (t->flen < 4 || t->fold[t->flen - 2] != '\'' || t->fold[t->flen - 1] != 's' ||
         !(lower_ok || (t->shape & SH_CAP)) || i + 1 >= s->nt)
         return false;
-    return in(things, sizeof(things) / sizeof(things[0]), &s->t[i + 1]);
+    return (lex_of(&s->t[i + 1]) & LX_THING) != 0;
 }
 
 static bool coordinator(const struct ctx_scan *s, size_t k)
