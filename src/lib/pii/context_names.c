@@ -266,6 +266,29 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
     *last_name = b;
 }
 
+/* Whether a rule below can take token i. Each needs one of: a listed
+ * name word; a cue, title or greeting right before it (or before a ':',
+ * '.' or ',' right before it); a name two tokens back ("Tom and Mary");
+ * a surname, speaker verb, "here" or personal thing right after it. Most
+ * capitalized words (sentence starts) have none: one test turns them away
+ * before the rules' many branches. */
+static bool may_name(const struct ctx_scan *s, size_t i, size_t last_name)
+{
+    const struct ctx_tok *t = &s->t[i];
+    uint32_t near = t->lex & (LX_GIVEN | LX_SURNAME);
+    if (i + 1 < s->nt)
+        near |= lex_of(t + 1) & (LX_SURNAME | LX_SPOKE | LX_HERE | LX_THING);
+    if (i > 0) {
+        const struct ctx_tok *p = t - 1;
+        char c = p->kind == CTX_PUNCT && p->fold[1] == '\0' ? p->fold[0] : '\0';
+        near |= p->lex & (LX_CUE | LX_TITLE | LX_GREET);
+        near |= c == ':';
+        if (i >= 2 && (c == '.' || c == ','))
+            near |= t[-2].lex & (LX_TITLE | LX_GREET);
+    }
+    return near || (i >= 2 && last_name == i - 2);
+}
+
 void pii_ctx_names(struct ctx_scan *s)
 {
     size_t last_name = (size_t)-1;
@@ -286,6 +309,8 @@ void pii_ctx_names(struct ctx_scan *s)
          * title (or its '.'). */
         if (!(t->shape & (SH_CAP | SH_UPPER)) && !writer_lower &&
             (i == 0 || (s->t[i - 1].kind != CTX_PUNCT && !(s->t[i - 1].lex & (LX_CUE | LX_TITLE)))))
+            continue;
+        if (!may_name(s, i, last_name))
             continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
         cue = cue_before(s, i);
