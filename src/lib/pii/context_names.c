@@ -107,15 +107,22 @@ static const struct cue {
  * text that may still spell a listed word, and so may a symbol that folds
  * to several letters. Those are looked up here, from a zero-padded copy
  * (what follows a cut text's NUL is not known to be zero). */
-static uint32_t lex_of(const struct ctx_tok *t)
+static __attribute__((noinline, cold)) uint32_t lex_of_odd(const struct ctx_tok *t)
 {
     char key[CTX_FOLD_MAX + 1] = {0};
-    size_t n;
-    if (!(t->shape & (SH_LONG | SH_NOFOLD)) && (t->kind != CTX_PUNCT || t->fold[1] == '\0'))
-        return t->lex;
-    n = strlen(t->fold);
+    size_t n = strlen(t->fold);
     memcpy(key, t->fold, n);
     return pii_ctx_lookup(key, n);
+}
+
+static inline uint32_t lex_of(const struct ctx_tok *t)
+{
+    /* one branch, seldom taken, not one on the kind */
+    unsigned odd = (t->shape & (SH_LONG | SH_NOFOLD)) |
+                   ((unsigned)(t->kind == CTX_PUNCT) & (unsigned)(t->fold[1] != '\0'));
+    if (__builtin_expect(odd != 0, 0))
+        return lex_of_odd(t);
+    return t->lex;
 }
 
 /* The cue before token i: 2 strong, 1 weak, 0 none. */
@@ -266,27 +273,37 @@ static void found(struct ctx_scan *s, size_t a, size_t b, float conf, const char
     *last_name = b;
 }
 
-/* Whether a rule below can take token i. Each needs one of: a listed
- * name word; a cue, title or greeting right before it (or before a ':',
- * '.' or ',' right before it); a name two tokens back ("Tom and Mary");
- * a surname, speaker verb, "here" or personal thing right after it. Most
- * capitalized words (sentence starts) have none: one test turns them away
- * before the rules' many branches. */
-static bool may_name(const struct ctx_scan *s, size_t i, size_t last_name)
+/* Stands in for the tokens before the first and after the last: no
+ * word-list flags, no punctuation. */
+static const struct ctx_tok none;
+
+/* Whether a rule below can take token i. A word (letters only, not in an
+ * address found already) that is capitalized, or is lower case from a
+ * writer who starts sentences in lower case or comes after punctuation, a
+ * cue or a title; and then each rule needs one of: a listed name word; a
+ * cue, title or greeting right before it (or before a ':', '.' or ','
+ * right before it); a name two tokens back ("Tom and Mary"); a surname,
+ * speaker verb, "here" or personal thing right after it. Most words fail,
+ * and which do is as good as random: the tests are combined without
+ * branches (the tokens around taken from `none` at the ends) for one
+ * branch on their result, mispredicted far less than one on each. */
+static bool worth_a_look(const struct ctx_scan *s, size_t i, bool writer_lower, size_t last_name)
 {
     const struct ctx_tok *t = &s->t[i];
-    uint32_t near = t->lex & (LX_GIVEN | LX_SURNAME);
-    if (i + 1 < s->nt)
-        near |= lex_of(t + 1) & (LX_SURNAME | LX_SPOKE | LX_HERE | LX_THING);
-    if (i > 0) {
-        const struct ctx_tok *p = t - 1;
-        char c = p->kind == CTX_PUNCT && p->fold[1] == '\0' ? p->fold[0] : '\0';
-        near |= p->lex & (LX_CUE | LX_TITLE | LX_GREET);
-        near |= c == ':';
-        if (i >= 2 && (c == '.' || c == ','))
-            near |= t[-2].lex & (LX_TITLE | LX_GREET);
-    }
-    return near || (i >= 2 && last_name == i - 2);
+    const struct ctx_tok *p = i > 0 ? t - 1 : &none, *pp = i > 1 ? t - 2 : &none;
+    const struct ctx_tok *n = i + 1 < s->nt ? t + 1 : &none;
+    bool p_punct = p->kind == CTX_PUNCT;
+    /* the character of a one-byte punctuation mark before, else 0 */
+    unsigned c = (unsigned char)p->fold[0] & (0u - (p_punct & (p->fold[1] == '\0')));
+    bool look = (t->kind == CTX_WORD) & !t->used & ((t->shape & SH_ALPHA) != 0) &
+                (((t->shape & (SH_CAP | SH_UPPER)) != 0) | writer_lower | p_punct |
+                 ((p->lex & (LX_CUE | LX_TITLE)) != 0));
+    uint32_t near = (t->lex & (LX_GIVEN | LX_SURNAME)) |
+                    (lex_of(n) & (LX_SURNAME | LX_SPOKE | LX_HERE | LX_THING)) |
+                    (p->lex & (LX_CUE | LX_TITLE | LX_GREET)) | (c == ':') |
+                    (pp->lex & (LX_TITLE | LX_GREET) & (0u - ((c == '.') | (c == ',')))) |
+                    (i >= 2 && last_name == i - 2);
+    return (near & (0u - look)) != 0;
 }
 
 void pii_ctx_names(struct ctx_scan *s)
@@ -300,17 +317,12 @@ void pii_ctx_names(struct ctx_scan *s)
         size_t last = i, words, at = i;
         int cue;
         bool known;
-        if (t->kind == CTX_WORD && (t->shape & SH_SENT))
+        if ((t->kind == CTX_WORD) & ((t->shape & SH_SENT) != 0))
             writer_lower = !(t->shape & (SH_CAP | SH_UPPER));
-        if (t->kind != CTX_WORD || t->used || !(t->shape & SH_ALPHA))
-            continue;
         /* Most words are lower case: from a writer who capitalizes, one is
          * a name only after a cue (its last word, or a label's ':') or a
          * title (or its '.'). */
-        if (!(t->shape & (SH_CAP | SH_UPPER)) && !writer_lower &&
-            (i == 0 || (s->t[i - 1].kind != CTX_PUNCT && !(s->t[i - 1].lex & (LX_CUE | LX_TITLE)))))
-            continue;
-        if (!may_name(s, i, last_name))
+        if (!worth_a_look(s, i, writer_lower, last_name))
             continue;
         known = (t->lex & (LX_GIVEN | LX_SURNAME)) && !(t->lex & LX_AMBIG);
         cue = cue_before(s, i);
