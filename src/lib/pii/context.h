@@ -58,6 +58,12 @@ enum ctx_lex {
     LX_PLACE_PRE = 1u << 21,   /* "Saint", "San", "Port": the name after it is a place */
     LX_ORG = 1u << 22,         /* "Inc", "LLC", "GmbH": the names before it are a firm */
     LX_ADDR_START = 1u << 23,  /* first word of a PO box, military or corner address */
+    LX_SPEECH = 1u << 24,      /* a speech verb before a speaker: "said Thea", "dit Marie" */
+    LX_WARM = 1u << 25,        /* a greeting a name always follows: "Dear", "Cher", "Liebe" */
+    LX_SPOKE = 1u << 26,       /* a verb after a speaker: "Jouko said", "Ana wrote" */
+    LX_HERE = 1u << 27,        /* "here", "ici", "aqui", "hier": "Judy here" */
+    LX_THING = 1u << 28,       /* something personal a person has: "Soib's address" */
+    LX_NAME_LABEL = 1u << 29,  /* a label that announces a name for sure: "Name:", "Vorname:" */
 };
 
 struct ctx_tok {

@@ -184,8 +184,10 @@ void pii_ctx_dob(struct ctx_scan *s)
         int year = 0;
         bool cue;
         /* Every date starts with a number, a word with digits ("1er") or a
-         * month name. */
-        if (s->t[i].kind == CTX_PUNCT || (!(s->t[i].shape & SH_DIGIT) && !(s->t[i].lex & LX_MONTH)))
+         * month name. Few tokens do: one test of both flags turns away the
+         * rest with a branch that is seldom mispredicted (a test of the
+         * kind first would be, on every punctuation mark). */
+        if (!((s->t[i].shape & SH_DIGIT) | (s->t[i].lex & LX_MONTH)) || s->t[i].kind == CTX_PUNCT)
             continue;
         /* Not inside "12/1985-03-07" or "v1.2.3". */
         if (ctx_adjacent(s, i) && s->t[i - 1].kind != CTX_PUNCT)

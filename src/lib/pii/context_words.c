@@ -304,6 +304,21 @@ static const struct {
     {LX_ORG, "ag co company corp corporation gmbh group inc kg llc llp ltd ohg plc sa sarl sl "},
     /* first words of PO box, military and street-corner addresses */
     {LX_ADDR_START, "apo bp corner dpo ecke esquina fpo l'angle p po "},
+    /* speech verbs before a speaker (also in LX_GREET) */
+    {LX_SPEECH, "antwortete asked demande dijo dit fragte meinte pregunto replied repondit "
+                "respondio sagte said says told "},
+    /* greetings after which a name follows, listed or not */
+    {LX_WARM, "cher chere dear estimada estimado liebe lieber querida querido "},
+    /* verbs after a speaker */
+    {LX_SPOKE, "asked replied said says writes wrote "},
+    /* "Judy here" */
+    {LX_HERE, "aqui here hier ici "},
+    /* personal things after an owner's "'s" */
+    {LX_THING, "account address bill birthday boss brother car card daughter e-mail email "
+               "father friend house husband line mother name number office partner phone "
+               "sister son wife "},
+    /* labels that announce a name, not a contact or a sender */
+    {LX_NAME_LABEL, "apellido apellidos nachname name nom nombre prenom vorname "},
 };
 
 static const struct {
