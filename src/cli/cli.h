@@ -49,4 +49,12 @@ double cli_now(void);
 /* Is this a help flag? */
 int cli_is_help(const char *arg);
 
+struct parley_server_config;
+/* Fills `*c` as `parley serve` would (config file `config`, the
+ * environment), then --data-dir and --store (each may be NULL), with the
+ * default store in the data folder and the demo's master key when there is
+ * one. Returns EXIT_OK, else the exit code after printing the error. */
+int cli_server_config(struct parley_server_config *c, const char *config, const char *data_dir,
+                      const char *store_url);
+
 #endif

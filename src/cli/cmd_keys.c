@@ -74,21 +74,10 @@ int cmd_keys(int argc, char **argv)
             return cli_usage_error(usage, "unknown option");
         }
     }
-    parley_server_config_defaults(&c);
-    if ((config && parley_server_config_file(&c, config, &e) != PARLEY_OK) ||
-        parley_server_config_env(&c, &e) != PARLEY_OK ||
-        (data_dir && parley_server_config_set(&c, "data_dir", data_dir, "--data-dir", &e)) ||
-        (store_url && parley_server_config_set(&c, "store", store_url, "--store", &e))) {
-        cli_error("%s", e.msg);
-        return EXIT_USAGE;
-    }
-    if (!c.store_url[0])
-        (void)snprintf(c.store_url, sizeof(c.store_url), "sqlite:%.1100s/parley.db", c.data_dir);
-    /* `parley serve --demo` keeps its master key beside the data folder. */
-    if (parley_server_config_demo_key(&c, 0, &e) != PARLEY_OK) {
-        cli_error("%s", e.msg);
-        return EXIT_FAIL;
-    }
+    rc = cli_server_config(&c, config, data_dir, store_url);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = EXIT_FAIL;
     int is_create = strcmp(sub, "create") == 0, is_list = strcmp(sub, "list") == 0,
         is_revoke = strcmp(sub, "revoke") == 0;
     if (!is_create && !is_list && !is_revoke)
