@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -84,6 +85,10 @@ typedef void (*parley_log_fn)(parley_log_level level, const char *msg, void *use
 /** Routes library log lines to `fn` for levels up to `max_level`. The
  * library never prints by itself: with no function set, nothing is logged.
  * Messages carry ids, counts and hashes, never customer text. */
+/** Parses an RFC 3339 time ("2025-02-25T10:00:00Z", "...10:00:00.250+01:00")
+ * into Unix milliseconds. Returns 0 on success, -1 when `s` is not one. */
+int parley_time_parse(const char *s, int64_t *ms);
+
 void parley_set_log_fn(parley_log_fn fn, parley_log_level max_level, void *userdata);
 
 #ifdef __cplusplus

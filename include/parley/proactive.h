@@ -66,10 +66,6 @@ const parley_proactive_event *parley_proactive_events_at(const parley_proactive_
 /** Frees a batch. NULL does nothing. */
 void parley_proactive_events_free(parley_proactive_events *batch);
 
-/** Parses an RFC 3339 time ("2025-02-25T10:00:00Z", "...10:00:00.250+01:00")
- * into Unix milliseconds. Returns 0 on success, -1 when `s` is not one. */
-int parley_proactive_parse_time(const char *s, int64_t *ms);
-
 #ifdef __cplusplus
 }
 #endif

@@ -102,24 +102,22 @@ void h_consents_list(struct req *r)
     r->json = json_pack("{s:s, s:o}", "customer_id", cust, "grants", l.grants);
 }
 
-/* ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" (or a date) to Unix ms; 0 on failure. */
+/* An RFC 3339 time ("2027-01-31T00:00:00Z") or a date (its midnight UTC)
+ * to Unix ms; 0 on failure. */
 static int64_t parse_time(const char *s)
 {
     struct tm tm;
-    int y, mo, d, h = 0, mi = 0, se = 0;
+    int y, mo, d;
+    int64_t ms;
+    if (s && parley_time_parse(s, &ms) == 0)
+        return ms > 0 ? ms : 0;
     memset(&tm, 0, sizeof(tm));
-    if (!s || (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &se) != 6 &&
-               (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)))
-        return 0;
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-        se > 60)
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3 || y < 1970 ||
+        y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return 0;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = se;
     time_t t = timegm(&tm);
     return t == (time_t)-1 ? 0 : (int64_t)t * 1000;
 }

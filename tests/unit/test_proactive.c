@@ -216,17 +216,17 @@ static void test_times(void **state)
 {
     int64_t ms = 0;
     (void)state;
-    assert_int_equal(parley_proactive_parse_time("1970-01-01T00:00:00Z", &ms), 0);
+    assert_int_equal(parley_time_parse("1970-01-01T00:00:00Z", &ms), 0);
     assert_int_equal(ms, 0);
-    assert_int_equal(parley_proactive_parse_time("2025-02-25T10:00:00Z", &ms), 0);
+    assert_int_equal(parley_time_parse("2025-02-25T10:00:00Z", &ms), 0);
     assert_int_equal(ms, NOW);
-    assert_int_equal(parley_proactive_parse_time("2025-02-25T05:30:00-04:30", &ms), 0);
+    assert_int_equal(parley_time_parse("2025-02-25T05:30:00-04:30", &ms), 0);
     assert_int_equal(ms, NOW);
-    assert_int_equal(parley_proactive_parse_time("2024-02-29T00:00:00.5Z", &ms), 0);
+    assert_int_equal(parley_time_parse("2024-02-29T00:00:00.5Z", &ms), 0);
     assert_int_equal(ms, 1709164800500LL);
-    assert_int_equal(parley_proactive_parse_time("2016-12-31T23:59:60Z", &ms), 0);
+    assert_int_equal(parley_time_parse("2016-12-31T23:59:60Z", &ms), 0);
     assert_int_equal(ms, 1483228799999LL);
-    assert_int_equal(parley_proactive_parse_time("1969-12-31T23:59:59Z", &ms), 0);
+    assert_int_equal(parley_time_parse("1969-12-31T23:59:59Z", &ms), 0);
     assert_int_equal(ms, -1000);
     static const char *const bad[] = {"",
                                       "2025-02-25",
@@ -243,9 +243,9 @@ static void test_times(void **state)
                                       "2025-02-25T10:00:00+24:00",
                                       NULL};
     for (size_t i = 0; bad[i]; i++)
-        if (parley_proactive_parse_time(bad[i], &ms) == 0)
+        if (parley_time_parse(bad[i], &ms) == 0)
             fail_msg("'%s' parsed", bad[i]);
-    assert_int_equal(parley_proactive_parse_time(NULL, &ms), -1);
+    assert_int_equal(parley_time_parse(NULL, &ms), -1);
 }
 
 /* telco-sim's deliveries, as it sends them, pass against the carrier bot;
