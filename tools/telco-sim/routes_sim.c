@@ -81,10 +81,10 @@ static int close_outage(struct telco_req *r, json_t **out)
     json_object_set_new(o, "status", json_string("closed"));
     json_object_set_new(o, "closed_at", json_string(now));
     if (telco_doc_put("outages", r->segs[2], o) ||
-        telco_event_emit("outage_closed",
-                         json_pack("{s:s, s:O}", "outage_id", r->segs[2], "cities",
-                                   json_object_get(o, "cities") ? json_object_get(o, "cities")
-                                                                : json_array()))) {
+        telco_event_emit("outage_closed", json_pack("{s:s, s:o}", "outage_id", r->segs[2], "cities",
+                                                    json_object_get(o, "cities")
+                                                        ? json_incref(json_object_get(o, "cities"))
+                                                        : json_array()))) {
         json_decref(o);
         return telco_err(out, 500, "internal", "cannot store the outage");
     }
