@@ -101,30 +101,6 @@ static const struct cue {
     {{"m'appelle", "on", NULL, NULL}, true},
 };
 
-/* The word-list flags of token t's folded text: what comparing that text
- * with the lists' words finds. Only plain words were looked up: a word cut
- * at CTX_FOLD_MAX or holding a character that did not fold keeps a folded
- * text that may still spell a listed word, and so may a symbol that folds
- * to several letters. Those are looked up here, from a zero-padded copy
- * (what follows a cut text's NUL is not known to be zero). */
-static __attribute__((noinline, cold)) uint32_t lex_of_odd(const struct ctx_tok *t)
-{
-    char key[CTX_FOLD_MAX + 1] = {0};
-    size_t n = strlen(t->fold);
-    memcpy(key, t->fold, n);
-    return pii_ctx_lookup(key, n);
-}
-
-static inline uint32_t lex_of(const struct ctx_tok *t)
-{
-    /* one branch, seldom taken, not one on the kind */
-    unsigned odd = (t->shape & (SH_LONG | SH_NOFOLD)) |
-                   ((unsigned)(t->kind == CTX_PUNCT) & (unsigned)(t->fold[1] != '\0'));
-    if (__builtin_expect(odd != 0, 0))
-        return lex_of_odd(t);
-    return t->lex;
-}
-
 /* The cue before token i: 2 strong, 1 weak, 0 none. */
 static int cue_before(const struct ctx_scan *s, size_t i)
 {
@@ -189,13 +165,13 @@ static bool warm_greeting(const struct ctx_scan *s, size_t i)
 {
     if (i > 0 && s->t[i - 1].fold[0] == 'l' && !(s->t[i - 1].shape & SH_SENT))
         return false; /* "liebe" only opening a letter */
-    return i > 0 && (lex_of(&s->t[i - 1]) & LX_WARM);
+    return i > 0 && (s->t[i - 1].lex & LX_WARM);
 }
 
 /* Right after a speech verb: "says Vedzizhev", "dit Marie". */
 static bool after_speech(const struct ctx_scan *s, size_t i)
 {
-    return i > 0 && (lex_of(&s->t[i - 1]) & LX_SPEECH);
+    return i > 0 && (s->t[i - 1].lex & LX_SPEECH);
 }
 
 static bool greeting_before(const struct ctx_scan *s, size_t i)
@@ -224,7 +200,7 @@ static bool speaker_after(const struct ctx_scan *s, size_t i)
     uint32_t next;
     if (i + 1 >= s->nt || (s->t[i + 1].shape & SH_NL))
         return false;
-    next = lex_of(&s->t[i + 1]);
+    next = s->t[i + 1].lex;
     if ((next & LX_HERE) && s->t[i + 1].kind != CTX_PUNCT &&
         (i + 2 >= s->nt || s->t[i + 2].kind == CTX_PUNCT))
         return true;
@@ -238,7 +214,7 @@ static bool possessive_owner(const struct ctx_scan *s, size_t i, bool lower_ok)
     if (t->flen < 4 || t->fold[t->flen - 2] != '\'' || t->fold[t->flen - 1] != 's' ||
         !(lower_ok || (t->shape & SH_CAP)) || i + 1 >= s->nt)
         return false;
-    return (lex_of(&s->t[i + 1]) & LX_THING) != 0;
+    return (s->t[i + 1].lex & LX_THING) != 0;
 }
 
 static bool coordinator(const struct ctx_scan *s, size_t k)
@@ -299,7 +275,7 @@ static bool worth_a_look(const struct ctx_scan *s, size_t i, bool writer_lower, 
                 (((t->shape & (SH_CAP | SH_UPPER)) != 0) | writer_lower | p_punct |
                  ((p->lex & (LX_CUE | LX_TITLE)) != 0));
     uint32_t near = (t->lex & (LX_GIVEN | LX_SURNAME)) |
-                    (lex_of(n) & (LX_SURNAME | LX_SPOKE | LX_HERE | LX_THING)) |
+                    (n->lex & (LX_SURNAME | LX_SPOKE | LX_HERE | LX_THING)) |
                     (p->lex & (LX_CUE | LX_TITLE | LX_GREET)) | (c == ':') |
                     (pp->lex & (LX_TITLE | LX_GREET) & (0u - ((c == '.') | (c == ',')))) |
                     (i >= 2 && last_name == i - 2);
