@@ -307,6 +307,70 @@ const parley_bot_event_field *parley_bot_find_event_field(const parley_bot_event
 /** "string", "number", "boolean" or "list". Static storage. */
 const char *parley_bot_field_kind_name(parley_bot_field_kind kind);
 
+/* ---- proactive rules (the 'proactive' section; docs/proactive.md) ---- */
+
+/** How a rule condition compares. */
+typedef enum parley_bot_rule_op {
+    PARLEY_RULE_EQ = 0,
+    PARLEY_RULE_NE,
+    PARLEY_RULE_LT,
+    PARLEY_RULE_LE,
+    PARLEY_RULE_GT,
+    PARLEY_RULE_GE,
+    PARLEY_RULE_IN, /* the left value is an item of the right list */
+} parley_bot_rule_op;
+
+/** A condition "LEFT OP RIGHT". Each side is "event.NAME", "fact.NAME" or
+ * a literal (quotes removed). */
+typedef struct parley_bot_rule_cond {
+    const char *left, *right;
+    parley_bot_rule_op op;
+} parley_bot_rule_cond;
+
+/** One rule: on an event of type `on`, for a customer, with facts fetched,
+ * when every condition holds, run `action` under grant `scope` and/or send
+ * a message. Values named by `quantity`, `amount`, `dedupe` and the slots
+ * are sources like a condition's sides. Strings borrowed from the bot. */
+typedef struct parley_bot_rule {
+    const char *name;
+    const char *on;
+    const char *customer; /* source of the customer id, e.g. "event.customer_id" */
+    int for_grants;       /* 1: every customer holding an active grant of `scope` */
+    const char *const *fetch; /* action names, run in order for facts */
+    size_t n_fetch;
+    const parley_bot_rule_cond *when;
+    size_t n_when;
+    const char *action; /* or NULL: a message only */
+    const char *scope;  /* the consent scope the action (or, for_grants, the rule) needs */
+    const parley_bot_param *slots; /* values for the action's slot.X parameters */
+    size_t n_slots;
+    const char *quantity, *amount; /* counted against the grant; NULL: 0 */
+    const char *say;       /* response when the action ran (or, with no action, the message) */
+    const char *otherwise; /* response when the action may not run; NULL: nothing */
+    const char *dedupe;    /* source of the de-duplication value, or NULL */
+    double window_hours;   /* how long `dedupe` holds (default 24) */
+    int max_per_day;       /* messages per customer from this rule in 24 h; 0: no cap */
+} parley_bot_rule;
+
+/** The 'proactive' section as a whole. */
+typedef struct parley_bot_proactive {
+    const parley_bot_rule *rules;
+    size_t n_rules;
+    int max_messages_per_day; /* per customer over all rules in 24 h; 0: no cap */
+    /* The SMS gateway: a connector operation with its parameters, where the
+     * source "message" stands for the message's text. NULL operation: no SMS. */
+    size_t sms_connector;
+    const char *sms_operation;
+    const parley_bot_param *sms_params;
+    size_t n_sms_params;
+} parley_bot_proactive;
+
+/** The bot's proactive rules (never NULL for a loaded bot; no rules when
+ * the section is absent). Borrowed from the bot. */
+const parley_bot_proactive *parley_bot_proactive_rules(const parley_bot *bot);
+/** "==", "!=", "<", "<=", ">", ">=", "in". Static storage. */
+const char *parley_bot_rule_op_name(parley_bot_rule_op op);
+
 #ifdef __cplusplus
 }
 #endif

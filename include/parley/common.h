@@ -31,6 +31,7 @@ typedef enum parley_err {
     PARLEY_ERR_NOTFOUND = 9,  /* the named thing does not exist */
     PARLEY_ERR_EMPTY = 10,    /* no usable input */
     PARLEY_ERR_CONFLICT = 11, /* changed by someone else since it was read */
+    PARLEY_ERR_UNAVAILABLE = 12, /* a backend cannot answer now: retry later */
 } parley_err;
 
 /** Names an error code ("out of memory"...). Never NULL; static storage. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "parley/common.h"
+#include "parley/proactive.h"
 #include "parley/store.h"
 
 #ifdef __cplusplus
@@ -65,6 +66,14 @@ parley_err parley_dialog_open(const parley_dialog_options *opts, parley_dialog *
 
 /** Closes an engine. No turn may be running. NULL does nothing. */
 void parley_dialog_close(parley_dialog *d);
+
+/** A proactive rules engine (include/parley/proactive.h) over this
+ * engine's bot, store, connectors and audit log; `dry_run`, `deliver` and
+ * `userdata` as parley_proactive_options has them. Caller frees `*out` with
+ * parley_proactive_engine_free() before closing `d`. */
+parley_err parley_dialog_proactive(parley_dialog *d, int dry_run,
+                                   parley_proactive_deliver_fn deliver, void *userdata,
+                                   parley_proactive_engine **out, parley_error *err);
 
 /** The engine's store (borrowed; valid while `d` lives). */
 parley_store *parley_dialog_store(parley_dialog *d);

@@ -1,16 +1,20 @@
 /* Proactive care (docs/proactive.md): the event intake checks a batch of
  * events that a company's systems send against the event types the bot
  * declares, all or nothing, so a sender's mistake is refused with a
- * message naming the event and the field rather than silently ignored.
- * Rules and outreach come later. */
+ * message naming the event and the field rather than silently ignored;
+ * the rules engine then acts on each recorded event within the customers'
+ * consent, once per event, rule and customer. */
 #ifndef PARLEY_PROACTIVE_H
 #define PARLEY_PROACTIVE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parley/audit.h"
 #include "parley/bot.h"
 #include "parley/common.h"
+#include "parley/connect.h"
+#include "parley/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,6 +69,65 @@ const parley_proactive_event *parley_proactive_events_at(const parley_proactive_
 
 /** Frees a batch. NULL does nothing. */
 void parley_proactive_events_free(parley_proactive_events *batch);
+
+/* ---- the rules engine ---------------------------------------------------- */
+
+/** Delivers `text` to an open conversation of `customer` (the server's
+ * streams). Returns 1 when delivered, 0 when the customer has no open
+ * conversation (the message goes by SMS then), -1 on failure. */
+typedef int (*parley_proactive_deliver_fn)(void *userdata, const char *customer, const char *text);
+
+/** What the engine works with; all borrowed, and must outlive it. */
+typedef struct parley_proactive_options {
+    const parley_bot *bot;                /* rules, actions, responses */
+    parley_store *store;                  /* grants, effects, the ledger */
+    parley_connector *const *connectors;  /* one per connector of the bot, in its order */
+    size_t n_connectors;
+    parley_audit *audit;                  /* NULL: no audit records */
+    parley_proactive_deliver_fn deliver;  /* NULL: SMS only */
+    void *deliver_userdata;
+    int dry_run; /* 1: decide and fetch facts, but change nothing, send nothing, record nothing */
+} parley_proactive_options;
+
+typedef struct parley_proactive_engine parley_proactive_engine;
+
+/** Creates an engine. PARLEY_ERR_INVALID when the bot, the store or a
+ * connector the bot needs is missing. Caller frees `*out` with
+ * parley_proactive_engine_free(). */
+parley_err parley_proactive_engine_new(const parley_proactive_options *opts,
+                                       parley_proactive_engine **out, parley_error *err);
+void parley_proactive_engine_free(parley_proactive_engine *en);
+
+/** One decision of a rule for a customer, as parley_proactive_run()
+ * reports it. Borrowed for the callback. */
+typedef struct parley_proactive_outcome {
+    const char *rule;
+    const char *customer;
+    const char *outcome; /* done, offered, skipped, denied, quiet, capped, duplicate, failed */
+    const char *detail;  /* why, e.g. "auto_refuel permission g_... (within the grant's limits)" */
+    const char *action;  /* the action run (or, in a dry run, that would run), or "" */
+    const char *message; /* the response sent (or that would be), or "" */
+    const char *channel; /* "sms", "conversation" or "" */
+    const char *text;    /* the message's text (dry runs only; NULL otherwise) */
+} parley_proactive_outcome;
+
+typedef void (*parley_proactive_outcome_fn)(const parley_proactive_outcome *o, void *userdata);
+
+/** Runs every rule on `ev` at `now_ms` (0: the clock): per customer the
+ * rule concerns, fetches facts, checks its conditions, de-duplication,
+ * frequency caps, the grant (limits, channels, quiet hours in the
+ * customer's time zone), runs the action and sends the message, then
+ * records the decision (the effects ledger, the audit) and reports it to
+ * `fn` (may be NULL). A decision already recorded for this event, rule and
+ * customer is reported as "duplicate" and repeats nothing; backend writes
+ * carry idempotency keys made from the same three, so a redelivery after a
+ * crash completes what was cut off without doing anything twice. Returns
+ * PARLEY_OK when every decision is recorded (the event may be
+ * acknowledged); PARLEY_ERR_UNAVAILABLE when a backend call failed (retry
+ * the event later: what was decided stays decided), or a store error. */
+parley_err parley_proactive_run(parley_proactive_engine *en, const parley_proactive_event *ev,
+                                int64_t now_ms, parley_proactive_outcome_fn fn, void *userdata,
+                                parley_error *err);
 
 #ifdef __cplusplus
 }

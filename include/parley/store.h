@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 8
+#define PARLEY_STORE_SCHEMA_VERSION 9
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -264,6 +264,9 @@ parley_err parley_store_keys_list(parley_store *store, parley_store_key_fn fn, v
 
 /* ---- the consent ledger (docs/trust.md) ------------------------------------ */
 
+/** Called with each id listed; a non-zero return stops the listing. */
+typedef int (*parley_store_id_fn)(const char *id, void *userdata);
+
 /** A consent grant. On output pointers are borrowed for the callback. */
 typedef struct parley_store_consent {
     const char *id;              /* "g_" + 16 hex; set by the store on add */
@@ -305,16 +308,23 @@ typedef int (*parley_store_consent_check_fn)(const parley_store_consent *c, void
  * grants of `customer` for `scope`, asks `check` about each in turn and
  * records `quantity`/`amount` against the first it accepts; `*used` gets
  * that grant (strings valid until the next call on the store). Two
- * concurrent uses cannot both pass a limit that allows one.
+ * concurrent uses cannot both pass a limit that allows one. With a `key`
+ * (up to 128 bytes; NULL: none) the use is recorded once: a second call
+ * with the same key, e.g. a redelivered event, takes the grant the first
+ * one took without counting it again.
  * PARLEY_ERR_NOTFOUND when no grant accepted. */
 parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
                                     const char *period, double quantity, double amount,
-                                    parley_store_consent_check_fn check, void *userdata,
-                                    parley_store_consent *used, parley_error *err);
+                                    const char *key, parley_store_consent_check_fn check,
+                                    void *userdata, parley_store_consent *used,
+                                    parley_error *err);
+
+/** Calls `fn` with every customer holding an active, unexpired grant of
+ * `scope` at `now_ms` (0: the clock), each once, in id order. */
+parley_err parley_store_consent_holders(parley_store *store, const char *scope, int64_t now_ms,
+                                        parley_store_id_fn fn, void *userdata, parley_error *err);
 
 /* ---- privacy: a customer's data as a whole ----------------------------- */
-
-typedef int (*parley_store_id_fn)(const char *id, void *userdata);
 
 /** Calls `fn` with the id of every conversation verified for `customer`,
  * oldest first. */
@@ -389,8 +399,9 @@ typedef struct parley_store_event {
     int64_t at;          /* Unix ms: when it happened */
     int64_t received;    /* Unix ms: when it was recorded */
     const char *doc;     /* the event as compact JSON */
-    const char *status;  /* "received" */
+    const char *status;  /* "received" (rules not run yet), "done" or "failed" */
     const char *outcome; /* NULL until rules record one */
+    int64_t attempts;    /* times rules ran on it (parley_store_events_settle) */
 } parley_store_event;
 
 /** Records `n` events (1 to PARLEY_STORE_MAX_EVENT_BATCH) received at
@@ -414,6 +425,7 @@ typedef struct parley_store_event_query {
     int64_t after_seq; /* only events with seq > after_seq (0: from the start) */
     size_t limit;      /* at most this many (0: no limit) */
     int newest_first;  /* 1: newest first (the latest `limit`); 0: oldest first */
+    const char *status; /* only events with this status (NULL: any) */
 } parley_store_event_query;
 
 /** Calls `fn` for the events `q` selects (NULL: every event, oldest
@@ -421,6 +433,64 @@ typedef struct parley_store_event_query {
  * cursor), or newest first. */
 parley_err parley_store_events_list(parley_store *store, const parley_store_event_query *q,
                                     parley_store_event_fn fn, void *userdata, parley_error *err);
+
+/** Sets the status of event `id` ("done", "failed": docs/proactive.md) and
+ * its outcome (a JSON array, or NULL), counting one more attempt.
+ * PARLEY_ERR_NOTFOUND for an id not in the ledger. */
+parley_err parley_store_events_settle(parley_store *store, const char *id, const char *status,
+                                      const char *outcome, parley_error *err);
+
+/* ---- proactive effects ------------------------------------------------------
+ *
+ * What the proactive rules did for each event, rule and customer, once:
+ * the row is the proof that the effect happened (or was refused), so a
+ * redelivered event finds it and does nothing twice; counts over the rows
+ * give the frequency caps and de-duplication windows. Erased with the
+ * customer. */
+
+/** One decision of a rule for a customer. Strings copied on recording;
+ * borrowed on output. */
+typedef struct parley_store_effect {
+    const char *key;      /* unique per event, rule and customer (up to 128 bytes) */
+    const char *event_id; /* the event's id */
+    const char *rule;     /* the rule's name */
+    const char *customer; /* the customer's opaque id */
+    int64_t at;           /* Unix ms of the decision (0 on input: the clock) */
+    const char *outcome;  /* done, offered, skipped, denied, quiet, capped, duplicate, failed */
+    const char *detail;   /* why, a short sentence without personal data */
+    const char *action;   /* the action run, or "" */
+    const char *message;  /* the response sent, or "" */
+    const char *channel;  /* where it was sent ("sms", "conversation"), or "" */
+    const char *dedupe;   /* the rule's de-duplication value, or "" */
+} parley_store_effect;
+
+/** Records `e` unless its key is recorded already; `*fresh` (may be NULL)
+ * gets 1 when it was new. */
+parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e,
+                                      int *fresh, parley_error *err);
+
+/** The outcome recorded under `key` in `outcome` (16 bytes);
+ * PARLEY_ERR_NOTFOUND when there is none. */
+parley_err parley_store_effect_find(parley_store *store, const char *key, char outcome[16],
+                                    parley_error *err);
+
+/** What parley_store_effects_count() counts: effects since `since` (Unix
+ * ms) that sent a message, of `customer` and, when set, of `rule` and with
+ * de-duplication value `dedupe`. */
+typedef struct parley_store_effect_query {
+    const char *customer; /* NULL: any */
+    const char *rule;     /* NULL: any */
+    const char *dedupe;   /* NULL: any; else only effects that acted or sent */
+    int64_t since;
+} parley_store_effect_query;
+
+parley_err parley_store_effects_count(parley_store *store, const parley_store_effect_query *q,
+                                      int64_t *count, parley_error *err);
+
+/** Calls `fn` with each effect of event `event_id`, in the order recorded. */
+typedef int (*parley_store_effect_fn)(const parley_store_effect *e, void *userdata);
+parley_err parley_store_effects_of(parley_store *store, const char *event_id,
+                                   parley_store_effect_fn fn, void *userdata, parley_error *err);
 
 /* ---- encryption at rest, crypto-shredding, retention ----------------------
  *

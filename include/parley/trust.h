@@ -64,6 +64,8 @@ typedef struct parley_trust_request {
     const char *scope;         /* for proactive actions: the covering scope */
     double quantity, amount;   /* counted against the grant's limits */
     const char *channel;       /* where the action would reach the customer */
+    const char *use_key;       /* counts the grant's use once per key (a redelivered event) */
+    const char *time_zone;     /* the customer's IANA zone, for quiet hours; NULL: UTC */
     int64_t now_ms;            /* 0: the clock */
 } parley_trust_request;
 

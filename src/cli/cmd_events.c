@@ -19,7 +19,8 @@ static const char usage[] =
     "0: all). With --after SEQ, the events recorded after SEQ, oldest first\n"
     "(to replay or page through the ledger). Each line is SEQ, id, type, when\n"
     "it happened (UTC), status and the event; --json prints one JSON object\n"
-    "per line instead: {seq, id, type, at, received, status, outcome, event}.\n";
+    "per line instead: {seq, id, type, at, received, status, attempts, outcome,\n"
+    "event}, the outcome being what each rule decided ([{rule, outcome}]).\n";
 
 struct opts {
     int json;
@@ -50,11 +51,9 @@ static int on_event(const parley_store_event *ev, void *userdata)
     cli_json_string(stdout, ev->type);
     (void)printf(", \"at\": \"%s\", \"received\": \"%s\", \"status\": ", at, received);
     cli_json_string(stdout, ev->status);
-    (void)printf(", \"outcome\": ");
-    if (ev->outcome)
-        cli_json_string(stdout, ev->outcome);
-    else
-        (void)printf("null");
+    /* The outcome is the JSON list the rules engine's decisions made. */
+    (void)printf(", \"attempts\": %lld, \"outcome\": %s", (long long)ev->attempts,
+                 ev->outcome ? ev->outcome : "null");
     /* The document is the compact JSON the intake checked and stored. */
     (void)printf(", \"event\": %s}\n", ev->doc);
     return 0;
@@ -70,7 +69,7 @@ int cmd_events(int argc, char **argv)
     parley_server_config c;
     parley_error e = PARLEY_ERROR_INIT;
     const char *data_dir = NULL, *store_url = NULL, *config = getenv("PARLEY_CONFIG");
-    parley_store_event_query q = {0, 20, 1};
+    parley_store_event_query q = {0, 20, 1, NULL};
     unsigned long long v;
     struct opts o = {0};
     parley_store *store = NULL;

@@ -123,6 +123,7 @@ struct engine *engine_get(struct parley_server *s)
 void engine_put(struct engine *e)
 {
     if (e && atomic_fetch_sub(&e->refs, 1) == 1) {
+        parley_proactive_engine_free(e->pro);
         parley_dialog_close(e->d);
         parley__free(e);
     }
@@ -420,6 +421,9 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
         rc = parley_dialog_open(&o, &e->d, err);
         parley_server_store_options_clear(keys, &so);
     }
+    if (rc == PARLEY_OK && (rc = parley_dialog_proactive(e->d, 0, NULL, NULL, &e->pro, err)) !=
+                               PARLEY_OK)
+        parley_dialog_close(e->d);
     if (rc != PARLEY_OK) {
         parley__free(e);
         return rc;
@@ -495,7 +499,8 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
      * bot's identifiers and every other personal value redacted. */
     po.identifiers = parley_bot_pii_identifiers(parley_dialog_bot(s->engine->d), &po.n_identifiers);
     if ((rc = parley_pii_log_install(&po, stderr, PARLEY_LOG_INFO, err)) != PARLEY_OK ||
-        (rc = sweeper_start(c, &s->sweeper, err)) != PARLEY_OK)
+        (rc = sweeper_start(c, &s->sweeper, err)) != PARLEY_OK ||
+        (rc = proactive_start(s, err)) != PARLEY_OK)
         goto fail;
     if (!parley_store_encrypted(s->store))
         PARLEY_LOG(PARLEY_LOG_WARN, "conversation content is stored unencrypted: set master_key "
@@ -559,6 +564,7 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
         MHD_stop_daemon(s->mhd);
     }
     hub_free(s->hub);
+    proactive_stop(s);
     sweeper_stop(s->sweeper);
     parley_pii_log_uninstall();
     engine_put(s->engine);

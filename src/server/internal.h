@@ -29,6 +29,7 @@ enum {
 
 struct engine {
     parley_dialog *d;
+    parley_proactive_engine *pro; /* its rules, over the same bot and connectors */
     atomic_int refs; /* the server's one + one per running request */
 };
 
@@ -109,6 +110,7 @@ struct parley_server {
     struct hub *hub;
     struct webfiles *web;
     struct sweeper *sweeper; /* retention (sweeper.c) */
+    struct proactive *pro;   /* the proactive worker (proactive.c) */
     atomic_int stopping;
     atomic_int active; /* requests being handled */
     double started;
@@ -156,6 +158,18 @@ int req_fail(struct req *r, parley_err rc, const parley_error *e);
  * old one stays. */
 parley_err parley_server_reload(struct parley_server *s, const char *bot_dir,
                                 const char *models_dir, parley_error *err);
+
+/* ---- the proactive worker (proactive.c) ------------------------------------- */
+
+parley_err proactive_start(struct parley_server *s, parley_error *err);
+/* Wakes the worker: events were recorded. */
+void proactive_kick(struct parley_server *s);
+void proactive_stop(struct parley_server *s);
+/* Runs the rules on a recorded event and settles it in the ledger;
+ * PARLEY_ERR_UNAVAILABLE when a backend failed (the event stays for a
+ * later attempt). */
+parley_err proactive_decide(struct parley_server *s, const parley_store_event *ev,
+                            parley_error *err);
 
 struct engine *engine_get(struct parley_server *s);
 void engine_put(struct engine *e);

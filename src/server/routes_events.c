@@ -60,6 +60,8 @@ void h_events_post(struct req *r)
         goto out;
     }
     atomic_fetch_add(&r->s->met.events, added);
+    if (added)
+        proactive_kick(r->s);
     r->status = 202;
     r->json =
         json_pack("{s:I, s:I}", "accepted", (json_int_t)added, "duplicates", (json_int_t)dups);

@@ -96,7 +96,7 @@ static struct seen list(parley_store *s, int64_t after, size_t limit, int newest
 {
     struct seen seen;
     parley_error e = PARLEY_ERROR_INIT;
-    parley_store_event_query q = {after, limit, newest};
+    parley_store_event_query q = {after, limit, newest, NULL};
     memset(&seen, 0, sizeof(seen));
     if (parley_store_events_list(s, &q, on_event, &seen, &e) != PARLEY_OK)
         fail_msg("%s", e.msg);
@@ -195,7 +195,7 @@ static void test_all_or_nothing(void **state)
                      PARLEY_ERR_INVALID);
     assert_int_equal(parley_store_events_list(NULL, NULL, on_event, NULL, &e), PARLEY_ERR_INVALID);
     assert_int_equal(parley_store_events_list(s, NULL, NULL, NULL, &e), PARLEY_ERR_INVALID);
-    parley_store_event_query q = {-1, 0, 0};
+    parley_store_event_query q = {-1, 0, 0, NULL};
     assert_int_equal(parley_store_events_list(s, &q, on_event, NULL, &e), PARLEY_ERR_INVALID);
     assert_int_equal(list(s, 0, 0, 0).n, 0);
     parley_store_close(s);

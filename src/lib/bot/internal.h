@@ -80,6 +80,7 @@ struct parley_bot {
     size_t npii_ids;
     parley_bot_event_type *event_types; /* the 'events' section (events.c) */
     size_t nevent_types;
+    parley_bot_proactive proactive; /* the 'proactive' section (rules.c) */
     /* "FILE:LINE:COLUMN: warning: ..." lines (trustcheck.c), in `blocks` */
     const char **warnings;
     size_t nwarnings;
@@ -137,6 +138,7 @@ struct response {
 };
 
 struct ctx {
+    yaml_node_t *root; /* the document's top mapping */
     const char *dir;
     char *path; /* dir/bot.yml */
     yaml_document_t *doc;
@@ -217,6 +219,13 @@ struct action *parley__bot_find_action(struct ctx *c, const char *name);
 struct response *parley__bot_find_response(struct ctx *c, const char *key);
 /* The value of `key` in mapping `m` of document `doc`, or NULL. */
 yaml_node_t *parley__bot_map_get(yaml_document_t *doc, yaml_node_t *m, const char *key);
+/* The connector named by `cnode` (a 'connector' key's value), or the only
+ * one when `cnode` is NULL; NULL after reporting why not (on `owner`,
+ * which `what` names) or when it failed to load (reported already). */
+struct connector *parley__bot_connector_for(struct ctx *c, yaml_node_t *cnode, yaml_node_t *owner,
+                                            const char *what);
+/* 1 when `def` has operation `op`. */
+int parley__bot_has_op(const parley_connect_def *def, const char *op);
 /* Calls fn(name) for each fact name of operation `op` of `conn`. */
 void parley__bot_op_facts(const struct connector *conn, const char *op, const char **names,
                           size_t *n, size_t cap);
@@ -257,6 +266,10 @@ int parley__bot_compile_pii(struct ctx *c, parley_bot *b, yaml_node_t *n, int *n
 /* events.c: the 'events' section (event types the intake accepts). */
 void parley__bot_read_events(struct ctx *c, yaml_node_t *n);
 int parley__bot_compile_events(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
+/* rules.c: the 'proactive' section (rules acting on events), checked
+ * against the 'events' section `events`. */
+void parley__bot_read_proactive(struct ctx *c, yaml_node_t *n, yaml_node_t *events);
+int parley__bot_compile_proactive(struct ctx *c, parley_bot *b, yaml_node_t *n, int *nomem);
 void parley__bot_free_runtime(parley_bot *b);
 /* Finds flows that would show account facts or change the account before
  * identity is verified or without a confirmation (trustcheck.c); fills

@@ -17,8 +17,9 @@ static void check_root(struct ctx *c, yaml_node_t *root)
 {
     static const char *const keys[] = {"version",  "name",       "languages", "nlu",    "intents",
                                        "slots",    "connectors", "actions",   "flows",  "responses",
-                                       "identity", "consents",   "pii",       "events", NULL};
-    yaml_node_t *v[14];
+                                       "identity", "consents",   "pii",       "events", "proactive",
+                                       NULL};
+    yaml_node_t *v[15];
     if (!root) {
         parley__bot_problem_at(c, c->path, 1, 1,
                                "empty bot definition (expected name, languages, ...)");
@@ -49,6 +50,8 @@ static void check_root(struct ctx *c, yaml_node_t *root)
     parley__bot_read_consents(c, v[11]);
     parley__bot_read_pii(c, v[12]);
     parley__bot_read_events(c, v[13]);
+    c->root = root;
+    parley__bot_read_proactive(c, v[14], v[13]);
     parley__bot_check_engine_needs(c, root);
     for (size_t i = 0; i < c->nresponses; i++)
         if (!c->responses[i].used)

@@ -323,12 +323,34 @@ void parley__bot_read_connectors(struct ctx *c, yaml_node_t *n)
     }
 }
 
-static struct connector *find_connector(struct ctx *c, const char *name)
+struct connector *parley__bot_connector_for(struct ctx *c, yaml_node_t *cnode, yaml_node_t *owner,
+                                            const char *what)
 {
+    const char *cname;
+    if (!cnode) {
+        if (c->nconns == 1)
+            return c->conns[0].def ? &c->conns[0] : NULL;
+        parley__bot_problem(c, owner, "%s has no 'connector' (expected one when there are %zu)",
+                            what, c->nconns);
+        return NULL;
+    }
+    if (!(cname = parley__bot_scalar(c, cnode, "'connector'")))
+        return NULL;
     for (size_t i = 0; i < c->nconns; i++)
-        if (c->conns[i].def && strcmp(parley_connect_def_name(c->conns[i].def), name) == 0)
+        if (c->conns[i].def && strcmp(parley_connect_def_name(c->conns[i].def), cname) == 0)
             return &c->conns[i];
+    parley__bot_problem(c, cnode, "unknown connector '%s' (expected the name of a file under "
+                                  "'connectors')",
+                        cname);
     return NULL;
+}
+
+int parley__bot_has_op(const parley_connect_def *def, const char *op)
+{
+    for (size_t i = 0; def && i < parley_connect_def_op_count(def); i++)
+        if (strcmp(parley_connect_def_op_name(def, i), op) == 0)
+            return 1;
+    return 0;
 }
 
 static int fact_known(struct ctx *c, const char *name)
@@ -411,10 +433,9 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
     {
         yaml_node_t *k = parley__bot_node_at(c->doc, p->key),
                     *v = parley__bot_node_at(c->doc, p->value), *f[4];
-        const char *name = parley__bot_scalar(c, k, "an action name"), *cname = NULL, *opname;
+        const char *name = parley__bot_scalar(c, k, "an action name"), *opname;
+        char where[96];
         struct action *a;
-        size_t nops;
-        int found = 0;
         if (!name || parley__bot_dup_key(c, n, p, name, k, "action"))
             continue;
         if (c->nactions == MAX_ACTIONS) {
@@ -427,26 +448,10 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
         if (!parley__bot_is_kind(c, v, YAML_MAPPING_NODE, "an action"))
             continue;
         parley__bot_read_keys(c, v, keys, f, "an action");
-        if (f[0]) {
-            cname = parley__bot_scalar(c, f[0], "'connector'");
-            if (!cname)
-                continue;
-            a->conn = find_connector(c, cname);
-            if (!a->conn) {
-                parley__bot_problem(c, f[0],
-                                    "unknown connector '%s' (expected the name of a file under "
-                                    "'connectors')",
-                                    cname);
-                continue;
-            }
-        } else if (c->nconns == 1) {
-            a->conn = &c->conns[0];
-        } else {
-            parley__bot_problem(c, v,
-                                "action '%s' has no 'connector' (expected one when there are %zu)",
-                                name, c->nconns);
+        (void)snprintf(where, sizeof(where), "action '%.60s'", name);
+        a->conn = parley__bot_connector_for(c, f[0], v, where);
+        if (!a->conn)
             continue;
-        }
         if (!a->conn->def) {
             a->conn = NULL; /* its own problem is reported */
             continue;
@@ -463,10 +468,7 @@ void parley__bot_read_actions(struct ctx *c, yaml_node_t *n)
             a->conn = NULL;
             continue;
         }
-        nops = parley_connect_def_op_count(a->conn->def);
-        for (size_t i = 0; i < nops && !found; i++)
-            found = strcmp(parley_connect_def_op_name(a->conn->def, i), opname) == 0;
-        if (!found) {
+        if (!parley__bot_has_op(a->conn->def, opname)) {
             parley__bot_problem(c, f[1], "connector '%s' has no operation '%s'",
                                 parley_connect_def_name(a->conn->def), opname);
             a->conn = NULL;

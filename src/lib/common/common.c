@@ -47,6 +47,8 @@ const char *parley_strerror(parley_err code)
         return "no usable input";
     case PARLEY_ERR_CONFLICT:
         return "conflicting update";
+    case PARLEY_ERR_UNAVAILABLE:
+        return "unavailable; retry later";
     }
     return "unknown error";
 }
@@ -354,6 +356,13 @@ double parley__now(void)
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int64_t parley__clock_ms(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 parley_err parley__write_file_atomic(const char *path, const void *data, size_t len,

@@ -88,6 +88,9 @@ double parley__rng_unit(struct parley_rng *r); /* [0, 1) */
 
 /* Monotonic seconds, for progress and timing. */
 double parley__now(void);
+/* Wall-clock time, Unix milliseconds (for records; parley__now() is for
+ * measuring durations). */
+int64_t parley__clock_ms(void);
 
 /* keyfile.c: 32-byte secrets from configuration. `spec` is "env:NAME",
  * "file:PATH" or, when `bare_path`, a plain PATH: 64 hex digits with

@@ -137,6 +137,25 @@ void parley_dialog_close(parley_dialog *d)
     parley__free(d);
 }
 
+parley_err parley_dialog_proactive(parley_dialog *d, int dry_run,
+                                   parley_proactive_deliver_fn deliver, void *userdata,
+                                   parley_proactive_engine **out, parley_error *err)
+{
+    parley_proactive_options o;
+    if (!d)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "no conversation engine");
+    memset(&o, 0, sizeof(o));
+    o.bot = d->bot;
+    o.store = d->store;
+    o.connectors = d->conns;
+    o.n_connectors = d->nconns;
+    o.audit = d->audit;
+    o.deliver = deliver;
+    o.deliver_userdata = userdata;
+    o.dry_run = dry_run;
+    return parley_proactive_engine_new(&o, out, err);
+}
+
 parley_store *parley_dialog_store(parley_dialog *d)
 {
     return d ? d->store : NULL;

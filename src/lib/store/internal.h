@@ -53,9 +53,11 @@ struct parley_store_ops {
     parley_err (*customer_conversations)(parley_store *s, const char *customer,
                                          parley_store_id_fn fn, void *userdata, parley_error *err);
     parley_err (*consent_use)(parley_store *s, const char *customer, const char *scope,
-                              const char *period, double quantity, double amount, int64_t now,
-                              parley_store_consent_check_fn check, void *userdata,
-                              parley_store_consent *used, parley_error *err);
+                              const char *period, double quantity, double amount,
+                              const char *key, int64_t now, parley_store_consent_check_fn check,
+                              void *userdata, parley_store_consent *used, parley_error *err);
+    parley_err (*consent_holders)(parley_store *s, const char *scope, int64_t now,
+                                  parley_store_id_fn fn, void *userdata, parley_error *err);
     /* Throttles: `now` is resolved (never 0), `window` positive, `key`
      * checked. `hit` prunes, records and counts in one write transaction. */
     parley_err (*throttle_hit)(parley_store *s, const char *key, int64_t now, int64_t window,
@@ -68,6 +70,18 @@ struct parley_store_ops {
                                 int64_t now, size_t *added, size_t *duplicates, parley_error *err);
     parley_err (*events_list)(parley_store *s, const parley_store_event_query *q,
                               parley_store_event_fn fn, void *userdata, parley_error *err);
+    parley_err (*events_settle)(parley_store *s, const char *id, const char *status,
+                                const char *outcome, parley_error *err);
+    /* Proactive effects (effects.c has the public half): arguments checked,
+     * `e->at` resolved. */
+    parley_err (*effect_record)(parley_store *s, const parley_store_effect *e, int *fresh,
+                                parley_error *err);
+    parley_err (*effect_find)(parley_store *s, const char *key, char outcome[16],
+                              parley_error *err);
+    parley_err (*effects_count)(parley_store *s, const parley_store_effect_query *q,
+                                int64_t *count, parley_error *err);
+    parley_err (*effects_of)(parley_store *s, const char *event_id, parley_store_effect_fn fn,
+                             void *userdata, parley_error *err);
     /* Encryption and retention (sweep.c has the public half). */
     parley_err (*rekey)(parley_store *s, parley_store_progress_fn fn, void *userdata,
                         parley_error *err);

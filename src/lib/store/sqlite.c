@@ -105,6 +105,19 @@ static const char *const migrations[] = {
      " outcome TEXT"
      ");"
      "CREATE INDEX events_status ON events(status, seq);"),
+    /* 9: proactive effects, once per event, rule and customer, and the keys
+     * of consent uses already counted (redeliveries count nothing twice) */
+    ("CREATE TABLE effects ("
+     " key TEXT PRIMARY KEY, event_id TEXT NOT NULL, rule TEXT NOT NULL,"
+     " customer TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
+     " detail TEXT NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL,"
+     " channel TEXT NOT NULL, dedupe TEXT NOT NULL, seq INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE INDEX effects_customer ON effects(customer, at);"
+     "CREATE INDEX effects_event ON effects(event_id, seq);"
+     "CREATE TABLE consent_use_keys (key TEXT PRIMARY KEY, grant_id TEXT NOT NULL)"
+     " WITHOUT ROWID;"
+     "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -190,9 +203,9 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* A redelivered id changes nothing; changes() tells new from duplicate. */
     [ST_EVENT_INSERT] = "INSERT INTO events (id, type, at, received, doc) VALUES (?1, ?2, ?3, ?4, "
                         "?5) ON CONFLICT (id) DO NOTHING",
-    [ST_EVENTS_OLDEST] = "SELECT seq, id, type, at, received, doc, status, outcome FROM events "
+    [ST_EVENTS_OLDEST] = "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
                          "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    [ST_EVENTS_NEWEST] = "SELECT seq, id, type, at, received, doc, status, outcome FROM events "
+    [ST_EVENTS_NEWEST] = "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
                          "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
@@ -225,7 +238,8 @@ parley_err sq_fail(sqlite3 *db, int rc, parley_error *err)
 sqlite3_stmt *sq_stmt(struct sqlite_store *q, enum stmt_id id, parley_error *err)
 {
     if (!q->stmt[id]) {
-        int rc = sqlite3_prepare_v3(q->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+        const char *sql = id < ST_USE_KEY_FIND ? stmt_sql[id] : sq_effects_sql(id);
+        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                     &q->stmt[id], NULL);
         if (rc != SQLITE_OK) {
             (void)sq_fail(q->db, rc, err);
@@ -745,6 +759,12 @@ static const struct parley_store_ops sqlite_ops = {
     .throttle_clear = sq_throttle_clear,
     .events_record = sq_events_record,
     .events_list = sq_events_list,
+    .events_settle = sq_events_settle,
+    .consent_holders = sq_consent_holders,
+    .effect_record = sq_effect_record,
+    .effect_find = sq_effect_find,
+    .effects_count = sq_effects_count,
+    .effects_of = sq_effects_of,
     .rekey = sq_rekey,
     .sweep = sq_sweep,
 };

@@ -103,20 +103,46 @@ parley_err sq_consent_revoke(parley_store *s, const char *customer, const char *
     return rc;
 }
 
+/* The grant a keyed use already took, in `grant` (32 bytes); 0 when the
+ * key is new, -1 on failure (reported). */
+static int keyed_grant(struct sqlite_store *q, const char *key, char *grant, parley_error *err)
+{
+    sqlite3_stmt *st = sq_stmt(q, ST_USE_KEY_FIND, err);
+    int r, found = 0;
+    if (!st)
+        return -1;
+    (void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        (void)snprintf(grant, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+        found = 1;
+    } else if (r != SQLITE_DONE) {
+        (void)sq_fail(q->db, r, err);
+        found = -1;
+    }
+    sq_done(st);
+    return found;
+}
+
 parley_err sq_consent_use(parley_store *s, const char *customer, const char *scope,
-                          const char *period, double quantity, double amount, int64_t now,
-                          parley_store_consent_check_fn check, void *userdata,
+                          const char *period, double quantity, double amount, const char *key,
+                          int64_t now, parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = NULL;
     parley_err rc;
-    int r, found = 0;
+    int r, found = 0, again = 0;
+    char prev[32] = "";
 
     /* BEGIN IMMEDIATE takes the write lock before reading the use so far:
      * check and record happen with no other writer in between. */
     if ((rc = sq_run(q, ST_BEGIN, err)) != PARLEY_OK)
         return rc;
+    if (key && (again = keyed_grant(q, key, prev, err)) < 0) {
+        rc = err->code;
+        goto out;
+    }
     if (!(st = sq_stmt(q, ST_CONSENTS, err))) {
         rc = err->code;
         goto out;
@@ -126,8 +152,11 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
     while (!found && (r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_consent c;
         consent_from_row(st, customer, &c);
-        if (!c.id || !c.scope || !c.limits || strcmp(c.scope, scope) != 0 || c.revoked ||
-            (c.expires && c.expires <= now) || !check(&c, userdata))
+        /* A keyed use seen before takes the same grant again, uncounted. */
+        if (!c.id || !c.scope || !c.limits || (again && strcmp(c.id, prev) != 0))
+            continue;
+        if (!again && (strcmp(c.scope, scope) != 0 || c.revoked ||
+                       (c.expires && c.expires <= now) || !check(&c, userdata)))
             continue;
         found = 1;
         (void)snprintf(q->used_id, sizeof(q->used_id), "%s", c.id);
@@ -138,9 +167,11 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
         used->scope = q->used_scope;
         used->limits = q->used_limits;
         used->channel = used->conversation_id = "";
-        used->used_quantity += quantity;
-        used->used_amount += amount;
-        used->used_count += 1;
+        if (!again) {
+            used->used_quantity += quantity;
+            used->used_amount += amount;
+            used->used_count += 1;
+        }
     }
     if (!found && r != SQLITE_DONE) {
         rc = sq_fail(q->db, r, err);
@@ -152,6 +183,10 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
         rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no active '%.64s' grant allows it", scope);
         goto out;
     }
+    if (again) {
+        rc = sq_run(q, ST_COMMIT, err);
+        goto out;
+    }
     if (!(st = sq_stmt(q, ST_CONSENT_USE, err))) {
         rc = err->code;
         goto out;
@@ -161,6 +196,16 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
     (void)sqlite3_bind_double(st, 3, quantity);
     (void)sqlite3_bind_double(st, 4, amount);
     r = sqlite3_step(st);
+    sq_done(st);
+    st = NULL;
+    if (r == SQLITE_DONE && key && (st = sq_stmt(q, ST_USE_KEY_ADD, err))) {
+        (void)sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(st, 2, q->used_id, -1, SQLITE_STATIC);
+        r = sqlite3_step(st);
+    } else if (key && r == SQLITE_DONE) {
+        rc = err->code;
+        goto out;
+    }
     if (r != SQLITE_DONE) {
         rc = sq_fail(q->db, r, err);
         goto out;
@@ -170,6 +215,30 @@ out:
     sq_done(st);
     if (rc != PARLEY_OK)
         sq_rollback(q);
+    return rc;
+}
+
+parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
+                              parley_store_id_fn fn, void *userdata, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CONSENT_HOLDERS, err);
+    parley_err rc = PARLEY_OK;
+    int r;
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 2, now);
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (id && fn(id, userdata) != 0) {
+            r = SQLITE_DONE;
+            break;
+        }
+    }
+    if (r != SQLITE_DONE)
+        rc = sq_fail(q->db, r, err);
+    sq_done(st);
     return rc;
 }
 
@@ -236,17 +305,21 @@ parley_err sq_customer_erase(parley_store *s, const char *customer, size_t *conv
     }
     *conversations = (size_t)sqlite3_changes(q->db);
     sq_done(st);
-    if (!(st = sq_stmt(q, ST_CUSTOMER_ERASE_CONSENTS, err))) {
-        rc = err->code;
-        goto out;
+    /* Their grants and what proactive rules did for them. */
+    static const enum stmt_id also[] = {ST_CUSTOMER_ERASE_CONSENTS, ST_CUSTOMER_ERASE_EFFECTS};
+    for (size_t i = 0; i < sizeof(also) / sizeof(also[0]); i++) {
+        if (!(st = sq_stmt(q, also[i], err))) {
+            rc = err->code;
+            goto out;
+        }
+        (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+        if ((r = sqlite3_step(st)) != SQLITE_DONE) {
+            rc = sq_fail(q->db, r, err);
+            goto out;
+        }
+        sq_done(st);
+        st = NULL;
     }
-    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-    if ((r = sqlite3_step(st)) != SQLITE_DONE) {
-        rc = sq_fail(q->db, r, err);
-        goto out;
-    }
-    sq_done(st);
-    st = NULL;
     rc = sq_run(q, ST_COMMIT, err);
     /* The old pages may still sit in the write-ahead log: copy it into the
      * (securely deleting) database and truncate it, so nothing erased can

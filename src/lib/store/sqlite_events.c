@@ -49,7 +49,11 @@ parley_err sq_events_list(parley_store *s, const parley_store_event_query *qy,
                           parley_store_event_fn fn, void *userdata, parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = sq_stmt(q, qy->newest_first ? ST_EVENTS_NEWEST : ST_EVENTS_OLDEST, err);
+    sqlite3_stmt *st = sq_stmt(q,
+                               qy->status         ? ST_EVENTS_STATUS
+                               : qy->newest_first ? ST_EVENTS_NEWEST
+                                                  : ST_EVENTS_OLDEST,
+                               err);
     parley_err rc = PARLEY_OK;
     int r;
 
@@ -57,6 +61,8 @@ parley_err sq_events_list(parley_store *s, const parley_store_event_query *qy,
         return err->code;
     (void)sqlite3_bind_int64(st, 1, qy->after_seq);
     (void)sqlite3_bind_int64(st, 2, qy->limit ? (sqlite3_int64)qy->limit : -1);
+    if (qy->status)
+        (void)sqlite3_bind_text(st, 3, qy->status, -1, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_event ev;
         ev.seq = sqlite3_column_int64(st, 0);
@@ -67,6 +73,7 @@ parley_err sq_events_list(parley_store *s, const parley_store_event_query *qy,
         ev.doc = (const char *)sqlite3_column_text(st, 5);
         ev.status = (const char *)sqlite3_column_text(st, 6);
         ev.outcome = (const char *)sqlite3_column_text(st, 7);
+        ev.attempts = sqlite3_column_int64(st, 8);
         if (!ev.id || !ev.type || !ev.doc || !ev.status) {
             rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
             goto out;

@@ -49,6 +49,17 @@ enum stmt_id {
     ST_EVENT_INSERT,
     ST_EVENTS_OLDEST,
     ST_EVENTS_NEWEST,
+    /* from here on, the SQL is in sqlite_effects.c */
+    ST_USE_KEY_FIND,
+    ST_USE_KEY_ADD,
+    ST_CONSENT_HOLDERS,
+    ST_EVENTS_STATUS,
+    ST_EVENT_SETTLE,
+    ST_EFFECT_ADD,
+    ST_EFFECT_FIND,
+    ST_EFFECTS_COUNT,
+    ST_EFFECTS_OF,
+    ST_CUSTOMER_ERASE_EFFECTS,
     ST__COUNT
 };
 
@@ -161,15 +172,30 @@ parley_err sq_consents(parley_store *s, const char *customer, const char *period
 parley_err sq_consent_revoke(parley_store *s, const char *customer, const char *id, int64_t now,
                              size_t *count, parley_error *err);
 parley_err sq_consent_use(parley_store *s, const char *customer, const char *scope,
-                          const char *period, double quantity, double amount, int64_t now,
-                          parley_store_consent_check_fn check, void *userdata,
+                          const char *period, double quantity, double amount, const char *key,
+                          int64_t now, parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err);
+parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
+                              parley_store_id_fn fn, void *userdata, parley_error *err);
 
 /* sqlite_events.c */
 parley_err sq_events_record(parley_store *s, const parley_store_event *events, size_t n,
                             int64_t now, size_t *added, size_t *duplicates, parley_error *err);
 parley_err sq_events_list(parley_store *s, const parley_store_event_query *q,
                           parley_store_event_fn fn, void *userdata, parley_error *err);
+parley_err sq_events_settle(parley_store *s, const char *id, const char *status,
+                            const char *outcome, parley_error *err);
+
+/* sqlite_effects.c: proactive effects; its statements' SQL (ids from
+ * ST_USE_KEY_FIND on) lives there. */
+const char *sq_effects_sql(enum stmt_id id);
+parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *fresh,
+                            parley_error *err);
+parley_err sq_effect_find(parley_store *s, const char *key, char outcome[16], parley_error *err);
+parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *q, int64_t *count,
+                            parley_error *err);
+parley_err sq_effects_of(parley_store *s, const char *event_id, parley_store_effect_fn fn,
+                         void *userdata, parley_error *err);
 
 /* sqlite_throttle.c */
 parley_err sq_throttle_hit(parley_store *s, const char *key, int64_t now, int64_t window,

@@ -550,16 +550,18 @@ parley_err parley_store_consent_revoke(parley_store *store, const char *customer
 
 parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
                                     const char *period, double quantity, double amount,
-                                    parley_store_consent_check_fn check, void *userdata,
-                                    parley_store_consent *used, parley_error *err)
+                                    const char *key, parley_store_consent_check_fn check,
+                                    void *userdata, parley_store_consent *used, parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_err rc;
     if (!store || !scope || !period || !check || !used)
         return parley_error_set(err, PARLEY_ERR_INVALID, "cannot use consent: bad argument");
-    if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
+    if (key && strnlen(key, 129) > 128)
+        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "the use key is over 128 bytes");
+    else if ((rc = check_customer(customer, &local)) == PARLEY_OK) {
         parley__store_lock(store);
-        rc = store->ops->consent_use(store, customer, scope, period, quantity, amount,
+        rc = store->ops->consent_use(store, customer, scope, period, quantity, amount, key,
                                      parley__store_now_ms(), check, userdata, used, &local);
         parley__store_unlock(store);
     }
@@ -753,7 +755,7 @@ parley_err parley_store_events_record(parley_store *store, const parley_store_ev
 parley_err parley_store_events_list(parley_store *store, const parley_store_event_query *q,
                                     parley_store_event_fn fn, void *userdata, parley_error *err)
 {
-    static const parley_store_event_query all = {0, 0, 0};
+    static const parley_store_event_query all = {0, 0, 0, NULL};
     parley_error local = PARLEY_ERROR_INIT;
     parley_err rc;
     if (!store || !fn)

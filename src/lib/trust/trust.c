@@ -231,7 +231,10 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
         struct tm tm;
         memset(&u, 0, sizeof(u));
         u.req = req;
-        u.hour = gmtime_r(&t, &tm) ? tm.tm_hour : 0;
+        /* Quiet hours are the customer's own night, not the server's. */
+        u.hour = req->time_zone ? parley_tz_hour(req->time_zone, now) : -1;
+        if (u.hour < 0)
+            u.hour = gmtime_r(&t, &tm) ? tm.tm_hour : 0;
         (void)snprintf(u.why, sizeof(u.why), "no grant");
         if (!req->scope || !req->customer_id || !store) {
             out->verdict = PARLEY_TRUST_DENY;
@@ -241,7 +244,8 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
         }
         parley_trust_period(now, period);
         parley_err rc = parley_store_consent_use(store, req->customer_id, req->scope, period,
-                                                 req->quantity, req->amount, check_use, &u, &g, &e);
+                                                 req->quantity, req->amount, req->use_key,
+                                                 check_use, &u, &g, &e);
         if (rc == PARLEY_ERR_NOTFOUND) {
             out->verdict = PARLEY_TRUST_DENY;
             (void)snprintf(out->rule, sizeof(out->rule), "not asked for, and no %s permission (%s)",

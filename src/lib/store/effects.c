@@ -1,0 +1,117 @@
+/* The public half of the store's proactive-care records: event settling,
+ * the holders of a consent scope and the effects ledger (what rules did,
+ * once per event, rule and customer). Arguments are checked here so every
+ * backend can trust them. */
+#include <string.h>
+
+#include "store/internal.h"
+
+#define MAX_KEY 128
+
+static int bad_text(const char *s, size_t max)
+{
+    return !s || !s[0] || strnlen(s, max + 1) > max;
+}
+
+static parley_err finish(parley_store *store, parley_err rc, parley_error *local, const char *what,
+                         parley_error *err)
+{
+    if (rc != PARLEY_OK)
+        parley_error_prefix(local, "%s", what);
+    return parley__store_finish(store, rc, local, err);
+}
+
+parley_err parley_store_events_settle(parley_store *store, const char *id, const char *status,
+                                      const char *outcome, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || bad_text(id, PARLEY_STORE_MAX_EVENT_ID) || bad_text(status, 16))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot settle an event: bad argument");
+    if (outcome && strnlen(outcome, PARLEY_STORE_MAX_STATE + 1) > PARLEY_STORE_MAX_STATE) {
+        rc = parley_error_set(&local, PARLEY_ERR_LIMIT, "the outcome is over %d bytes",
+                              PARLEY_STORE_MAX_STATE);
+    } else {
+        parley__store_lock(store);
+        rc = store->ops->events_settle(store, id, status, outcome, &local);
+        parley__store_unlock(store);
+    }
+    return finish(store, rc, &local, "cannot settle an event", err);
+}
+
+parley_err parley_store_consent_holders(parley_store *store, const char *scope, int64_t now_ms,
+                                        parley_store_id_fn fn, void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !fn || bad_text(scope, 64))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list grant holders: bad argument");
+    parley__store_lock(store);
+    rc = store->ops->consent_holders(store, scope, now_ms ? now_ms : parley__store_now_ms(), fn,
+                                     userdata, &local);
+    parley__store_unlock(store);
+    return finish(store, rc, &local, "cannot list grant holders", err);
+}
+
+parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e,
+                                      int *fresh, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_store_effect copy;
+    parley_err rc;
+    if (!store || !e || bad_text(e->key, MAX_KEY) ||
+        bad_text(e->event_id, PARLEY_STORE_MAX_EVENT_ID) || bad_text(e->rule, 64) ||
+        bad_text(e->customer, PARLEY_STORE_MAX_ID) || bad_text(e->outcome, 15))
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot record an effect: key, event id, rule, customer and "
+                                "outcome are needed, within their lengths");
+    copy = *e;
+    if (!copy.at)
+        copy.at = parley__store_now_ms();
+    parley__store_lock(store);
+    rc = store->ops->effect_record(store, &copy, fresh, &local);
+    parley__store_unlock(store);
+    return finish(store, rc, &local, "cannot record an effect", err);
+}
+
+parley_err parley_store_effect_find(parley_store *store, const char *key, char outcome[16],
+                                    parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !outcome || bad_text(key, MAX_KEY))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot find an effect: bad argument");
+    parley__store_lock(store);
+    rc = store->ops->effect_find(store, key, outcome, &local);
+    parley__store_unlock(store);
+    /* Not found is an answer, not a failure to report with a prefix. */
+    if (rc == PARLEY_ERR_NOTFOUND)
+        return parley_error_set(err, rc, "no effect recorded");
+    return finish(store, rc, &local, "cannot find an effect", err);
+}
+
+parley_err parley_store_effects_count(parley_store *store, const parley_store_effect_query *q,
+                                      int64_t *count, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !q || !count)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot count effects: bad argument");
+    parley__store_lock(store);
+    rc = store->ops->effects_count(store, q, count, &local);
+    parley__store_unlock(store);
+    return finish(store, rc, &local, "cannot count effects", err);
+}
+
+parley_err parley_store_effects_of(parley_store *store, const char *event_id,
+                                   parley_store_effect_fn fn, void *userdata, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || !fn || bad_text(event_id, PARLEY_STORE_MAX_EVENT_ID))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list effects: bad argument");
+    parley__store_lock(store);
+    rc = store->ops->effects_of(store, event_id, fn, userdata, &local);
+    parley__store_unlock(store);
+    return finish(store, rc, &local, "cannot list effects", err);
+}

@@ -1,0 +1,204 @@
+/* The proactive worker (docs/proactive.md): decides the events the ledger
+ * holds as received, oldest first, whichever intake recorded them (HTTP,
+ * NATS), one at a time. Decisions are recorded once per event, rule and
+ * customer, so an event cut off by a crash is finished on restart without
+ * repeating anything; an event whose backend calls failed is tried again
+ * later, with growing pauses, and given up after PRO_MAX_ATTEMPTS. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/internal.h"
+
+#define PRO_BATCH        64
+#define PRO_MAX_ATTEMPTS 8
+#define PRO_MAX_PAUSE_S  60
+
+struct proactive {
+    struct parley_server *s;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, kicked, running;
+    pthread_mutex_t run_mu; /* one event decided at a time, by any thread */
+};
+
+/* Copies of listed events: the store is not re-entered from its callback. */
+struct pending {
+    parley_store_event ev[PRO_BATCH];
+    char *docs[PRO_BATCH], *ids[PRO_BATCH], *types[PRO_BATCH];
+    size_t n;
+};
+
+static int collect(const parley_store_event *ev, void *userdata)
+{
+    struct pending *p = userdata;
+    size_t i = p->n;
+    p->ev[i] = *ev;
+    p->ids[i] = parley__strdup(ev->id);
+    p->types[i] = parley__strdup(ev->type);
+    p->docs[i] = parley__strdup(ev->doc);
+    if (!p->ids[i] || !p->types[i] || !p->docs[i]) {
+        parley__free(p->ids[i]);
+        parley__free(p->types[i]);
+        parley__free(p->docs[i]);
+        return 1;
+    }
+    p->ev[i].id = p->ids[i];
+    p->ev[i].type = p->types[i];
+    p->ev[i].doc = p->docs[i];
+    p->ev[i].status = p->ev[i].outcome = NULL;
+    p->n++;
+    return p->n == PRO_BATCH;
+}
+
+static void pending_free(struct pending *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        parley__free(p->ids[i]);
+        parley__free(p->types[i]);
+        parley__free(p->docs[i]);
+    }
+    p->n = 0;
+}
+
+/* The event's outcome as the ledger keeps it: [{rule, outcome}...]. */
+static void on_outcome(const parley_proactive_outcome *o, void *userdata)
+{
+    json_t *list = userdata;
+    (void)json_array_append_new(list,
+                                json_pack("{s:s, s:s}", "rule", o->rule, "outcome", o->outcome));
+}
+
+parley_err proactive_decide(struct parley_server *s, const parley_store_event *row,
+                            parley_error *err)
+{
+    struct engine *en = engine_get(s);
+    parley_proactive_event ev = {row->id, row->type, row->at, row->doc};
+    json_t *outcomes = json_array();
+    char *text = NULL;
+    const char *status = "done";
+    parley_err rc;
+    if (!outcomes) {
+        engine_put(en);
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+    }
+    (void)pthread_mutex_lock(&s->pro->run_mu);
+    rc = parley_proactive_run(en->pro, &ev, 0, on_outcome, outcomes, err);
+    if (rc == PARLEY_ERR_UNAVAILABLE)
+        status = row->attempts + 1 >= PRO_MAX_ATTEMPTS ? "failed" : "received";
+    else if (rc != PARLEY_OK)
+        status = "failed";
+    text = json_dumps(outcomes, JSON_COMPACT);
+    if (rc != PARLEY_OK)
+        PARLEY_LOG(PARLEY_LOG_WARN, "proactive: event %s: %s%s", row->id, err->msg,
+                   strcmp(status, "failed") == 0 ? " (given up)" : "");
+    parley_error e = PARLEY_ERROR_INIT;
+    if (parley_store_events_settle(s->store, row->id, status, text, &e) != PARLEY_OK) {
+        PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: event %s: %s", row->id, e.msg);
+        if (rc == PARLEY_OK)
+            rc = parley_error_set(err, e.code, "%s", e.msg);
+    }
+    (void)pthread_mutex_unlock(&s->pro->run_mu);
+    free(text);
+    json_decref(outcomes);
+    engine_put(en);
+    return rc;
+}
+
+/* Decides what is waiting; 1 when a backend was unavailable (pause). */
+static int drain(struct proactive *p)
+{
+    parley_store_event_query q = {0, PRO_BATCH, 0, "received"};
+    struct pending pend;
+    int unavailable = 0;
+    for (;;) {
+        parley_error e = PARLEY_ERROR_INIT;
+        size_t n;
+        pend.n = 0;
+        if (parley_store_events_list(p->s->store, &q, collect, &pend, &e) != PARLEY_OK) {
+            PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: %s", e.msg);
+            return 1;
+        }
+        for (size_t i = 0; i < pend.n && !atomic_load(&p->s->stopping); i++) {
+            parley_error de = PARLEY_ERROR_INIT;
+            q.after_seq = pend.ev[i].seq;
+            if (proactive_decide(p->s, &pend.ev[i], &de) == PARLEY_ERR_UNAVAILABLE)
+                unavailable = 1;
+        }
+        n = pend.n;
+        pending_free(&pend);
+        /* A backend that is down now is down for the next events too. */
+        if (n < PRO_BATCH || unavailable || atomic_load(&p->s->stopping))
+            return unavailable;
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct proactive *p = arg;
+    int pause_s = 1;
+    for (;;) {
+        (void)pthread_mutex_lock(&p->mu);
+        if (!p->stop && !p->kicked) {
+            struct timespec until;
+            (void)clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += pause_s;
+            while (!p->stop && !p->kicked &&
+                   pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT)
+                ;
+        }
+        int stop = p->stop;
+        p->kicked = 0;
+        (void)pthread_mutex_unlock(&p->mu);
+        if (stop)
+            break;
+        pause_s = drain(p) ? (pause_s * 2 > PRO_MAX_PAUSE_S ? PRO_MAX_PAUSE_S : pause_s * 2) : 1;
+    }
+    return NULL;
+}
+
+parley_err proactive_start(struct parley_server *s, parley_error *err)
+{
+    struct proactive *p = parley__calloc(1, sizeof(*p));
+    if (!p)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+    p->s = s;
+    (void)pthread_mutex_init(&p->mu, NULL);
+    (void)pthread_mutex_init(&p->run_mu, NULL);
+    (void)pthread_cond_init(&p->cv, NULL);
+    s->pro = p;
+    if (pthread_create(&p->th, NULL, worker, p) != 0)
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "cannot start the proactive worker");
+    p->running = 1;
+    proactive_kick(s); /* events left from before a restart */
+    return PARLEY_OK;
+}
+
+void proactive_kick(struct parley_server *s)
+{
+    if (!s->pro)
+        return;
+    (void)pthread_mutex_lock(&s->pro->mu);
+    s->pro->kicked = 1;
+    (void)pthread_cond_signal(&s->pro->cv);
+    (void)pthread_mutex_unlock(&s->pro->mu);
+}
+
+void proactive_stop(struct parley_server *s)
+{
+    struct proactive *p = s->pro;
+    if (!p)
+        return;
+    (void)pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    (void)pthread_cond_signal(&p->cv);
+    (void)pthread_mutex_unlock(&p->mu);
+    if (p->running)
+        (void)pthread_join(p->th, NULL);
+    (void)pthread_mutex_destroy(&p->mu);
+    (void)pthread_mutex_destroy(&p->run_mu);
+    (void)pthread_cond_destroy(&p->cv);
+    parley__free(p);
+    s->pro = NULL;
+}
