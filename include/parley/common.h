@@ -1,5 +1,6 @@
 /* Shared vocabulary of libparley: error codes and error reports, the
- * replaceable allocator, and the logging hook. Every other module uses it. */
+ * replaceable allocator, the logging hook, times and time zones. Every
+ * other module uses it. */
 #ifndef PARLEY_COMMON_H
 #define PARLEY_COMMON_H
 
@@ -86,11 +87,32 @@ typedef void (*parley_log_fn)(parley_log_level level, const char *msg, void *use
 /** Routes library log lines to `fn` for levels up to `max_level`. The
  * library never prints by itself: with no function set, nothing is logged.
  * Messages carry ids, counts and hashes, never customer text. */
+void parley_set_log_fn(parley_log_fn fn, parley_log_level max_level, void *userdata);
+
 /** Parses an RFC 3339 time ("2025-02-25T10:00:00Z", "...10:00:00.250+01:00")
  * into Unix milliseconds. Returns 0 on success, -1 when `s` is not one. */
 int parley_time_parse(const char *s, int64_t *ms);
 
-void parley_set_log_fn(parley_log_fn fn, parley_log_level max_level, void *userdata);
+/** The offset from UTC, in seconds, of IANA time zone `zone` at Unix time
+ * `utc_ms` (milliseconds): 3600 for "Europe/Paris" in winter, 7200 in
+ * summer, -18000 for "America/New_York" in winter; east of Greenwich is
+ * positive. "UTC" and "" give 0. Returns 0 on success; -1 with `*offset_s`
+ * untouched when the zone is unknown, its name is not a zone name (only
+ * A-Z a-z 0-9 / _ - + allowed, no "..", no leading '/', at most 64 chars)
+ * or its file is not valid TZif.
+ *
+ * Zones are read from the compiled tzdata files under $TZDIR, else
+ * /usr/share/zoneinfo, the first time each is asked for, and kept for the
+ * life of the process (up to 256 names, a few of them unknown ones; past
+ * that, files are read on every call): a tzdata update, or a change of
+ * TZDIR, is seen after a restart. Times after a file's last transition
+ * follow its daylight-saving rule, so future years are right. Thread-safe;
+ * libc's TZ, tzset and localtime are neither used nor disturbed. */
+int parley_tz_offset(const char *zone, int64_t utc_ms, int *offset_s);
+
+/** The local hour (0-23) in `zone` at `utc_ms`, or -1 for an unknown zone;
+ * as parley_tz_offset otherwise. */
+int parley_tz_hour(const char *zone, int64_t utc_ms);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,24 @@ double parley__now(void);
  * measuring durations). */
 int64_t parley__clock_ms(void);
 
+/* time.c: days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant);
+ * month 1-12, day 1-31, any year. */
+int64_t parley__days_from_civil(int64_t y, int m, int d);
+
+/* tz.c: a parsed TZif file (RFC 8536), immutable once parsed. */
+struct parley__tz;
+/* Parses the TZif bytes data[0..len), untrusted input, into *out (set only
+ * on success; free with parley__tz_free). Returns PARLEY_ERR_FORMAT when
+ * the bytes are not valid TZif (truncated, an index or offset out of range,
+ * times out of order, a footer that is not a POSIX TZ string),
+ * PARLEY_ERR_VERSION for an unknown version, PARLEY_ERR_LIMIT for counts
+ * no zone comes near, PARLEY_ERR_NOMEM. */
+parley_err parley__tz_parse(const void *data, size_t len, struct parley__tz **out);
+void parley__tz_free(struct parley__tz *tz);
+/* The UTC offset in seconds, east positive, at POSIX time `t` seconds,
+ * |t| < 2^62; always within -89999..93599. */
+int32_t parley__tz_offset_at(const struct parley__tz *tz, int64_t t);
+
 /* keyfile.c: 32-byte secrets from configuration. `spec` is "env:NAME",
  * "file:PATH" or, when `bare_path`, a plain PATH: 64 hex digits with
  * optional white space, in a file only its owner can read. `what` names

@@ -2,7 +2,7 @@
  * to Unix milliseconds, for every module that reads one from outside. */
 #include <stdint.h>
 
-#include "parley/common.h"
+#include "common/internal.h"
 
 /* Reads exactly `n` digits at *p into *v and advances; -1 if not digits. */
 static int digits(const char **p, int n, int *v)
@@ -16,8 +16,7 @@ static int digits(const char **p, int n, int *v)
     return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t parley__days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -71,7 +70,7 @@ int parley_time_parse(const char *s, int64_t *ms)
         sec = 59;
         frac = 999;
     }
-    int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    int64_t t = parley__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
     t -= sign * (oh * 3600 + om * 60);
     *ms = t * 1000 + frac;
     return 0;
