@@ -334,8 +334,8 @@ typedef struct parley_bot_rule_cond {
 typedef struct parley_bot_rule {
     const char *name;
     const char *on;
-    const char *customer; /* source of the customer id, e.g. "event.customer_id" */
-    int for_grants;       /* 1: every customer holding an active grant of `scope` */
+    const char *customer;     /* source of the customer id, e.g. "event.customer_id" */
+    int for_grants;           /* 1: every customer holding an active grant of `scope` */
     const char *const *fetch; /* action names, run in order for facts */
     size_t n_fetch;
     const parley_bot_rule_cond *when;

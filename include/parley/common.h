@@ -21,17 +21,17 @@ extern "C" {
 /** Error codes. New codes go at the end; existing values never change. */
 typedef enum parley_err {
     PARLEY_OK = 0,
-    PARLEY_ERR_NOMEM = 1,     /* out of memory */
-    PARLEY_ERR_INVALID = 2,   /* bad argument or option */
-    PARLEY_ERR_IO = 3,        /* cannot read or write a file */
-    PARLEY_ERR_FORMAT = 4,    /* malformed input data */
-    PARLEY_ERR_UTF8 = 5,      /* text is not valid UTF-8 */
-    PARLEY_ERR_CORRUPT = 6,   /* stored file fails its integrity checks */
-    PARLEY_ERR_VERSION = 7,   /* stored file has an unsupported version */
-    PARLEY_ERR_LIMIT = 8,     /* a size limit was exceeded */
-    PARLEY_ERR_NOTFOUND = 9,  /* the named thing does not exist */
-    PARLEY_ERR_EMPTY = 10,    /* no usable input */
-    PARLEY_ERR_CONFLICT = 11, /* changed by someone else since it was read */
+    PARLEY_ERR_NOMEM = 1,        /* out of memory */
+    PARLEY_ERR_INVALID = 2,      /* bad argument or option */
+    PARLEY_ERR_IO = 3,           /* cannot read or write a file */
+    PARLEY_ERR_FORMAT = 4,       /* malformed input data */
+    PARLEY_ERR_UTF8 = 5,         /* text is not valid UTF-8 */
+    PARLEY_ERR_CORRUPT = 6,      /* stored file fails its integrity checks */
+    PARLEY_ERR_VERSION = 7,      /* stored file has an unsupported version */
+    PARLEY_ERR_LIMIT = 8,        /* a size limit was exceeded */
+    PARLEY_ERR_NOTFOUND = 9,     /* the named thing does not exist */
+    PARLEY_ERR_EMPTY = 10,       /* no usable input */
+    PARLEY_ERR_CONFLICT = 11,    /* changed by someone else since it was read */
     PARLEY_ERR_UNAVAILABLE = 12, /* a backend cannot answer now: retry later */
 } parley_err;
 

@@ -79,12 +79,12 @@ typedef int (*parley_proactive_deliver_fn)(void *userdata, const char *customer,
 
 /** What the engine works with; all borrowed, and must outlive it. */
 typedef struct parley_proactive_options {
-    const parley_bot *bot;                /* rules, actions, responses */
-    parley_store *store;                  /* grants, effects, the ledger */
-    parley_connector *const *connectors;  /* one per connector of the bot, in its order */
+    const parley_bot *bot;               /* rules, actions, responses */
+    parley_store *store;                 /* grants, effects, the ledger */
+    parley_connector *const *connectors; /* one per connector of the bot, in its order */
     size_t n_connectors;
-    parley_audit *audit;                  /* NULL: no audit records */
-    parley_proactive_deliver_fn deliver;  /* NULL: SMS only */
+    parley_audit *audit;                 /* NULL: no audit records */
+    parley_proactive_deliver_fn deliver; /* NULL: SMS only */
     void *deliver_userdata;
     int dry_run; /* 1: decide and fetch facts, but change nothing, send nothing, record nothing */
 } parley_proactive_options;

@@ -316,8 +316,7 @@ typedef int (*parley_store_consent_check_fn)(const parley_store_consent *c, void
 parley_err parley_store_consent_use(parley_store *store, const char *customer, const char *scope,
                                     const char *period, double quantity, double amount,
                                     const char *key, parley_store_consent_check_fn check,
-                                    void *userdata, parley_store_consent *used,
-                                    parley_error *err);
+                                    void *userdata, parley_store_consent *used, parley_error *err);
 
 /** Calls `fn` with every customer holding an active, unexpired grant of
  * `scope` at `now_ms` (0: the clock), each once, in id order. */
@@ -422,9 +421,9 @@ typedef int (*parley_store_event_fn)(const parley_store_event *ev, void *userdat
 
 /** Which events parley_store_events_list() gives. */
 typedef struct parley_store_event_query {
-    int64_t after_seq; /* only events with seq > after_seq (0: from the start) */
-    size_t limit;      /* at most this many (0: no limit) */
-    int newest_first;  /* 1: newest first (the latest `limit`); 0: oldest first */
+    int64_t after_seq;  /* only events with seq > after_seq (0: from the start) */
+    size_t limit;       /* at most this many (0: no limit) */
+    int newest_first;   /* 1: newest first (the latest `limit`); 0: oldest first */
     const char *status; /* only events with this status (NULL: any) */
 } parley_store_event_query;
 
@@ -466,8 +465,8 @@ typedef struct parley_store_effect {
 
 /** Records `e` unless its key is recorded already; `*fresh` (may be NULL)
  * gets 1 when it was new. */
-parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e,
-                                      int *fresh, parley_error *err);
+parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e, int *fresh,
+                                      parley_error *err);
 
 /** The outcome recorded under `key` in `outcome` (16 bytes);
  * PARLEY_ERR_NOTFOUND when there is none. */

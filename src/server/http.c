@@ -421,8 +421,8 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
         rc = parley_dialog_open(&o, &e->d, err);
         parley_server_store_options_clear(keys, &so);
     }
-    if (rc == PARLEY_OK && (rc = parley_dialog_proactive(e->d, 0, NULL, NULL, &e->pro, err)) !=
-                               PARLEY_OK)
+    if (rc == PARLEY_OK &&
+        (rc = parley_dialog_proactive(e->d, 0, NULL, NULL, &e->pro, err)) != PARLEY_OK)
         parley_dialog_close(e->d);
     if (rc != PARLEY_OK) {
         parley__free(e);

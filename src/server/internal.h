@@ -30,7 +30,7 @@ enum {
 struct engine {
     parley_dialog *d;
     parley_proactive_engine *pro; /* its rules, over the same bot and connectors */
-    atomic_int refs; /* the server's one + one per running request */
+    atomic_int refs;              /* the server's one + one per running request */
 };
 
 /* ---- metrics (metrics.c) ----------------------------------------------------- */

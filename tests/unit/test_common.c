@@ -118,7 +118,7 @@ static void test_strerror_names_every_code(void **state)
 static void test_strerror_unknown_code(void **state)
 {
     (void)state;
-    assert_string_equal(parley_strerror((parley_err)(PARLEY_ERR_CONFLICT + 1)), "unknown error");
+    assert_string_equal(parley_strerror((parley_err)(PARLEY_ERR_UNAVAILABLE + 1)), "unknown error");
     assert_string_equal(parley_strerror((parley_err)12345), "unknown error");
     assert_string_equal(parley_strerror((parley_err)-1), "unknown error");
 }

@@ -111,7 +111,7 @@ static void test_record_and_list(void **state)
     struct seen seen;
     (void)state;
     assert_int_equal(parley_store_open(":memory:", &s, &e), PARLEY_OK);
-    assert_int_equal(parley_store_schema_version(s), 8);
+    assert_int_equal(parley_store_schema_version(s), PARLEY_STORE_SCHEMA_VERSION);
 
     parley_store_event b1[] = {ev("ev-1", "usage_90", 1000), ev("ev-2", "outage_opened", 2000)};
     b1[0].doc = "{\"id\":\"ev-1\",\"type\":\"usage_90\"}";
@@ -242,13 +242,15 @@ static void test_migration_and_reopen(void **state)
     parley_store_close(s);
     /* Back to schema 7, as a build before the ledger left it. */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "DROP TABLE events; DELETE FROM parley_schema WHERE version = 8",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TABLE events; DROP TABLE effects; DROP TABLE consent_use_keys; "
+                     "DELETE FROM parley_schema WHERE version >= 8",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     (void)sqlite3_close(db);
     assert_int_equal(parley_store_open(path, &s, &e), PARLEY_OK);
-    assert_int_equal(parley_store_schema_version(s), 8);
+    assert_int_equal(parley_store_schema_version(s), PARLEY_STORE_SCHEMA_VERSION);
     parley_store_event b[] = {ev("ev-1", "usage_90", 1)};
     assert_int_equal(parley_store_events_record(s, b, 1, 0, NULL, NULL, &e), PARLEY_OK);
     parley_store_close(s);

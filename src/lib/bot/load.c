@@ -15,10 +15,10 @@
 
 static void check_root(struct ctx *c, yaml_node_t *root)
 {
-    static const char *const keys[] = {"version",  "name",       "languages", "nlu",    "intents",
-                                       "slots",    "connectors", "actions",   "flows",  "responses",
-                                       "identity", "consents",   "pii",       "events", "proactive",
-                                       NULL};
+    static const char *const keys[] = {"version", "name",      "languages",  "nlu",
+                                       "intents", "slots",     "connectors", "actions",
+                                       "flows",   "responses", "identity",   "consents",
+                                       "pii",     "events",    "proactive",  NULL};
     yaml_node_t *v[15];
     if (!root) {
         parley__bot_problem_at(c, c->path, 1, 1,

@@ -10,8 +10,8 @@
 
 #include "bot/internal.h"
 
-#define MAX_RULES      256
-#define MAX_RULE_ITEMS 32 /* fetch actions, conditions or slots per rule */
+#define MAX_RULES       256
+#define MAX_RULE_ITEMS  32 /* fetch actions, conditions or slots per rule */
 #define MAX_EVENT_NAMES 64 /* the events section's limit on fields per type */
 
 static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=", "in", NULL};
@@ -107,8 +107,9 @@ static void check_source(struct ctx *c, const struct scope_names *sn, yaml_node_
     const char *kind;
     if (strncmp(src, "event.", 6) == 0) {
         if (!event_field(c, sn, src + 6, &kind))
-            parley__bot_problem(c, n, "%s: the event has no field '%s' (expected one its type "
-                                      "declares under 'events', or id, type, at)",
+            parley__bot_problem(c, n,
+                                "%s: the event has no field '%s' (expected one its type "
+                                "declares under 'events', or id, type, at)",
                                 what, src + 6);
     } else if (strncmp(src, "fact.", 5) == 0) {
         if (!parley__bot_provided(sn->facts, sn->nfacts, src + 5, strlen(src + 5)) &&
@@ -130,8 +131,9 @@ static void check_response(struct ctx *c, const struct scope_names *sn, yaml_nod
     if (!key)
         return;
     if (!r) {
-        parley__bot_problem(c, n, "unknown response '%s' in rule '%s' (expected a key under "
-                                  "'responses')",
+        parley__bot_problem(c, n,
+                            "unknown response '%s' in rule '%s' (expected a key under "
+                            "'responses')",
                             key, rule);
         return;
     }
@@ -167,8 +169,9 @@ static void check_fetch(struct ctx *c, struct scope_names *sn, yaml_node_t *n)
             return;
         }
         if (!a) {
-            parley__bot_problem(c, item, "unknown action '%s' in 'fetch' (expected one under "
-                                         "'actions')",
+            parley__bot_problem(c, item,
+                                "unknown action '%s' in 'fetch' (expected one under "
+                                "'actions')",
                                 name);
             continue;
         }
@@ -228,16 +231,19 @@ static void check_slots(struct ctx *c, const struct scope_names *sn, yaml_node_t
             const char *name = parley__bot_scalar(c, k, "a slot name"),
                        *src = parley__bot_scalar(c, v, "a slot value");
             if (name && !parley__bot_find_slot(c, name))
-                parley__bot_problem(c, k, "unknown slot '%s' (expected one declared under "
-                                          "'slots')",
+                parley__bot_problem(c, k,
+                                    "unknown slot '%s' (expected one declared under "
+                                    "'slots')",
                                     name);
             if (src)
                 check_source(c, sn, v, src, "slot value");
         }
     if (!action)
         return;
-    adef = parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "actions"), action),
-                               "params");
+    adef = parley__bot_map_get(
+        c->doc,
+        parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "actions"), action),
+        "params");
     params = adef && adef->type == YAML_MAPPING_NODE ? adef : NULL;
     if (params)
         FOR_PAIRS(params, p)
@@ -273,8 +279,9 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
         return;
     sn.event = parley__bot_map_get(c->doc, events, on);
     if (!sn.event) {
-        parley__bot_problem(c, f[K_ON], "unknown event type '%s' in %s (expected one declared "
-                                        "under 'events')",
+        parley__bot_problem(c, f[K_ON],
+                            "unknown event type '%s' in %s (expected one declared "
+                            "under 'events')",
                             on, where);
         return;
     }
@@ -284,16 +291,18 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
     if (f[K_DO] && (action = parley__bot_scalar(c, f[K_DO], "'do'"))) {
         struct action *a = parley__bot_find_action(c, action);
         if (!a)
-            parley__bot_problem(c, f[K_DO], "unknown action '%s' in %s (expected one under "
-                                            "'actions')",
+            parley__bot_problem(c, f[K_DO],
+                                "unknown action '%s' in %s (expected one under "
+                                "'actions')",
                                 action, where);
         else if (a->conn)
             parley__bot_op_facts(a->conn, a->op, sn.facts, &sn.nfacts, MAX_PROVIDED);
     }
     if (f[K_SCOPE] && (scope = parley__bot_scalar(c, f[K_SCOPE], "'scope'")) &&
         !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"), scope))
-        parley__bot_problem(c, f[K_SCOPE], "unknown consent scope '%s' in %s (expected one "
-                                           "under 'consents')",
+        parley__bot_problem(c, f[K_SCOPE],
+                            "unknown consent scope '%s' in %s (expected one "
+                            "under 'consents')",
                             scope, where);
     if (action && !f[K_SCOPE])
         parley__bot_problem(c, f[K_DO],
@@ -302,7 +311,9 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
                             where, action);
     if (f[K_CUSTOMER] && (who = parley__bot_scalar(c, f[K_CUSTOMER], "'customer'"))) {
         if (strcmp(who, "grants") == 0) {
-            if (!scope && !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"), outreach_scope))
+            if (!scope &&
+                !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"),
+                                     outreach_scope))
                 parley__bot_problem(c, f[K_CUSTOMER],
                                     "%s is for every holder of a grant but names no 'scope' and "
                                     "the bot declares no '%s'",
@@ -350,7 +361,8 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
     if (!action && !f[K_SAY])
         parley__bot_problem(c, k, "%s does nothing (expected 'do', 'say' or both)", where);
     if ((f[K_SAY] || f[K_OTHERWISE]) &&
-        !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"), outreach_scope))
+        !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"),
+                             outreach_scope))
         parley__bot_problem(c, k,
                             "%s sends messages but the bot declares no '%s' consent scope "
                             "(every proactive message needs the customer's grant of it)",
@@ -374,8 +386,9 @@ static void check_sms(struct ctx *c, yaml_node_t *n)
         return;
     if (!f[1] || !(op = parley__bot_scalar(c, f[1], "'operation'"))) {
         if (!f[1])
-            parley__bot_problem(c, n, "'sms' has no 'operation' (expected the connector "
-                                      "operation that sends a text message)");
+            parley__bot_problem(c, n,
+                                "'sms' has no 'operation' (expected the connector "
+                                "operation that sends a text message)");
         return;
     }
     if (!parley__bot_has_op(conn->def, op)) {
@@ -385,8 +398,9 @@ static void check_sms(struct ctx *c, yaml_node_t *n)
     }
     if (!f[2] || !parley__bot_is_kind(c, f[2], YAML_MAPPING_NODE, "'params'")) {
         if (!f[2])
-            parley__bot_problem(c, n, "'sms' has no 'params' (expected e.g. {phone: "
-                                      "fact.phone_number, text: message})");
+            parley__bot_problem(c, n,
+                                "'sms' has no 'params' (expected e.g. {phone: "
+                                "fact.phone_number, text: message})");
         return;
     }
     FOR_PAIRS(f[2], p)
@@ -403,12 +417,13 @@ static void check_sms(struct ctx *c, yaml_node_t *n)
     for (size_t i = 0; i < parley_connect_def_param_count(conn->def, op); i++) {
         const char *pn = parley_connect_def_param_name(conn->def, op, i);
         if (!parley__bot_map_get(c->doc, f[2], pn))
-            parley__bot_problem(c, f[2], "'sms' does not map parameter '%s' of operation '%s'",
-                                pn, op);
+            parley__bot_problem(c, f[2], "'sms' does not map parameter '%s' of operation '%s'", pn,
+                                op);
     }
     if (!has_message)
-        parley__bot_problem(c, f[2], "no parameter of 'sms' is 'message' (expected the text "
-                                     "parameter mapped to message)");
+        parley__bot_problem(c, f[2],
+                            "no parameter of 'sms' is 'message' (expected the text "
+                            "parameter mapped to message)");
 }
 
 void parley__bot_read_proactive(struct ctx *c, yaml_node_t *n, yaml_node_t *events)
@@ -445,8 +460,9 @@ void parley__bot_read_proactive(struct ctx *c, yaml_node_t *n, yaml_node_t *even
         check_rule(c, name, k, parley__bot_node_at(c->doc, p->value), events);
     }
     if (count && !f[1])
-        parley__bot_problem(c, n, "'proactive' has rules but no 'sms' gateway (expected 'sms: "
-                                  "{operation: ..., params: {..., text: message}}')");
+        parley__bot_problem(c, n,
+                            "'proactive' has rules but no 'sms' gateway (expected 'sms: "
+                            "{operation: ..., params: {..., text: message}}')");
 }
 
 /* ---- compiling --------------------------------------------------------- */
@@ -516,8 +532,8 @@ static int compile_rule(struct ctx *c, parley_bot *b, parley_bot_rule *r, yaml_n
             const char *l, *rt;
             parley_bot_rule_op op;
             /* Checked already: it splits. */
-            if (split_cond(parley__bot_sval(parley__bot_node_at(c->doc, *it)), buf, sizeof(buf),
-                           &l, &op, &rt) != 0)
+            if (split_cond(parley__bot_sval(parley__bot_node_at(c->doc, *it)), buf, sizeof(buf), &l,
+                           &op, &rt) != 0)
                 continue;
             conds[r->n_when].left = parley__bot_strdup(b, l, nomem);
             conds[r->n_when].right = parley__bot_strdup(b, rt, nomem);
@@ -569,8 +585,8 @@ int parley__bot_compile_proactive(struct ctx *c, parley_bot *b, yaml_node_t *n, 
                 conn = &c->conns[i];
         pr->sms_connector = conn ? (size_t)(conn - c->conns) : 0;
         pr->sms_operation = str(c, b, sms, "operation", nomem);
-        pr->sms_params = params_of(c, b, parley__bot_map_get(c->doc, sms, "params"),
-                                   &pr->n_sms_params, nomem);
+        pr->sms_params =
+            params_of(c, b, parley__bot_map_get(c->doc, sms, "params"), &pr->n_sms_params, nomem);
     }
     return !*nomem;
 }

@@ -254,8 +254,7 @@ static int compile_tables(struct ctx *c, parley_bot *b, yaml_node_t *root, int *
     if (!parley__bot_compile_consents(c, b, parley__bot_map_get(c->doc, root, "consents"), nomem) ||
         !parley__bot_compile_pii(c, b, parley__bot_map_get(c->doc, root, "pii"), nomem) ||
         !parley__bot_compile_events(c, b, parley__bot_map_get(c->doc, root, "events"), nomem) ||
-        !parley__bot_compile_proactive(c, b, parley__bot_map_get(c->doc, root, "proactive"),
-                                       nomem))
+        !parley__bot_compile_proactive(c, b, parley__bot_map_get(c->doc, root, "proactive"), nomem))
         return 0;
     if (ident && ident->type == YAML_MAPPING_NODE) {
         b->has_identity = 1;

@@ -339,8 +339,9 @@ struct connector *parley__bot_connector_for(struct ctx *c, yaml_node_t *cnode, y
     for (size_t i = 0; i < c->nconns; i++)
         if (c->conns[i].def && strcmp(parley_connect_def_name(c->conns[i].def), cname) == 0)
             return &c->conns[i];
-    parley__bot_problem(c, cnode, "unknown connector '%s' (expected the name of a file under "
-                                  "'connectors')",
+    parley__bot_problem(c, cnode,
+                        "unknown connector '%s' (expected the name of a file under "
+                        "'connectors')",
                         cname);
     return NULL;
 }

@@ -26,12 +26,12 @@ struct decision {
     struct pro_case pc;
     const parley_proactive_event *ev;
     int64_t now;
-    char key[24];    /* the effect's key: event, rule, customer */
+    char key[24]; /* the effect's key: event, rule, customer */
     char outcome[16];
     char detail[240];
     const char *action, *message, *channel;
     char dedupe[128];
-    char *text;      /* the message sent (owned) */
+    char *text; /* the message sent (owned) */
     double remaining[2];
     const char *lang, *time_zone;
 };
@@ -103,8 +103,8 @@ static parley_err call_failed(struct decision *d, const char *what, parley_conne
                     bc ? bc : "");
         return PARLEY_OK;
     }
-    return parley_error_set(err, PARLEY_ERR_UNAVAILABLE, "%s: %s (the event will be retried)",
-                            what, parley_connect_code_name(code));
+    return parley_error_set(err, PARLEY_ERR_UNAVAILABLE, "%s: %s (the event will be retried)", what,
+                            parley_connect_code_name(code));
 }
 
 /* Calls action `name` with its parameters from the rule's slots and the
@@ -399,8 +399,7 @@ static int seed_facts(struct decision *d)
 }
 
 /* Everything after the facts: conditions, de-duplication, action, message. */
-static parley_err evaluate(struct decision *d, const parley_proactive_engine *en,
-                           parley_error *err)
+static parley_err evaluate(struct decision *d, const parley_proactive_engine *en, parley_error *err)
 {
     const parley_bot_rule *r = d->pc.rule;
     char why[200];
@@ -474,8 +473,8 @@ static void audit(const parley_proactive_engine *en, const struct decision *d)
     rec.time = d->now;
     rec.body = text;
     if (!text || parley_audit_append(en->o.audit, &rec, NULL, &e) != PARLEY_OK)
-        PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: audit record for rule '%s': %s",
-                   d->pc.rule->name, text ? e.msg : "out of memory");
+        PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: audit record for rule '%s': %s", d->pc.rule->name,
+                   text ? e.msg : "out of memory");
     free(text);
 }
 

@@ -96,7 +96,8 @@ int pro_cond_holds(const struct pro_case *pc, const parley_bot_rule_cond *c, cha
                            parley_bot_rule_op_name(c->op));
         return holds;
     }
-    if (!pro_value(pc, c->left, l, sizeof(l), NULL) || !pro_value(pc, c->right, r, sizeof(r), &rj)) {
+    if (!pro_value(pc, c->left, l, sizeof(l), NULL) ||
+        !pro_value(pc, c->right, r, sizeof(r), &rj)) {
         (void)snprintf(why, why_size, "%s %s %s: no value", c->left, parley_bot_rule_op_name(c->op),
                        c->right);
         return 0;

@@ -53,8 +53,8 @@ parley_err parley_store_consent_holders(parley_store *store, const char *scope, 
     return finish(store, rc, &local, "cannot list grant holders", err);
 }
 
-parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e,
-                                      int *fresh, parley_error *err)
+parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e, int *fresh,
+                                      parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_store_effect copy;

@@ -53,9 +53,9 @@ struct parley_store_ops {
     parley_err (*customer_conversations)(parley_store *s, const char *customer,
                                          parley_store_id_fn fn, void *userdata, parley_error *err);
     parley_err (*consent_use)(parley_store *s, const char *customer, const char *scope,
-                              const char *period, double quantity, double amount,
-                              const char *key, int64_t now, parley_store_consent_check_fn check,
-                              void *userdata, parley_store_consent *used, parley_error *err);
+                              const char *period, double quantity, double amount, const char *key,
+                              int64_t now, parley_store_consent_check_fn check, void *userdata,
+                              parley_store_consent *used, parley_error *err);
     parley_err (*consent_holders)(parley_store *s, const char *scope, int64_t now,
                                   parley_store_id_fn fn, void *userdata, parley_error *err);
     /* Throttles: `now` is resolved (never 0), `window` positive, `key`
@@ -78,8 +78,8 @@ struct parley_store_ops {
                                 parley_error *err);
     parley_err (*effect_find)(parley_store *s, const char *key, char outcome[16],
                               parley_error *err);
-    parley_err (*effects_count)(parley_store *s, const parley_store_effect_query *q,
-                                int64_t *count, parley_error *err);
+    parley_err (*effects_count)(parley_store *s, const parley_store_effect_query *q, int64_t *count,
+                                parley_error *err);
     parley_err (*effects_of)(parley_store *s, const char *event_id, parley_store_effect_fn fn,
                              void *userdata, parley_error *err);
     /* Encryption and retention (sweep.c has the public half). */

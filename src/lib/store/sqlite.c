@@ -203,10 +203,12 @@ static const char *const stmt_sql[ST__COUNT] = {
     /* A redelivered id changes nothing; changes() tells new from duplicate. */
     [ST_EVENT_INSERT] = "INSERT INTO events (id, type, at, received, doc) VALUES (?1, ?2, ?3, ?4, "
                         "?5) ON CONFLICT (id) DO NOTHING",
-    [ST_EVENTS_OLDEST] = "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
-                         "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    [ST_EVENTS_NEWEST] = "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
-                         "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
+    [ST_EVENTS_OLDEST] =
+        "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
+        "WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    [ST_EVENTS_NEWEST] =
+        "SELECT seq, id, type, at, received, doc, status, outcome, attempts FROM events "
+        "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2",
 };
 
 static parley_err code_of(int rc)
@@ -239,8 +241,7 @@ sqlite3_stmt *sq_stmt(struct sqlite_store *q, enum stmt_id id, parley_error *err
 {
     if (!q->stmt[id]) {
         const char *sql = id < ST_USE_KEY_FIND ? stmt_sql[id] : sq_effects_sql(id);
-        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                                    &q->stmt[id], NULL);
+        int rc = sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q->stmt[id], NULL);
         if (rc != SQLITE_OK) {
             (void)sq_fail(q->db, rc, err);
             return NULL;

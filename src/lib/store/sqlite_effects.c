@@ -71,7 +71,7 @@ parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = sq_stmt(q, ST_EFFECT_ADD, err);
-    const char *text[] = {e->key,    e->event_id, e->rule,    e->customer, NULL,  e->outcome,
+    const char *text[] = {e->key,    e->event_id, e->rule,    e->customer, NULL,     e->outcome,
                           e->detail, e->action,   e->message, e->channel,  e->dedupe};
     parley_err rc = PARLEY_OK;
     int r;
@@ -144,8 +144,9 @@ parley_err sq_effects_of(parley_store *s, const char *event_id, parley_store_eff
     (void)sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_effect e;
-        const char **text[] = {&e.key,    &e.event_id, &e.rule,    &e.customer, NULL,     &e.outcome,
-                               &e.detail, &e.action,   &e.message, &e.channel,  &e.dedupe};
+        const char **text[] = {&e.key,     &e.event_id, &e.rule,   &e.customer,
+                               NULL,       &e.outcome,  &e.detail, &e.action,
+                               &e.message, &e.channel,  &e.dedupe};
         for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++)
             if (text[i]) {
                 const unsigned char *v = sqlite3_column_text(st, i);

@@ -243,9 +243,9 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
             return PARLEY_OK;
         }
         parley_trust_period(now, period);
-        parley_err rc = parley_store_consent_use(store, req->customer_id, req->scope, period,
-                                                 req->quantity, req->amount, req->use_key,
-                                                 check_use, &u, &g, &e);
+        parley_err rc =
+            parley_store_consent_use(store, req->customer_id, req->scope, period, req->quantity,
+                                     req->amount, req->use_key, check_use, &u, &g, &e);
         if (rc == PARLEY_ERR_NOTFOUND) {
             out->verdict = PARLEY_TRUST_DENY;
             (void)snprintf(out->rule, sizeof(out->rule), "not asked for, and no %s permission (%s)",
