@@ -71,4 +71,22 @@ for want in \
 done
 grep -q "has 6 problems" "$T/err" || fail "bad events: problem count: $(cat "$T/err")"
 
+# The proactive section: each rule's mistake reported where it is.
+expect_code 1 "bad rules" "$P" bot check "$F/bad_rules"
+for want in \
+    "bad_rules/bot.yml:48:19: placeholder '{nickname}' in response 'offer_bad' (en) is not known in rule 'bad_placeholder'" \
+    "bad_rules/bot.yml:76:5: bad rule name 'Bad-Name'" \
+    "bad_rules/bot.yml:77:25: unknown event type 'usage_95' in rule 'no_such_event'" \
+    "bad_rules/bot.yml:78:41: action 'refuel' changes data and cannot be fetched" \
+    "bad_rules/bot.yml:79:37: bad condition 'fact.data_used_gb >> 1'" \
+    "bad_rules/bot.yml:80:42: condition: the event has no field 'percent'" \
+    "bad_rules/bot.yml:81:34: rule 'no_scope' runs 'refuel' without a 'scope'" \
+    "bad_rules/bot.yml:82:5: rule 'no_slot' does not give slot 'amount'" \
+    "bad_rules/bot.yml:83:43: unknown response 'nope' in rule 'unknown_response'" \
+    "bad_rules/bot.yml:85:5: rule 'no_customer': event type 'outage_opened' has no 'customer_id'" \
+    "bad_rules/bot.yml:86:5: rule 'nothing' does nothing"; do
+    grep -qF "$want" "$T/err" || fail "bad rules: no '$want' in: $(cat "$T/err")"
+done
+grep -q "has 11 problems" "$T/err" || fail "bad rules: problem count: $(cat "$T/err")"
+
 finish "bot_check: ok"

@@ -242,7 +242,8 @@ void parley__bot_read_connectors(struct ctx *c, yaml_node_t *n);
 void parley__bot_read_actions(struct ctx *c, yaml_node_t *n);
 void parley__bot_read_responses(struct ctx *c, yaml_node_t *n);
 /* Checks the {placeholders} of every text of response `r` against the
- * `n` names at `names`; `flow` names the flow for the message, or NULL. */
+ * `n` names at `names`; `flow` names the flow for the message ("rule X"
+ * for a proactive rule), or NULL. */
 void parley__bot_check_placeholders(struct ctx *c, struct response *r, const char *const *names,
                                     size_t n, const char *flow);
 void parley__bot_read_flows(struct ctx *c, yaml_node_t *n);

@@ -127,6 +127,7 @@ static void check_response(struct ctx *c, const struct scope_names *sn, yaml_nod
     const char *key = parley__bot_scalar(c, n, "a response key");
     struct response *r = key ? parley__bot_find_response(c, key) : NULL;
     const char *names[MAX_PROVIDED + MAX_EVENT_NAMES];
+    char where[96];
     size_t nn = 0;
     if (!key)
         return;
@@ -148,7 +149,8 @@ static void check_response(struct ctx *c, const struct scope_names *sn, yaml_nod
         }
     names[nn++] = "remaining_gb";
     names[nn++] = "remaining_amount";
-    parley__bot_check_placeholders(c, r, names, nn, NULL);
+    (void)snprintf(where, sizeof(where), "rule %.80s", rule);
+    parley__bot_check_placeholders(c, r, names, nn, where);
 }
 
 static void check_fetch(struct ctx *c, struct scope_names *sn, yaml_node_t *n)
@@ -220,7 +222,7 @@ static void check_when(struct ctx *c, const struct scope_names *sn, yaml_node_t 
 /* The slots a rule gives its action: declared slots, and every slot.X
  * parameter of the action given. */
 static void check_slots(struct ctx *c, const struct scope_names *sn, yaml_node_t *n,
-                        const char *action, const char *rule)
+                        const char *action, const char *rule, yaml_node_t *rule_node)
 {
     yaml_node_t *params = NULL, *adef = NULL;
     if (n && parley__bot_is_kind(c, n, YAML_MAPPING_NODE, "'slots' (slot: value)"))
@@ -251,7 +253,7 @@ static void check_slots(struct ctx *c, const struct scope_names *sn, yaml_node_t
             const char *src = parley__bot_sval(parley__bot_node_at(c->doc, p->value));
             if (src && strncmp(src, "slot.", 5) == 0 &&
                 !(n && parley__bot_map_get(c->doc, n, src + 5)))
-                parley__bot_problem(c, n ? n : params,
+                parley__bot_problem(c, n ? n : rule_node,
                                     "rule '%s' does not give slot '%s', which action '%s' needs "
                                     "(expected 'slots: {%s: VALUE}')",
                                     rule, src + 5, action, src + 5);
@@ -334,7 +336,7 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
     if (f[K_WHEN])
         check_when(c, &sn, f[K_WHEN]);
     check_slots(c, &sn, f[K_SLOTS], action && parley__bot_find_action(c, action) ? action : NULL,
-                name);
+                name, k);
     for (int i = K_QUANTITY; i <= K_AMOUNT; i++) {
         const char *src = f[i] ? parley__bot_scalar(c, f[i], rule_keys[i]) : NULL;
         if (src)

@@ -528,7 +528,8 @@ void parley__bot_read_responses(struct ctx *c, yaml_node_t *n)
 }
 
 /* Checks the {placeholders} of every text of response `r` against the
- * `n` names at `names`; `flow` names the flow for the message, or NULL. */
+ * `n` names at `names`; `flow` names the flow for the message ("rule X"
+ * for a proactive rule), or NULL. */
 void parley__bot_check_placeholders(struct ctx *c, struct response *r, const char *const *names,
                                     size_t n, const char *flow)
 {
@@ -553,7 +554,13 @@ void parley__bot_check_placeholders(struct ctx *c, struct response *r, const cha
             len = (size_t)(e - s - 1);
             if (parley__bot_provided(names, n, s + 1, len))
                 continue;
-            if (flow)
+            if (flow && strncmp(flow, "rule ", 5) == 0)
+                parley__bot_problem(c, tn,
+                                    "placeholder '{%.*s}' in response '%s' (%s) is not known in "
+                                    "rule '%s' (expected a field of its event, a fact of an action "
+                                    "it runs, remaining_gb or remaining_amount)",
+                                    (int)len, s + 1, r->key, lang, flow + 5);
+            else if (flow)
                 parley__bot_problem(
                     c, tn,
                     "placeholder '{%.*s}' in response '%s' (%s) is not provided in flow '%s' "
