@@ -475,12 +475,13 @@ parley_err parley_store_effect_find(parley_store *store, const char *key, char o
 
 /** What parley_store_effects_count() counts: effects since `since` (Unix
  * ms) that sent a message, of `customer` and, when set, of `rule` and with
- * de-duplication value `dedupe`. */
+ * de-duplication value `dedupe`, other than those of event `not_event`. */
 typedef struct parley_store_effect_query {
     const char *customer; /* NULL: any */
     const char *rule;     /* NULL: any */
     const char *dedupe;   /* NULL: any; else only effects that acted or sent */
     int64_t since;
+    const char *not_event; /* NULL, or leave out this event's effects */
 } parley_store_effect_query;
 
 parley_err parley_store_effects_count(parley_store *store, const parley_store_effect_query *q,

@@ -54,6 +54,9 @@ struct parley_server_config;
  * environment), then --data-dir and --store (each may be NULL), with the
  * default store in the data folder and the demo's master key when there is
  * one. Returns EXIT_OK, else the exit code after printing the error. */
+/* `parley events replay` (events_replay.c), argv[1] being "replay". */
+int events_replay(int argc, char **argv);
+
 int cli_server_config(struct parley_server_config *c, const char *config, const char *data_dir,
                       const char *store_url);
 

@@ -12,6 +12,8 @@
 
 static const char usage[] =
     "usage: parley events list [STORE] [--limit N] [--after SEQ] [--json]\n"
+    "       parley events replay --dry-run [STORE] [--bot DIR] [--backend URL] ...\n"
+    "                            (parley events replay --help)\n"
     "\n"
     "STORE is --data-dir DIR (the store is DIR/parley.db; default ./data) or\n"
     "--store URL, as for parley serve (also from --config FILE / PARLEY_*).\n"
@@ -79,6 +81,8 @@ int cmd_events(int argc, char **argv)
         (void)fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
+    if (strcmp(argv[1], "replay") == 0)
+        return events_replay(argc, argv);
     if (strcmp(argv[1], "list") != 0)
         return cli_usage_error(usage, "unknown events command '%s'", argv[1]);
     optind = 2;

@@ -147,6 +147,27 @@ expect_outcome usage_100 usage_100_refuel offered "over the auto_refuel limit"
 [ "$(line_field L1001 data_refueling_gb)" = "$before" ] || fail "refuelled past the limit"
 last_sms "$PHONE1" | grep -q "Répondez RECHARGE" || fail "no refuel offer: $(last_sms "$PHONE1")"
 
+# ---- replay --dry-run: what the rules would do now, changing nothing
+n1=$(sms_count "$PHONE1")
+n2=$(sms_count "$PHONE2")
+expect_code 2 "replay without --dry-run" "$P" events replay --data-dir "$T/d"
+expect_code 0 "replay --dry-run" "$P" events replay --dry-run --data-dir "$T/d" \
+    --bot "$SRC/bots/carrier" --backend "$SIM" --limit 0 --json
+python3 - "$T/out" <<'EOF' || fail "replay: $(cat "$T/out")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {(r["event"], r["rule"]): r for r in rows}
+assert any(r["rule"] == "usage_100_refuel" for r in rows), rows
+# The 90% offer would go out again, and the replay shows its text; the
+# refuel would not (the grant's GB are used up this month).
+offers = [r for r in rows if r["rule"] == "usage_90_offer" and r["outcome"] == "done"]
+assert offers and "RECHARGE" in offers[-1]["text"], offers
+refuels = [r for r in rows if r["rule"] == "usage_100_refuel"]
+assert refuels and all("1 GB a month" in r["detail"] for r in refuels), refuels
+EOF
+[ "$(sms_count "$PHONE1")" = "$n1" ] && [ "$(sms_count "$PHONE2")" = "$n2" ] ||
+    fail "a dry run sent messages"
+
 # ---- after revocation of the outreach grant: nothing is sent
 req DELETE "/v1/customers/C1001/consents/$OUT1" "$AD"
 [ "$(cat "$T/status")" = 200 ] || fail "revoke: $(cat "$T/status") $(cat "$T/body")"

@@ -212,7 +212,9 @@ static parley_err may_message(struct decision *d, const parley_proactive_engine 
                               parley_error *err)
 {
     const parley_bot_proactive *pr = parley_bot_proactive_rules(en->o.bot);
-    parley_store_effect_query q = {d->pc.customer, NULL, NULL, d->now - DAY_MS};
+    /* An event never caps or de-duplicates itself (a dry run replays
+     * events whose effects are recorded). */
+    parley_store_effect_query q = {d->pc.customer, NULL, NULL, d->now - DAY_MS, d->ev->id};
     parley_trust_request rq;
     parley_trust_decision dec;
     char use_key[24];
@@ -412,7 +414,8 @@ static parley_err evaluate(struct decision *d, const parley_proactive_engine *en
         }
     if (r->dedupe && pro_value(&d->pc, r->dedupe, d->dedupe, sizeof(d->dedupe), NULL)) {
         parley_store_effect_query q = {d->pc.customer, r->name, d->dedupe,
-                                       d->now - (int64_t)(r->window_hours * 3600 * 1000)};
+                                       d->now - (int64_t)(r->window_hours * 3600 * 1000),
+                                       d->ev->id};
         int64_t n = 0;
         if ((rc = parley_store_effects_count(en->o.store, &q, &n, err)) != PARLEY_OK)
             return rc;

@@ -33,7 +33,8 @@ const char *sq_effects_sql(enum stmt_id id)
         /* Messages sent, or (with a de-duplication value) anything the
          * rule did or said for that value. */
         return "SELECT COUNT(*) FROM effects WHERE customer = COALESCE(?1, customer) AND "
-               "rule = COALESCE(?2, rule) AND at > ?4 AND (CASE WHEN ?3 IS NULL THEN "
+               "rule = COALESCE(?2, rule) AND at > ?4 AND event_id IS NOT ?5 AND (CASE WHEN ?3 IS "
+               "NULL THEN "
                "channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
     case ST_EFFECTS_OF:
         return "SELECT key, event_id, rule, customer, at, outcome, detail, action, message, "
@@ -124,6 +125,8 @@ parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *qy
         if (text[i])
             (void)sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
     (void)sqlite3_bind_int64(st, 4, qy->since);
+    if (qy->not_event)
+        (void)sqlite3_bind_text(st, 5, qy->not_event, -1, SQLITE_STATIC);
     if ((r = sqlite3_step(st)) == SQLITE_ROW)
         *count = sqlite3_column_int64(st, 0);
     else
