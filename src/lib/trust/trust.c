@@ -115,9 +115,9 @@ parley_err parley_trust_limits_check(const parley_bot_consent *scope, const char
         } else {
             int a, b;
             if (!json_is_string(v) || !parse_hours(json_string_value(v), &a, &b)) {
-                rc =
-                    parley_error_set(err, PARLEY_ERR_INVALID,
-                                     "limit 'quiet_hours' must be \"HH-HH\" (UTC), e.g. \"22-08\"");
+                rc = parley_error_set(err, PARLEY_ERR_INVALID,
+                                      "limit 'quiet_hours' must be \"HH-HH\" (hours of the "
+                                      "customer's day), e.g. \"22-08\"");
                 goto out;
             }
         }
