@@ -11,6 +11,10 @@ python3 python3-yaml python3-jsonschema fasttext liblinear-tools time \
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev wrk curl \
 libreadline-dev libsodium-dev libhyperscan-dev"
 
+# Event intake at scale (docs/proactive.md): the JetStream client library,
+# and the server the tests start on loopback.
+PKGS="$PKGS libnats-dev nats-server"
+
 # Browser tests (tests/web): Debian's Chromium, driven by Node.js. A Node.js
 # that brings its own npm (NodeSource's) is kept: Debian's npm conflicts with it.
 PKGS="$PKGS chromium"
