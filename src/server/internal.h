@@ -192,6 +192,18 @@ void h_customer_opt_out(struct req *r);
 void h_audit_verify(struct req *r);
 void h_audit_explain(struct req *r);
 void h_events_post(struct req *r);
+
+/* The event intake, whatever the transport (routes_events.c): checks
+ * `json[0..len)` (one event or an array, as POST /v1/events takes) against
+ * the running bot's event types, all or nothing, and records the batch in
+ * the events ledger; `*added` / `*dups` (each may be NULL) get the events
+ * new to the ledger and those already there. Fails with PARLEY_ERR_FORMAT
+ * (not JSON), PARLEY_ERR_INVALID (a bad event, named in the message) or
+ * PARLEY_ERR_LIMIT (too large or too many), which the same input always
+ * gets again, or with PARLEY_ERR_IO / PARLEY_ERR_NOMEM (the store: worth
+ * retrying); nothing is recorded then. Safe from any thread. */
+parley_err srv_events_ingest(struct parley_server *s, const char *json, size_t len, size_t *added,
+                             size_t *dups, parley_error *err);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 
