@@ -54,6 +54,9 @@ struct histogram {
 struct metrics {
     atomic_ullong turns, conversations, agent_messages, ratings, reloads, reload_failures;
     atomic_ullong events; /* recorded at the intake (duplicates not counted) */
+    /* The NATS intake: messages fetched, and what became of each. */
+    atomic_ullong nats_consumed, nats_acked, nats_termed, nats_naked;
+    atomic_int nats_connected;
     atomic_llong streams_open;
     struct histogram turn_latency; /* seconds */
     struct histogram confidence;   /* 0..1 */
@@ -108,7 +111,8 @@ struct parley_server {
     struct ratelimit *rl;
     struct hub *hub;
     struct webfiles *web;
-    struct sweeper *sweeper; /* retention (sweeper.c) */
+    struct sweeper *sweeper;  /* retention (sweeper.c) */
+    struct intake_nats *nats; /* the JetStream intake (nats.c), or NULL */
     atomic_int stopping;
     atomic_int active; /* requests being handled */
     double started;
@@ -134,6 +138,15 @@ struct req {
     const char *retry_after;
     char retry_buf[12];
 };
+
+/* nats.c: the event intake over NATS JetStream, when nats_url is set.
+ * Start connects, creates the stream and the durable pull consumer when
+ * missing (failing with a message naming what is wrong) and starts the
+ * thread that feeds srv_events_ingest(); stop joins it and closes the
+ * connection. Stop takes NULL. */
+struct intake_nats;
+parley_err intake_nats_start(struct parley_server *s, struct intake_nats **out, parley_error *err);
+void intake_nats_stop(struct intake_nats *n);
 
 /* sweeper.c: the retention sweeper thread, with its own store handle. */
 struct sweeper;

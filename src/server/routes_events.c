@@ -66,8 +66,8 @@ void h_events_post(struct req *r)
     switch (rc) {
     case PARLEY_OK:
         r->status = 202;
-        r->json = json_pack("{s:I, s:I}", "accepted", (json_int_t)added, "duplicates",
-                            (json_int_t)dups);
+        r->json =
+            json_pack("{s:I, s:I}", "accepted", (json_int_t)added, "duplicates", (json_int_t)dups);
         break;
     case PARLEY_ERR_FORMAT:
         req_error(r, 400, "bad_json", "the body is %s", e.msg);
