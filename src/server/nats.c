@@ -288,8 +288,9 @@ static void reason_without_content(struct parley_server *s, parley_err rc, const
         while (p[sep + wl] && is_word_byte((unsigned char)p[sep + wl]))
             wl++;
         int keep = wl == 0 || loggable(types, nt, p + sep, wl);
-        /* "<hidden>-<hidden>" says no more than one <hidden>. */
-        int join = !keep && hidden && strcspn(p, "'(),") >= sep;
+        /* Hidden words in a row are one <hidden> (its shape tells nothing);
+         * a list or a parenthesis still ends it. */
+        int join = !keep && hidden && strcspn(p, "(),") >= sep;
         int w = join   ? 0
                 : keep ? snprintf(out + o, size - o, "%.*s", (int)(sep + wl), p)
                        : snprintf(out + o, size - o, "%.*s<hidden>", (int)sep, p);
