@@ -338,8 +338,9 @@ int events_publish(int argc, char **argv)
         (void)printf(", %llu failed", a.failed);
     (void)printf("\n");
     if (a.failed && a.no_stream)
-        cli_error("no stream takes subject '%s' (parley serve with nats_url creates one)",
-                  r.subject);
+        cli_error("no stream takes subject '%s' at '%s' (parley serve with nats_url creates "
+                  "one; nats-server needs -js)",
+                  r.subject, where);
     else if (a.failed)
         cli_error("%s", a.first);
     failed |= a.failed > 0;
@@ -347,6 +348,11 @@ int events_publish(int argc, char **argv)
     rc = failed ? EXIT_FAIL : EXIT_OK;
 out:
     natsMsgList_Destroy(&pending);
+    /* Draining lets nats.c finish with the last acks (its threads free
+     * them) before the connection and the library go. */
+    if (nc && natsConnection_DrainTimeout(nc, 5000) == NATS_OK)
+        for (int i = 0; i < 600 && !natsConnection_IsClosed(nc); i++)
+            nats_Sleep(10);
     jsCtx_Destroy(r.js);
     natsConnection_Destroy(nc);
     natsOptions_Destroy(o);
