@@ -234,6 +234,31 @@ while [ "$(curl -s "$AURL/metrics" | sed -n 's/^parley_nats_messages_total{outco
 done
 [ "$(count "$A" h-1)" -eq 1 ] || fail "h-1 is not in the ledger once"
 
+# ---- the store refuses a write (another process holds it locked longer
+# than the store's 5 s busy timeout): the message is nak'ed, comes again
+# and is recorded once the store is back
+python3 - "$A/parley.db" "$T/locked" <<'EOF' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+db.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(7)
+db.execute("ROLLBACK")
+EOF
+LOCKER=$!
+i=0
+while [ ! -f "$T/locked" ] && [ "$i" -lt 100 ]; do
+    i=$((i + 1))
+    sleep 0.1
+done
+echo '{"id": "l-1", "type": "outage_closed", "outage_id": "O7", "cities": []}' >"$T/l.jsonl"
+expect_code 0 "publish while the store is locked" "$P" events publish --nats "$NURL" "$T/l.jsonl"
+wait "$LOCKER" || fail "the store could not be locked"
+wait_log "$A/err.log" "not stored, redelivered in 5 s"
+wait_count "$A" l-1 1
+curl -s "$AURL/metrics" | grep -q '^parley_nats_messages_total{outcome="naked"} [1-9]' ||
+    fail "no nak counted: $(curl -s "$AURL/metrics" | grep nats)"
+
 # ---- nats-server restarts on the same port and store: the consumer resumes
 stop_nats
 wait_log "$A/err.log" "nats: disconnected from"
