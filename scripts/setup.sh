@@ -14,6 +14,9 @@ libreadline-dev libsodium-dev libhyperscan-dev"
 # Customers' time zones (quiet hours): the compiled IANA zone files in
 # /usr/share/zoneinfo that parley_tz_offset reads.
 PKGS="$PKGS tzdata"
+# Event intake at scale (docs/proactive.md): the JetStream client library,
+# and the server the tests start on loopback.
+PKGS="$PKGS libnats-dev nats-server"
 
 # Browser tests (tests/web): Debian's Chromium, driven by Node.js. A Node.js
 # that brings its own npm (NodeSource's) is kept: Debian's npm conflicts with it.

@@ -1,5 +1,6 @@
 /* parley events: lists the events ledger of a data folder's store (what
- * the intake, POST /v1/events, recorded), newest first or after a cursor. */
+ * the intake recorded), newest first or after a cursor; `publish` sends
+ * events to NATS JetStream (events_publish.c). */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 static const char usage[] =
     "usage: parley events list [STORE] [--limit N] [--after SEQ] [--json]\n"
+    "       parley events publish --nats URL [--subject S] [--wait SEC] [FILE|-]\n"
     "       parley events replay --dry-run [STORE] [--bot DIR] [--backend URL] ...\n"
     "                            (parley events replay --help)\n"
     "\n"
@@ -22,7 +24,10 @@ static const char usage[] =
     "(to replay or page through the ledger). Each line is SEQ, id, type, when\n"
     "it happened (UTC), status and the event; --json prints one JSON object\n"
     "per line instead: {seq, id, type, at, received, status, attempts, outcome,\n"
-    "event}, the outcome being what each rule decided ([{rule, outcome}]).\n";
+    "event}, the outcome being what each rule decided ([{rule, outcome}]).\n"
+    "\n"
+    "publish sends JSONL events to NATS JetStream, for parley serve's NATS\n"
+    "intake (nats_url) to record; parley events publish -h tells more.\n";
 
 struct opts {
     int json;
@@ -83,6 +88,8 @@ int cmd_events(int argc, char **argv)
     }
     if (strcmp(argv[1], "replay") == 0)
         return events_replay(argc, argv);
+    if (strcmp(argv[1], "publish") == 0)
+        return events_publish(argc, argv);
     if (strcmp(argv[1], "list") != 0)
         return cli_usage_error(usage, "unknown events command '%s'", argv[1]);
     optind = 2;

@@ -17,7 +17,9 @@
 static const char usage[] =
     "usage: parley serve [--config FILE] [--port N] [--bind ADDR] [--data-dir DIR]\n"
     "                    [--bot DIR] [--models DIR] [--store URL] [--backend URL]\n"
-    "                    [--web-dir DIR] [--threads N] [--demo] [--check-config] [--routes]\n"
+    "                    [--web-dir DIR] [--threads N] [--nats-url URL] [--nats-stream NAME]\n"
+    "                    [--nats-subject S] [--nats-durable NAME] [--nats-ack-wait SEC]\n"
+    "                    [--demo] [--check-config] [--routes]\n"
     "\n"
     "Serves the HTTP API (docs/http-api.md), the web chat (/) and the agent\n"
     "console (/console). Settings come from the configuration file\n"
@@ -33,6 +35,13 @@ static const char usage[] =
     "  --backend URL   the carrier backend for every connector\n"
     "  --web-dir DIR   the web pages (default ./web)\n"
     "  --threads N     request threads (default 4)\n"
+    "  --nats-url URL  also take events from NATS JetStream (nats://HOST:PORT;\n"
+    "                  docs/proactive.md); off by default\n"
+    "  --nats-stream NAME   its stream, created if missing (default PARLEY_EVENTS)\n"
+    "  --nats-subject S     the stream's subject (default parley.events)\n"
+    "  --nats-durable NAME  the pull consumer the servers share (default parley)\n"
+    "  --nats-ack-wait SEC  redelivery after this long unacknowledged, for a\n"
+    "                       consumer it creates (default 30)\n"
     "  --demo          create one API key per role, print them and write them\n"
     "                  to DATA_DIR/demo-keys.json; start telco-sim when no\n"
     "                  backend is configured\n"
@@ -121,18 +130,26 @@ int cmd_serve(int argc, char **argv)
                                          {"backend", required_argument, NULL, 'k'},
                                          {"web-dir", required_argument, NULL, 'w'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"nats-url", required_argument, NULL, 'U'},
+                                         {"nats-stream", required_argument, NULL, 'S'},
+                                         {"nats-subject", required_argument, NULL, 'J'},
+                                         {"nats-durable", required_argument, NULL, 'N'},
+                                         {"nats-ack-wait", required_argument, NULL, 'A'},
                                          {"demo", no_argument, NULL, 'D'},
                                          {"check-config", no_argument, NULL, 'C'},
                                          {"routes", no_argument, NULL, 'R'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     static const char *const keyname[128] = {
-        ['p'] = "port",  ['B'] = "bind",    ['d'] = "data_dir", ['b'] = "bot",    ['m'] = "models",
-        ['s'] = "store", ['k'] = "backend", ['w'] = "web_dir",  ['t'] = "threads"};
+        ['p'] = "port",         ['B'] = "bind",         ['d'] = "data_dir",
+        ['b'] = "bot",          ['m'] = "models",       ['s'] = "store",
+        ['k'] = "backend",      ['w'] = "web_dir",      ['t'] = "threads",
+        ['U'] = "nats_url",     ['S'] = "nats_stream",  ['J'] = "nats_subject",
+        ['N'] = "nats_durable", ['A'] = "nats_ack_wait"};
     parley_server_config c;
     parley_error e = PARLEY_ERROR_INIT;
     const char *config = getenv("PARLEY_CONFIG");
-    const char *set_key[16], *set_val[16];
+    const char *set_key[32], *set_val[32];
     size_t nset = 0;
     int check = 0, opt;
     struct backend sim = {.pid = -1};
@@ -154,7 +171,7 @@ int cmd_serve(int argc, char **argv)
             check = 1;
         else if (opt == 'R')
             return print_routes();
-        else if (opt > 0 && opt < 128 && keyname[opt] && nset < 16) {
+        else if (opt > 0 && opt < 128 && keyname[opt] && nset < 32) {
             set_key[nset] = keyname[opt];
             set_val[nset++] = optarg;
         } else {

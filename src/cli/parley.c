@@ -24,7 +24,7 @@ const struct cli_command cli_commands[] = {
     {"redact", cmd_redact, "replace personal data in text or JSON lines (redact -h)"},
     {"vault", cmd_vault, "make pii keys; get a tokenized value back, audited (vault -h)"},
     {"store", cmd_store, "master keys, key rotation and retention of the store (store -h)"},
-    {"events", cmd_events, "list the events the intake recorded (events list -h)"},
+    {"events", cmd_events, "list recorded events, publish events to NATS (events -h)"},
     {"test", cmd_test, "run conversation tests against a bot"},
     {"langid", cmd_langid, "train, run and evaluate a language identifier (langid -h)"},
     {NULL, NULL, NULL},

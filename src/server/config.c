@@ -63,6 +63,11 @@ static const struct key keys[] = {
     NUM("retention_days", K_UINT, retention_days, 0, 36500),
     NUM("sweep_minutes", K_UINT, sweep_minutes, 1, 10080),
     NUM("audit_retention_days", K_UINT, audit_retention_days, 0, 36500),
+    TEXT("nats_url", nats_url),
+    TEXT("nats_stream", nats_stream),
+    TEXT("nats_subject", nats_subject),
+    TEXT("nats_durable", nats_durable),
+    NUM("nats_ack_wait", K_UINT, nats_ack_wait, 1, 86400),
 };
 
 void parley_server_config_defaults(parley_server_config *c)
@@ -87,6 +92,10 @@ void parley_server_config_defaults(parley_server_config *c)
     c->retention_days = 90;
     c->sweep_minutes = 60;
     c->audit_retention_days = 2557; /* 7 years */
+    (void)snprintf(c->nats_stream, sizeof(c->nats_stream), "PARLEY_EVENTS");
+    (void)snprintf(c->nats_subject, sizeof(c->nats_subject), "parley.events");
+    (void)snprintf(c->nats_durable, sizeof(c->nats_durable), "parley");
+    c->nats_ack_wait = 30;
 }
 
 parley_err parley_server_store_options(const parley_server_config *c,
@@ -255,6 +264,61 @@ parley_err parley_server_config_env(parley_server_config *c, parley_error *err)
     return PARLEY_OK;
 }
 
+/* A JetStream stream or consumer name: NATS puts it in API subjects, so
+ * no dots, wildcards, separators or spaces. */
+static int nats_name_ok(const char *v)
+{
+    if (!*v)
+        return 0;
+    for (; *v; v++)
+        if ((unsigned char)*v <= ' ' || (unsigned char)*v == 0x7f || strchr(".*>/\\", *v))
+            return 0;
+    return 1;
+}
+
+/* A subject: dot-separated tokens, none empty, no spaces; wildcards are
+ * allowed (a stream may take parley.events.>). */
+static int nats_subject_ok(const char *v)
+{
+    size_t tok = 0;
+    if (!*v)
+        return 0;
+    for (; *v; v++) {
+        if ((unsigned char)*v <= ' ' || (unsigned char)*v == 0x7f)
+            return 0;
+        if (*v == '.') {
+            if (tok == 0)
+                return 0;
+            tok = 0;
+        } else {
+            tok++;
+        }
+    }
+    return tok > 0;
+}
+
+static parley_err check_nats(const parley_server_config *c, parley_error *err)
+{
+    if (!c->nats_url[0])
+        return PARLEY_OK;
+    if (!nats_name_ok(c->nats_stream))
+        return parley_error_set(err, PARLEY_ERR_FORMAT,
+                                "configuration: nats_stream '%s' must be a name without dots, "
+                                "wildcards, slashes or spaces",
+                                c->nats_stream);
+    if (!nats_name_ok(c->nats_durable))
+        return parley_error_set(err, PARLEY_ERR_FORMAT,
+                                "configuration: nats_durable '%s' must be a name without dots, "
+                                "wildcards, slashes or spaces",
+                                c->nats_durable);
+    if (!nats_subject_ok(c->nats_subject))
+        return parley_error_set(err, PARLEY_ERR_FORMAT,
+                                "configuration: nats_subject '%s' must be dot-separated tokens "
+                                "without spaces, such as parley.events",
+                                c->nats_subject);
+    return PARLEY_OK;
+}
+
 static int is_dir(const char *path)
 {
     struct stat st;
@@ -300,7 +364,7 @@ parley_err parley_server_config_check(parley_server_config *c, parley_error *err
     parley_bot_free(bot);
     if (c->burst < 1 || c->rate <= 0)
         return parley_error_set(err, PARLEY_ERR_FORMAT, "configuration: rate limit must be > 0");
-    return PARLEY_OK;
+    return check_nats(c, err);
 }
 
 void parley_server_config_print(const parley_server_config *c, FILE *f)

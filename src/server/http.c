@@ -500,7 +500,8 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
     po.identifiers = parley_bot_pii_identifiers(parley_dialog_bot(s->engine->d), &po.n_identifiers);
     if ((rc = parley_pii_log_install(&po, stderr, PARLEY_LOG_INFO, err)) != PARLEY_OK ||
         (rc = sweeper_start(c, &s->sweeper, err)) != PARLEY_OK ||
-        (rc = proactive_start(s, err)) != PARLEY_OK)
+        (rc = proactive_start(s, err)) != PARLEY_OK ||
+        (c->nats_url[0] && (rc = intake_nats_start(s, &s->nats, err)) != PARLEY_OK))
         goto fail;
     if (!parley_store_encrypted(s->store))
         PARLEY_LOG(PARLEY_LOG_WARN, "conversation content is stored unencrypted: set master_key "
@@ -564,6 +565,8 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
         MHD_stop_daemon(s->mhd);
     }
     hub_free(s->hub);
+    /* Before the engine and the store it feeds go. */
+    intake_nats_stop(s->nats);
     proactive_stop(s);
     sweeper_stop(s->sweeper);
     parley_pii_log_uninstall();

@@ -55,6 +55,9 @@ struct histogram {
 struct metrics {
     atomic_ullong turns, conversations, agent_messages, ratings, reloads, reload_failures;
     atomic_ullong events; /* recorded at the intake (duplicates not counted) */
+    /* The NATS intake: messages fetched, and what became of each. */
+    atomic_ullong nats_consumed, nats_acked, nats_termed, nats_naked;
+    atomic_int nats_connected;
     atomic_llong streams_open;
     struct histogram turn_latency; /* seconds */
     struct histogram confidence;   /* 0..1 */
@@ -109,8 +112,9 @@ struct parley_server {
     struct ratelimit *rl;
     struct hub *hub;
     struct webfiles *web;
-    struct sweeper *sweeper; /* retention (sweeper.c) */
-    struct proactive *pro;   /* the proactive worker (proactive.c) */
+    struct sweeper *sweeper;  /* retention (sweeper.c) */
+    struct intake_nats *nats; /* the JetStream intake (nats.c), or NULL */
+    struct proactive *pro;    /* the proactive worker (proactive.c) */
     atomic_int stopping;
     atomic_int active; /* requests being handled */
     double started;
@@ -136,6 +140,15 @@ struct req {
     const char *retry_after;
     char retry_buf[12];
 };
+
+/* nats.c: the event intake over NATS JetStream, when nats_url is set.
+ * Start connects, creates the stream and the durable pull consumer when
+ * missing (failing with a message naming what is wrong) and starts the
+ * thread that feeds srv_events_ingest(); stop joins it and closes the
+ * connection. Stop takes NULL. */
+struct intake_nats;
+parley_err intake_nats_start(struct parley_server *s, struct intake_nats **out, parley_error *err);
+void intake_nats_stop(struct intake_nats *n);
 
 /* sweeper.c: the retention sweeper thread, with its own store handle. */
 struct sweeper;
@@ -170,6 +183,10 @@ void proactive_stop(struct parley_server *s);
  * later attempt). */
 parley_err proactive_decide(struct parley_server *s, const parley_store_event *ev,
                             parley_error *err);
+/* Decides every recorded event still waiting, now, on the caller's thread
+ * (the NATS intake acknowledges a message only after this);
+ * PARLEY_ERR_UNAVAILABLE when a backend failed for one of them. */
+parley_err proactive_decide_pending(struct parley_server *s, parley_error *err);
 
 struct engine *engine_get(struct parley_server *s);
 void engine_put(struct engine *e);
@@ -206,6 +223,18 @@ void h_customer_opt_out(struct req *r);
 void h_audit_verify(struct req *r);
 void h_audit_explain(struct req *r);
 void h_events_post(struct req *r);
+
+/* The event intake, whatever the transport (routes_events.c): checks
+ * `json[0..len)` (one event or an array, as POST /v1/events takes) against
+ * the running bot's event types, all or nothing, and records the batch in
+ * the events ledger; `*added` / `*dups` (each may be NULL) get the events
+ * new to the ledger and those already there. Fails with PARLEY_ERR_FORMAT
+ * (not JSON), PARLEY_ERR_INVALID (a bad event, named in the message) or
+ * PARLEY_ERR_LIMIT (too large or too many), which the same input always
+ * gets again, or with PARLEY_ERR_IO / PARLEY_ERR_NOMEM (the store: worth
+ * retrying); nothing is recorded then. Safe from any thread. */
+parley_err srv_events_ingest(struct parley_server *s, const char *json, size_t len, size_t *added,
+                             size_t *dups, parley_error *err);
 void h_healthz(struct req *r);
 void h_metrics(struct req *r);
 

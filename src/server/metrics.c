@@ -168,7 +168,25 @@ char *met_render(struct metrics *m, const struct parley_server *s)
                        "# HELP parley_streams_open Open event streams.\n# TYPE parley_streams_open "
                        "gauge\nparley_streams_open %lld\n",
                        (long long)atomic_load(&m->streams_open));
-    (void)s;
+    if (s->cfg.nats_url[0]) {
+        put_counter(&b, "parley_nats_messages_consumed_total",
+                    "Messages fetched from the NATS JetStream consumer.",
+                    atomic_load(&m->nats_consumed));
+        parley__buf_printf(&b,
+                           "# HELP parley_nats_messages_total NATS messages by what became of "
+                           "them: acked (stored), termed (refused for good), naked (store "
+                           "failed: redelivered).\n# TYPE parley_nats_messages_total counter\n"
+                           "parley_nats_messages_total{outcome=\"acked\"} %llu\n"
+                           "parley_nats_messages_total{outcome=\"termed\"} %llu\n"
+                           "parley_nats_messages_total{outcome=\"naked\"} %llu\n",
+                           (unsigned long long)atomic_load(&m->nats_acked),
+                           (unsigned long long)atomic_load(&m->nats_termed),
+                           (unsigned long long)atomic_load(&m->nats_naked));
+        parley__buf_printf(&b,
+                           "# HELP parley_nats_connected 1 while connected to NATS.\n# TYPE "
+                           "parley_nats_connected gauge\nparley_nats_connected %d\n",
+                           atomic_load(&m->nats_connected));
+    }
     if (!b.data)
         return NULL;
     return parley__buf_detach(&b, NULL);

@@ -20,7 +20,7 @@ struct proactive {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop, kicked, running;
-    pthread_mutex_t run_mu; /* one event decided at a time, by any thread */
+    pthread_mutex_t run_mu; /* one drain at a time, by any thread */
 };
 
 /* Copies of listed events: the store is not re-entered from its callback. */
@@ -83,7 +83,6 @@ parley_err proactive_decide(struct parley_server *s, const parley_store_event *r
         engine_put(en);
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
     }
-    (void)pthread_mutex_lock(&s->pro->run_mu);
     rc = parley_proactive_run(en->pro, &ev, 0, on_outcome, outcomes, err);
     if (rc == PARLEY_ERR_UNAVAILABLE)
         status = row->attempts + 1 >= PRO_MAX_ATTEMPTS ? "failed" : "received";
@@ -99,14 +98,14 @@ parley_err proactive_decide(struct parley_server *s, const parley_store_event *r
         if (rc == PARLEY_OK)
             rc = parley_error_set(err, e.code, "%s", e.msg);
     }
-    (void)pthread_mutex_unlock(&s->pro->run_mu);
     free(text);
     json_decref(outcomes);
     engine_put(en);
     return rc;
 }
 
-/* Decides what is waiting; 1 when a backend was unavailable (pause). */
+/* Decides what is waiting; 1 when a backend was unavailable (pause).
+ * Callers hold run_mu: two drains never list the same event. */
 static int drain(struct proactive *p)
 {
     parley_store_event_query q = {0, PRO_BATCH, 0, "received"};
@@ -153,7 +152,10 @@ static void *worker(void *arg)
         (void)pthread_mutex_unlock(&p->mu);
         if (stop)
             break;
-        pause_s = drain(p) ? (pause_s * 2 > PRO_MAX_PAUSE_S ? PRO_MAX_PAUSE_S : pause_s * 2) : 1;
+        (void)pthread_mutex_lock(&p->run_mu);
+        int unavailable = drain(p);
+        (void)pthread_mutex_unlock(&p->run_mu);
+        pause_s = unavailable ? (pause_s * 2 > PRO_MAX_PAUSE_S ? PRO_MAX_PAUSE_S : pause_s * 2) : 1;
     }
     return NULL;
 }
@@ -173,6 +175,19 @@ parley_err proactive_start(struct parley_server *s, parley_error *err)
     p->running = 1;
     proactive_kick(s); /* events left from before a restart */
     return PARLEY_OK;
+}
+
+parley_err proactive_decide_pending(struct parley_server *s, parley_error *err)
+{
+    int unavailable;
+    if (!s->pro)
+        return PARLEY_OK;
+    (void)pthread_mutex_lock(&s->pro->run_mu);
+    unavailable = drain(s->pro);
+    (void)pthread_mutex_unlock(&s->pro->run_mu);
+    return unavailable ? parley_error_set(err, PARLEY_ERR_UNAVAILABLE,
+                                          "a backend is unavailable: the rules could not decide")
+                       : PARLEY_OK;
 }
 
 void proactive_kick(struct parley_server *s)

@@ -45,6 +45,12 @@ typedef struct parley_server_config {
     int demo;                     /* create demo keys, start telco-sim if needed */
     /* audit records older are pruned by the sweeper; 2557 (7 years); 0: kept */
     unsigned audit_retention_days;
+    /* The event intake over NATS JetStream (docs/proactive.md). */
+    char nats_url[1024];    /* NATS server URL(s), comma-separated; "": no NATS intake */
+    char nats_stream[128];  /* the stream, created if missing; "PARLEY_EVENTS" */
+    char nats_subject[256]; /* its subject, where senders publish; "parley.events" */
+    char nats_durable[128]; /* the durable pull consumer the servers share; "parley" */
+    unsigned nats_ack_wait; /* seconds before an unacknowledged message comes again; 30 */
 } parley_server_config;
 
 /* The store options the configuration gives (its keyring loaded into
@@ -89,6 +95,10 @@ parley_err parley_server_config_set(parley_server_config *c, const char *key, co
 /* Fills the derived defaults (store URL, models folder) and checks the
  * whole: folders exist, the bot loads, limits are sane. */
 parley_err parley_server_config_check(parley_server_config *c, parley_error *err);
+
+/* `url` (NATS URLs, comma-separated) without their user:password@ parts,
+ * into `out` (`size` bytes, cut to fit): for messages and logs. */
+void parley_server_url_for_log(const char *url, char *out, size_t size);
 
 /* Writes the effective configuration as `key = value` lines. */
 void parley_server_config_print(const parley_server_config *c, FILE *f);
