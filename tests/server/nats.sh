@@ -251,11 +251,11 @@ while [ ! -f "$T/locked" ] && [ "$i" -lt 100 ]; do
     i=$((i + 1))
     sleep 0.1
 done
-echo '{"id": "l-1", "type": "outage_closed", "outage_id": "O7", "cities": []}' >"$T/l.jsonl"
+events l- 3 >"$T/l.jsonl"
 expect_code 0 "publish while the store is locked" "$P" events publish --nats "$NURL" "$T/l.jsonl"
 wait "$LOCKER" || fail "the store could not be locked"
 wait_log "$A/err.log" "not stored, redelivered in 5 s"
-wait_count "$A" l-1 1
+wait_count "$A" l- 3
 curl -s "$AURL/metrics" | grep -q '^parley_nats_messages_total{outcome="naked"} [1-9]' ||
     fail "no nak counted: $(curl -s "$AURL/metrics" | grep nats)"
 
