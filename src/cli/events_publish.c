@@ -108,12 +108,22 @@ static int message_id(json_t *root, char *id, size_t size, char *why, size_t why
     for (size_t i = 0; i < n; i++) {
         json_t *ev = json_is_array(root) ? json_array_get(root, i) : root;
         json_t *v = json_object_get(ev, "id");
-        if (!json_is_string(v) || json_string_length(v) == 0 ||
-            json_string_length(v) > PARLEY_PROACTIVE_MAX_ID * 4) {
+        if (!json_is_string(v) || json_string_length(v) == 0) {
             (void)snprintf(why, why_size, "event %zu has no 'id' (a non-empty string)", i);
             return -1;
         }
         uint64_t len = json_string_length(v);
+        /* It goes into a header line as it is. */
+        for (size_t j = 0; j < len; j++)
+            if ((unsigned char)json_string_value(v)[j] < 0x20 || json_string_value(v)[j] == 0x7f) {
+                (void)snprintf(why, why_size, "event %zu: its 'id' has control characters", i);
+                return -1;
+            }
+        if (len > PARLEY_PROACTIVE_MAX_ID * 4) {
+            (void)snprintf(why, why_size, "event %zu: its 'id' is longer than %d characters", i,
+                           PARLEY_PROACTIVE_MAX_ID);
+            return -1;
+        }
         (void)crypto_generichash_update(&h, (const unsigned char *)&len, sizeof(len));
         (void)crypto_generichash_update(&h, (const unsigned char *)json_string_value(v), len);
         if (!json_is_array(root))
@@ -313,6 +323,8 @@ int events_publish(int argc, char **argv)
     }
     (void)jsOptions_Init(&jo);
     jo.PublishAsync.MaxPending = 256;
+    /* A slow stream slows the publisher down rather than failing it. */
+    jo.PublishAsync.StallWait = (int64_t)wait_s * 1000;
     jo.PublishAsync.AckHandler = on_ack;
     jo.PublishAsync.AckHandlerClosure = &a;
     if ((st = natsConnection_JetStream(&r.js, nc, &jo)) != NATS_OK) {

@@ -372,7 +372,12 @@ void parley_server_config_print(const parley_server_config *c, FILE *f)
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const struct key *k = &keys[i];
         const char *field = (const char *)c + k->offset;
-        if (k->kind == K_TEXT)
+        char url[1024];
+        if (k->kind == K_TEXT && strcmp(k->name, "nats_url") == 0) {
+            /* Its password stays out of terminals and CI logs. */
+            parley_server_url_for_log(field, url, sizeof(url));
+            (void)fprintf(f, "%s = %s\n", k->name, url);
+        } else if (k->kind == K_TEXT)
             (void)fprintf(f, "%s = %s\n", k->name, field);
         else if (k->kind == K_UINT)
             (void)fprintf(f, "%s = %u\n", k->name, *(const unsigned *)(const void *)field);

@@ -63,8 +63,7 @@ void parley_server_url_for_log(const char *url, char *out, size_t size)
 /* Fails with `what` and what nats.c says went wrong. */
 static parley_err nats_fail(parley_error *err, natsStatus st, jsErrCode jerr, const char *what)
 {
-    natsStatus last = NATS_OK;
-    const char *text = nats_GetLastError(&last);
+    const char *text = nats_GetLastError(NULL);
     const char *hint = "";
     if (!text || !*text)
         text = natsStatus_GetText(st);
@@ -305,8 +304,8 @@ static void reason_without_content(struct parley_server *s, parley_err rc, const
 
 /* One message: stored and acknowledged; refused for good (Term: it would
  * fail the same way every time); or, when the store failed, handed back
- * for a later delivery. */
-static void take(struct intake_nats *n, natsMsg *m)
+ * for a later delivery. 0, or -1 for a store failure. */
+static int take(struct intake_nats *n, natsMsg *m)
 {
     struct metrics *met = &n->s->met;
     parley_error e = PARLEY_ERROR_INIT;
@@ -362,14 +361,34 @@ static void take(struct intake_nats *n, natsMsg *m)
                    "%d s%s: %s",
                    seq, n->s->cfg.nats_stream, delivered, NAK_DELAY_MS / 1000,
                    st == NATS_OK ? "" : " or after the ack wait", e.msg);
-        break;
+        return -1;
     }
+    return 0;
 }
 
-static void pause_ms(long ms)
+/* Hands back messages[from..count) untried: after a store failure the next
+ * ones would most likely wait out the store's busy timeout each, and then
+ * fail as well. */
+static void hand_back(struct intake_nats *n, natsMsgList *list, int from)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    (void)nanosleep(&ts, NULL);
+    for (int i = from; i < list->Count; i++) {
+        atomic_fetch_add(&n->s->met.nats_consumed, 1);
+        atomic_fetch_add(&n->s->met.nats_naked, 1);
+        (void)natsMsg_NakWithDelay(list->Msgs[i], NAK_DELAY_MS, NULL);
+    }
+    if (from < list->Count)
+        PARLEY_LOG(PARLEY_LOG_WARN,
+                   "nats: %d more messages handed back untried, redelivered in %d s",
+                   list->Count - from, NAK_DELAY_MS / 1000);
+}
+
+/* Sleeps `ms`, or less when the server stops. */
+static void pause_ms(struct intake_nats *n, long ms)
+{
+    for (; ms > 0 && !atomic_load(&n->stop); ms -= 100) {
+        struct timespec ts = {0, (ms < 100 ? ms : 100) * 1000000L};
+        (void)nanosleep(&ts, NULL);
+    }
 }
 
 static void *consume(void *arg)
@@ -385,14 +404,21 @@ static void *consume(void *arg)
             if (ensure_stream(n, &e) != PARLEY_OK || ensure_consumer(n, &e) != PARLEY_OK) {
                 PARLEY_LOG(PARLEY_LOG_WARN, "nats: %s; trying again", e.msg);
                 atomic_store(&n->recheck, 1);
-                pause_ms(RECONNECT_WAIT_MS);
+                pause_ms(n, RECONNECT_WAIT_MS);
                 continue;
             }
         }
         natsStatus st = natsSubscription_Fetch(&list, n->sub, FETCH_BATCH, FETCH_WAIT_MS, &jerr);
-        for (int i = 0; i < list.Count; i++)
-            take(n, list.Msgs[i]);
+        int i = 0;
+        while (i < list.Count && take(n, list.Msgs[i]) == 0)
+            i++;
+        int store_failed = i < list.Count;
+        hand_back(n, &list, i + 1);
         natsMsgList_Destroy(&list);
+        if (store_failed) {
+            pause_ms(n, NAK_DELAY_MS); /* the store's trouble may last */
+            continue;
+        }
         /* A timeout is an empty fetch: healthy, when connected. */
         if (st == NATS_OK ||
             (st == NATS_TIMEOUT && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED)) {
@@ -409,7 +435,7 @@ static void *consume(void *arg)
                        why && *why ? why : natsStatus_GetText(st));
         }
         failing = 1;
-        pause_ms(RETRY_PAUSE_MS);
+        pause_ms(n, RETRY_PAUSE_MS);
         /* Connected but refused: the stream or the consumer may be gone
          * (a NATS server that came back with an empty store). */
         if (natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED) {

@@ -160,6 +160,13 @@ expect_code 2 "a durable name with a dot" "$P" serve --check-config --data-dir "
     --bot "$SRC/bots/carrier" --models "$T/models" --web-dir "$SRC/web" --nats-url "$NURL" \
     --nats-durable a.b
 grep -q "nats_durable 'a.b' must be a name" "$T/err" || fail "nats_durable check: $(cat "$T/err")"
+expect_code 0 "check-config with a NATS password" "$P" serve --check-config --data-dir "$T/cc" \
+    --bot "$SRC/bots/carrier" --models "$T/models" --web-dir "$SRC/web" \
+    --nats-url "nats://u:secret@127.0.0.1:$NPORT" --nats-stream EV2 --nats-ack-wait 7
+grep -q "^nats_url = nats://127.0.0.1:$NPORT$" "$T/out" || fail "check-config nats_url: $(cat "$T/out")"
+grep -q "^nats_stream = EV2$" "$T/out" || fail "check-config nats_stream: $(cat "$T/out")"
+grep -q "^nats_ack_wait = 7$" "$T/out" || fail "check-config nats_ack_wait: $(cat "$T/out")"
+grep -q secret "$T/out" && fail "check-config prints the NATS password"
 expect_code 1 "serve with NATS down" "$P" serve --port 0 --data-dir "$T/down" \
     --bot "$SRC/bots/carrier" --models "$T/models" --web-dir "$SRC/web" \
     --nats-url "nats://127.0.0.1:$closed"
@@ -251,11 +258,11 @@ while [ ! -f "$T/locked" ] && [ "$i" -lt 100 ]; do
     i=$((i + 1))
     sleep 0.1
 done
-echo '{"id": "l-1", "type": "outage_closed", "outage_id": "O7", "cities": []}' >"$T/l.jsonl"
+events l- 3 >"$T/l.jsonl"
 expect_code 0 "publish while the store is locked" "$P" events publish --nats "$NURL" "$T/l.jsonl"
 wait "$LOCKER" || fail "the store could not be locked"
 wait_log "$A/err.log" "not stored, redelivered in 5 s"
-wait_count "$A" l-1 1
+wait_count "$A" l- 3
 curl -s "$AURL/metrics" | grep -q '^parley_nats_messages_total{outcome="naked"} [1-9]' ||
     fail "no nak counted: $(curl -s "$AURL/metrics" | grep nats)"
 
