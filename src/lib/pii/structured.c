@@ -18,9 +18,10 @@
  * over the characters its pattern allows, which gives the same leftmost
  * start, and tries later starts itself. The e-mail and IPv6 patterns are
  * short triggers around which the check parses the whole value. Each
- * needs two ASCII digits, an '@' or two ':': detect.c skips the scan of a
- * text without (may_match()), so a new pattern must keep to that or change
- * it. */
+ * needs an '@', two ':', two ASCII letters then two digits, or two digits
+ * five or more bytes apart with only digits, spaces and "().-/" between:
+ * detect.c skips the scan of a text without (may_match()), so a new
+ * pattern must keep to that or change it. */
 const struct pii_pattern pii_patterns[] = {
     {"\\b\\d(?:[ -]?\\d){12,18}\\b", 0, PII_K_DIGITS, B(CARD) | B(IMEI)},
     {"\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", HS_FLAG_CASELESS, PII_K_IBAN, B(IBAN)},
