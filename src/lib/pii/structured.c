@@ -79,8 +79,8 @@ static unsigned char fold_at(const unsigned char *t, size_t i)
 }
 
 /* The leftmost start of a run of at most `max_digits` digits ending at
- * `to`, with single separators from `seps` between digits. */
-static size_t digits_back(const unsigned char *t, size_t to, const char *seps, size_t max_digits)
+ * `to`, with a single space or '-' between digits. */
+static size_t digits_back(const unsigned char *t, size_t to, size_t max_digits)
 {
     size_t p = to, nd = 0;
 
@@ -91,7 +91,7 @@ static size_t digits_back(const unsigned char *t, size_t to, const char *seps, s
                 break;
             nd++;
             p--;
-        } else if (c && strchr(seps, c) && p >= 2 && p < to && is_digit(t[p - 2]) &&
+        } else if ((c == ' ' || c == '-') && p >= 2 && p < to && is_digit(t[p - 2]) &&
                    is_digit(t[p])) {
             p--;
         } else {
@@ -686,13 +686,20 @@ static int check_iban_run(const char *text, size_t len, size_t to, struct pii_hi
     return 1;
 }
 
+/* A digit or one of " ().-/": what the phone pattern spans, tested
+ * without a library call per byte. */
+static int phone_char(unsigned char c)
+{
+    return is_digit(c) || c == ' ' || c == '(' || c == ')' || c == '.' || c == '-' || c == '/';
+}
+
 /* Phone candidates: digits, single separators and parentheses back from
  * `to` (the pattern's own characters, as long as it allows), and a '+'. */
 static size_t phone_back(const unsigned char *t, size_t to)
 {
     size_t p = to;
 
-    while (p > 0 && to - p < 26 && (is_digit(t[p - 1]) || (t[p - 1] && strchr(" ().-/", t[p - 1]))))
+    while (p > 0 && to - p < 26 && phone_char(t[p - 1]))
         p--;
     if (p > 0 && t[p - 1] == '+')
         p--;
@@ -709,12 +716,12 @@ int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_
 
     switch (kind) {
     case PII_K_DIGITS:
-        from = digits_back(t, to, " -", 19);
+        from = digits_back(t, to, 19);
         return check_digits(text, len, from, to, types, out);
     case PII_K_IBAN:
         return check_iban_run(text, len, to, out);
     case PII_K_SSN:
-        from = digits_back(t, to, " -", 9);
+        from = digits_back(t, to, 9);
         return check_ssn(text, len, from, to, out);
     case PII_K_EMAIL:
         return check_email(text, len, to - 2, out);
