@@ -4,11 +4,11 @@
  * conversation already knows wherever they come again. */
 #include <string.h>
 
-#include <utf8proc.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
+#include "pii/chars.h"
 #include "pii/context.h"
 
 /* Window sizes: each window owns WIN bytes and sees BEHIND bytes before
@@ -21,125 +21,6 @@
 #define SLACK ((size_t)512)
 /* Tokens held on the stack (4 KiB): enough for most chat messages. */
 #define LOCAL_TOKENS ((size_t)64)
-
-/* Folds one code point (case folded, marks dropped: "É" -> "e", "ß" ->
- * "ss") into out[0..cap); returns the bytes written, 0 if it does not
- * fit, -1 if it has no folded form. */
-static int fold_cp(int32_t cp, char *out, size_t cap)
-{
-    utf8proc_int32_t buf[8];
-    utf8proc_uint8_t enc[4];
-    int bound = 0;
-    size_t n = 0;
-    utf8proc_ssize_t k;
-
-    if (cp < 0x80) {
-        if (cap < 1)
-            return 0;
-        out[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
-        return 1;
-    }
-    if (cp == 0x2019 || cp == 0x2018 || cp == 0x02BC) { /* typographic apostrophes */
-        if (cap < 1)
-            return 0;
-        out[0] = '\'';
-        return 1;
-    }
-    k = utf8proc_decompose_char(
-        cp, buf, 8, UTF8PROC_CASEFOLD | UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK, &bound);
-    if (k < 0 || k > 8)
-        return -1;
-    for (utf8proc_ssize_t i = 0; i < k; i++) {
-        utf8proc_ssize_t m = utf8proc_encode_char(buf[i], enc);
-        if (m <= 0 || n + (size_t)m > cap)
-            return 0;
-        memcpy(out + n, enc, (size_t)m);
-        n += (size_t)m;
-    }
-    return (int)n;
-}
-
-/* Decodes the code point at text[i]; returns its length, or 1 with
- * *cp = -1 for an invalid byte. */
-static inline size_t decode(const char *text, size_t len, size_t i, int32_t *cp)
-{
-    unsigned char c = (unsigned char)text[i];
-    utf8proc_ssize_t k;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    k = utf8proc_iterate((const utf8proc_uint8_t *)text + i, (utf8proc_ssize_t)(len - i), cp);
-    if (k <= 0) {
-        *cp = -1;
-        return 1;
-    }
-    return (size_t)k;
-}
-
-enum cp_class { C_SPACE, C_NL, C_LETTER, C_DIGIT, C_MARK, C_INNER, C_OTHER, C_BAD };
-
-/* Classes of the ASCII characters, looked up rather than tested: most of
- * the text is ASCII and the tokenizer classifies every character. */
-static const unsigned char ascii_class[128] = {
-    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
-    C_SPACE,  C_NL,     C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
-    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,
-    C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_SPACE,  C_OTHER,  C_OTHER,  C_OTHER,
-    C_OTHER,  C_OTHER,  C_OTHER,  C_INNER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
-    C_INNER,  C_OTHER,  C_OTHER,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,
-    C_DIGIT,  C_DIGIT,  C_DIGIT,  C_DIGIT,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,
-    C_OTHER,  C_OTHER,  C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
-    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
-    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
-    C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_OTHER,  C_LETTER, C_LETTER,
-    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
-    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER,
-    C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_LETTER, C_OTHER,  C_OTHER,  C_OTHER,
-    C_OTHER,  C_OTHER,
-};
-
-static inline enum cp_class classify(int32_t cp)
-{
-    if (cp < 0)
-        return C_BAD;
-    if (cp < 0x80)
-        return (enum cp_class)ascii_class[cp];
-    if (cp == 0x2019 || cp == 0x02BC || cp == 0x2010 || cp == 0x2011)
-        return C_INNER;
-    if (cp == 0x2028 || cp == 0x2029 || cp == 0x85)
-        return C_NL;
-    switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU:
-    case UTF8PROC_CATEGORY_LL:
-    case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM:
-    case UTF8PROC_CATEGORY_LO:
-        return C_LETTER;
-    case UTF8PROC_CATEGORY_ND:
-        return C_DIGIT;
-    case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC:
-        return C_MARK;
-    case UTF8PROC_CATEGORY_ZS:
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-        return C_SPACE;
-    case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP:
-        return C_NL;
-    default:
-        return C_OTHER;
-    }
-}
-
-static inline bool is_upper(int32_t cp)
-{
-    if (cp < 0x80)
-        return cp >= 'A' && cp <= 'Z';
-    return utf8proc_category(cp) == UTF8PROC_CATEGORY_LU ||
-           utf8proc_category(cp) == UTF8PROC_CATEGORY_LT;
-}
 
 /* Copies the lower-case ASCII letters from text[j] to fold + *n, 8 bytes
  * at a time while they fit (the byte loop after it does the rest), with
@@ -326,8 +207,8 @@ static size_t read_word(const char *text, size_t hi, size_t i, const struct tail
             continue;
         }
         /* Any other ASCII letter or digit: the same, one at a time. */
-        if (b < 0x80 && (ascii_class[b] == C_LETTER || ascii_class[b] == C_DIGIT)) {
-            if (ascii_class[b] == C_LETTER) {
+        if (b < 0x80 && (pii_ascii_class[b] == C_LETTER || pii_ascii_class[b] == C_DIGIT)) {
+            if (pii_ascii_class[b] == C_LETTER) {
                 letters++;
                 if (b <= 'Z') {
                     uppers++;
@@ -781,6 +662,7 @@ int pii_detect_context(const char *text, size_t len, unsigned types, const parle
 
     if (!text || len == 0)
         return 1;
+    pii_chars_init();
     if (n_known && known)
         find_known(&s, known, n_known);
     if (!(types & mine) || s.oom)

@@ -104,9 +104,16 @@ int pii_ctx_month(const char *fold);
 /* True when token i is the folded word `w`. */
 static inline bool ctx_is(const struct ctx_scan *s, size_t i, const char *w)
 {
-    /* the first byte settles most comparisons without a call */
-    return i < s->nt && s->t[i].kind != CTX_PUNCT && s->t[i].fold[0] == w[0] &&
-           strcmp(s->t[i].fold, w) == 0;
+    const char *f;
+    size_t k = 0;
+    if (i >= s->nt || s->t[i].kind == CTX_PUNCT)
+        return false;
+    /* compared here, not by strcmp(): `w` is a short literal, and the
+     * first byte settles most comparisons */
+    f = s->t[i].fold;
+    while (w[k] && f[k] == w[k])
+        k++;
+    return f[k] == w[k];
 }
 
 /* True when token i is the punctuation character `c`. */

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include <hs/hs.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "parley/text.h"
 #include "pii/internal.h"
@@ -195,21 +198,112 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     return 0;
 }
 
-/* Whether a built-in pattern could match text[0..len) at all: each needs
- * two ASCII digits, an '@' or two ':' (pii_patterns[]). Most chat
- * messages have none, and for a short text a Hyperscan call costs more
- * than this look. */
+/* Byte classes of 64 bytes, a bit per byte (bit k: byte k). */
+struct classes {
+    uint64_t digit, run, letter, at, colon;
+};
+
+#if defined(__SSE2__)
+/* Bit k set for each byte k of `v` in [lo, lo + span). */
+static inline unsigned in_range16(__m128i v, char lo, char span)
+{
+    /* unsigned "x - lo < span" by a signed compare, offset by -128 */
+    const __m128i off = _mm_set1_epi8((char)(-lo - 128)), lim = _mm_set1_epi8((char)(span - 128));
+    return (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(_mm_add_epi8(v, off), lim));
+}
+
+static inline unsigned equal16(__m128i v, char c)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
+}
+#endif
+
+/* Classifies p[0..64): the phone characters (digits, space and "().-/"),
+ * digits, ASCII letters, '@' and ':'. */
+static inline void classify64(const unsigned char *p, struct classes *c)
+{
+    *c = (struct classes){0, 0, 0, 0, 0};
+#if defined(__SSE2__)
+    for (unsigned k = 0; k < 64; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + k));
+        c->digit |= (uint64_t)in_range16(v, '0', 10) << k;
+        /* '-', '.', '/' and the digits are one range */
+        c->run |= (uint64_t)(in_range16(v, '-', 13) | in_range16(v, '(', 2) | equal16(v, ' ')) << k;
+        c->letter |= (uint64_t)in_range16(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26) << k;
+        c->at |= (uint64_t)equal16(v, '@') << k;
+        c->colon |= (uint64_t)equal16(v, ':') << k;
+    }
+#else
+    for (unsigned k = 0; k < 64; k++) {
+        unsigned char b = p[k], l = (unsigned char)(b | 0x20);
+        uint64_t bit = (uint64_t)1 << k;
+        c->digit |= b >= '0' && b <= '9' ? bit : 0;
+        c->run |= (b >= '-' && b <= '9') || b == '(' || b == ')' || b == ' ' ? bit : 0;
+        c->letter |= l >= 'a' && l <= 'z' ? bit : 0;
+        c->at |= b == '@' ? bit : 0;
+        c->colon |= b == ':' ? bit : 0;
+    }
+#endif
+}
+
+/* x shifted k bytes later, the k bytes before it taken from `prev` (the
+ * previous 64 bytes' bits). */
+static inline uint64_t later(uint64_t x, uint64_t prev, unsigned k)
+{
+    return x << k | prev >> (64 - k);
+}
+
+/* Whether a built-in pattern could match text[0..len) at all
+ * (pii_patterns[]): each needs an '@', two ':', two ASCII letters then
+ * two digits (an IBAN), or two digits at least five bytes apart with only
+ * phone characters (digits, space and "().-/") from one to the other (a
+ * card, IMEI, SSN, IPv4 address or phone). Most chat messages have none,
+ * and for a short text a Hyperscan call costs more than this look: 64
+ * bytes classified at once into bit masks, and the tests done on those.
+ * A byte past the text counts as none of these classes. */
 static bool may_match(const char *text, size_t len)
 {
-    unsigned digits = 0, colons = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if ((unsigned)(c - '0') < 10u)
-            digits++;
-        else if (c == ':')
-            colons++;
-        if (digits >= 2 || colons >= 2 || c == '@')
+    const unsigned char *p = (const unsigned char *)text;
+    uint64_t prev_digit = 0, prev_run = 0, prev_letter = 0, prev_reach = 0, carry = 0;
+    bool colon = false;
+
+    for (size_t at = 0; at < len; at += 64) {
+        unsigned char last[64];
+        struct classes c;
+        uint64_t start, plain, next, reach, run6;
+        if (len - at < 64) {
+            memset(last, 0, sizeof(last));
+            memcpy(last, p + at, len - at);
+            classify64(last, &c);
+        } else {
+            classify64(p + at, &c);
+        }
+        if (c.at || (c.colon && (colon || (c.colon & (c.colon - 1)))))
             return true;
+        colon = colon || c.colon;
+        if (later(c.letter, prev_letter, 3) & later(c.letter, prev_letter, 2) &
+            later(c.digit, prev_digit, 1) & c.digit)
+            return true;
+        /* `reach`: the phone characters with a digit at or before them in
+         * their run. Adding a bit at each run's start to the run's
+         * non-digits carries through the ones before its first digit,
+         * flipping them; what did not flip (or is that digit) is reached.
+         * The carry out goes on into the next 64 bytes. */
+        start = c.run & ~later(c.run, prev_run, 1);
+        plain = c.run & ~c.digit;
+        next = plain + start;
+        reach = next + carry;
+        carry = (uint64_t)(next < plain) | (uint64_t)(reach < next);
+        reach = c.run & (~(reach ^ plain) | c.digit);
+        run6 = c.run;
+        for (unsigned k = 1; k <= 5; k++)
+            run6 &= later(c.run, prev_run, k);
+        if (c.digit & later(reach, prev_reach, 5) & run6)
+            return true;
+        prev_digit = c.digit;
+        prev_run = c.run;
+        prev_letter = c.letter;
+        prev_reach = reach;
     }
     return false;
 }

@@ -18,9 +18,10 @@
  * over the characters its pattern allows, which gives the same leftmost
  * start, and tries later starts itself. The e-mail and IPv6 patterns are
  * short triggers around which the check parses the whole value. Each
- * needs two ASCII digits, an '@' or two ':': detect.c skips the scan of a
- * text without (may_match()), so a new pattern must keep to that or change
- * it. */
+ * needs an '@', two ':', two ASCII letters then two digits, or two digits
+ * five or more bytes apart with only digits, spaces and "().-/" between:
+ * detect.c skips the scan of a text without (may_match()), so a new
+ * pattern must keep to that or change it. */
 const struct pii_pattern pii_patterns[] = {
     {"\\b\\d(?:[ -]?\\d){12,18}\\b", 0, PII_K_DIGITS, B(CARD) | B(IMEI)},
     {"\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b", HS_FLAG_CASELESS, PII_K_IBAN, B(IBAN)},
@@ -78,8 +79,8 @@ static unsigned char fold_at(const unsigned char *t, size_t i)
 }
 
 /* The leftmost start of a run of at most `max_digits` digits ending at
- * `to`, with single separators from `seps` between digits. */
-static size_t digits_back(const unsigned char *t, size_t to, const char *seps, size_t max_digits)
+ * `to`, with a single space or '-' between digits. */
+static size_t digits_back(const unsigned char *t, size_t to, size_t max_digits)
 {
     size_t p = to, nd = 0;
 
@@ -90,7 +91,7 @@ static size_t digits_back(const unsigned char *t, size_t to, const char *seps, s
                 break;
             nd++;
             p--;
-        } else if (c && strchr(seps, c) && p >= 2 && p < to && is_digit(t[p - 2]) &&
+        } else if ((c == ' ' || c == '-') && p >= 2 && p < to && is_digit(t[p - 2]) &&
                    is_digit(t[p])) {
             p--;
         } else {
@@ -685,13 +686,20 @@ static int check_iban_run(const char *text, size_t len, size_t to, struct pii_hi
     return 1;
 }
 
+/* A digit or one of " ().-/": what the phone pattern spans, tested
+ * without a library call per byte. */
+static int phone_char(unsigned char c)
+{
+    return is_digit(c) || c == ' ' || c == '(' || c == ')' || c == '.' || c == '-' || c == '/';
+}
+
 /* Phone candidates: digits, single separators and parentheses back from
  * `to` (the pattern's own characters, as long as it allows), and a '+'. */
 static size_t phone_back(const unsigned char *t, size_t to)
 {
     size_t p = to;
 
-    while (p > 0 && to - p < 26 && (is_digit(t[p - 1]) || (t[p - 1] && strchr(" ().-/", t[p - 1]))))
+    while (p > 0 && to - p < 26 && phone_char(t[p - 1]))
         p--;
     if (p > 0 && t[p - 1] == '+')
         p--;
@@ -708,12 +716,12 @@ int pii_structured_check(enum pii_kind kind, const char *text, size_t len, size_
 
     switch (kind) {
     case PII_K_DIGITS:
-        from = digits_back(t, to, " -", 19);
+        from = digits_back(t, to, 19);
         return check_digits(text, len, from, to, types, out);
     case PII_K_IBAN:
         return check_iban_run(text, len, to, out);
     case PII_K_SSN:
-        from = digits_back(t, to, " -", 9);
+        from = digits_back(t, to, 9);
         return check_ssn(text, len, from, to, out);
     case PII_K_EMAIL:
         return check_email(text, len, to - 2, out);
