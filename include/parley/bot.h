@@ -242,7 +242,8 @@ enum {
     PARLEY_LIMIT_AMOUNT_PER_MONTH = 2, /* "max_amount_per_month": number */
     PARLEY_LIMIT_COUNT_PER_MONTH = 4,  /* "max_count_per_month": whole number */
     PARLEY_LIMIT_CHANNELS = 8,         /* "channels": list of channel names */
-    PARLEY_LIMIT_QUIET_HOURS = 16,     /* "quiet_hours": "22-08" (the customer's hours; UTC if unknown) */
+    PARLEY_LIMIT_QUIET_HOURS =
+        16, /* "quiet_hours": "22-08" (the customer's hours; UTC if unknown) */
 };
 
 /** One consent scope. `words[l]` is a NULL-terminated list of lowercase

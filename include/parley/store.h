@@ -487,11 +487,6 @@ typedef struct parley_store_effect_query {
 parley_err parley_store_effects_count(parley_store *store, const parley_store_effect_query *q,
                                       int64_t *count, parley_error *err);
 
-/** Calls `fn` with each effect of event `event_id`, in the order recorded. */
-typedef int (*parley_store_effect_fn)(const parley_store_effect *e, void *userdata);
-parley_err parley_store_effects_of(parley_store *store, const char *event_id,
-                                   parley_store_effect_fn fn, void *userdata, parley_error *err);
-
 /* ---- encryption at rest, crypto-shredding, retention ----------------------
  *
  * With master keys in parley_store_options, conversation content (turn text

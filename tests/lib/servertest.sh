@@ -32,6 +32,25 @@ start_server() {
     AD=$(key "$d" admin)
 }
 
+# start_sim [ARG...]: starts telco-sim on a free port with its database in
+# $T/sim.db and the given arguments; sets $SIM (its URL) and $SIMPID.
+start_sim() {
+    "${PARLEY_BUILD_DIR:?}/tools/telco-sim/telco-sim" --port 0 --db "$T/sim.db" "$@" \
+        >"$T/sim.out" 2>"$T/sim.err" &
+    SIMPID=$!
+    i=0
+    while ! grep -q '^listening on ' "$T/sim.out" 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -gt 100 ] || ! kill -0 "$SIMPID" 2>/dev/null; then
+            cat "$T/sim.err" >&2
+            echo "FAIL: telco-sim did not start" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+    SIM=$(sed -n 's/^listening on //p' "$T/sim.out")
+}
+
 key() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
         "$1/demo-keys.json" "$2"

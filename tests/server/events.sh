@@ -26,20 +26,7 @@ EK=$(cat "$T/out")
 expect_code 0 "keys list" "$P" keys list --data-dir "$T/d"
 grep -q " events " "$T/out" || fail "keys list does not show the events key: $(cat "$T/out")"
 expect_code 1 "keys create with an unknown role" "$P" keys create --role event --data-dir "$T/d"
-"$SIMBIN" --port 0 --db "$T/sim.db" --seed "$DATA/tau2-telecom/db.toml" \
-    --events-url "$URL/v1/events" --events-key "$EK" >"$T/sim.out" 2>"$T/sim.err" &
-SIMPID=$!
-i=0
-while ! grep -q '^listening on ' "$T/sim.out" 2>/dev/null; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ] || ! kill -0 "$SIMPID" 2>/dev/null; then
-        cat "$T/sim.err" >&2
-        echo "FAIL: telco-sim did not start" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-SIM=$(sed -n 's/^listening on //p' "$T/sim.out")
+start_sim --seed "$DATA/tau2-telecom/db.toml" --events-url "$URL/v1/events" --events-key "$EK"
 
 # sim PATH BODY: pulls a telco-sim lever; fails unless it answers 2xx.
 sim() {

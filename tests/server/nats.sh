@@ -56,20 +56,7 @@ stop_nats() {
 
 # The carrier backend the rules fetch facts from: a message is acknowledged
 # only once the rules decided its events, which needs an answering backend.
-SIMBIN=${PARLEY_BUILD_DIR:?}/tools/telco-sim/telco-sim
-"$SIMBIN" --port 0 --db "$T/sim.db" >"$T/sim.out" 2>"$T/sim.err" &
-SIMPID=$!
-i=0
-while ! grep -q '^listening on ' "$T/sim.out" 2>/dev/null; do
-    i=$((i + 1))
-    if [ "$i" -gt 100 ] || ! kill -0 "$SIMPID" 2>/dev/null; then
-        cat "$T/sim.err" >&2
-        echo "FAIL: telco-sim did not start" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-SIM=$(sed -n 's/^listening on //p' "$T/sim.out")
+start_sim
 
 # serve DIR [FLAG...]: starts parley serve on DIR in the background,
 # $SERVED its pid and $SURL its URL.

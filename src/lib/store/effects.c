@@ -102,16 +102,3 @@ parley_err parley_store_effects_count(parley_store *store, const parley_store_ef
     parley__store_unlock(store);
     return finish(store, rc, &local, "cannot count effects", err);
 }
-
-parley_err parley_store_effects_of(parley_store *store, const char *event_id,
-                                   parley_store_effect_fn fn, void *userdata, parley_error *err)
-{
-    parley_error local = PARLEY_ERROR_INIT;
-    parley_err rc;
-    if (!store || !fn || bad_text(event_id, PARLEY_STORE_MAX_EVENT_ID))
-        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list effects: bad argument");
-    parley__store_lock(store);
-    rc = store->ops->effects_of(store, event_id, fn, userdata, &local);
-    parley__store_unlock(store);
-    return finish(store, rc, &local, "cannot list effects", err);
-}

@@ -111,10 +111,9 @@ static const char *const migrations[] = {
      " key TEXT PRIMARY KEY, event_id TEXT NOT NULL, rule TEXT NOT NULL,"
      " customer TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL,"
      " detail TEXT NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL,"
-     " channel TEXT NOT NULL, dedupe TEXT NOT NULL, seq INTEGER NOT NULL"
+     " channel TEXT NOT NULL, dedupe TEXT NOT NULL"
      ") WITHOUT ROWID;"
      "CREATE INDEX effects_customer ON effects(customer, at);"
-     "CREATE INDEX effects_event ON effects(event_id, seq);"
      "CREATE TABLE consent_use_keys (key TEXT PRIMARY KEY, grant_id TEXT NOT NULL)"
      " WITHOUT ROWID;"
      "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"),
@@ -765,7 +764,6 @@ static const struct parley_store_ops sqlite_ops = {
     .effect_record = sq_effect_record,
     .effect_find = sq_effect_find,
     .effects_count = sq_effects_count,
-    .effects_of = sq_effects_of,
     .rekey = sq_rekey,
     .sweep = sq_sweep,
 };

@@ -218,17 +218,15 @@ out:
     return rc;
 }
 
-parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
-                              parley_store_id_fn fn, void *userdata, parley_error *err)
+/* Calls `fn` with the first column of each row of the bound statement
+ * `st` (NULL: preparing it failed, reported), then readies it again. */
+static parley_err each_id(struct sqlite_store *q, sqlite3_stmt *st, parley_store_id_fn fn,
+                          void *userdata, parley_error *err)
 {
-    struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = sq_stmt(q, ST_CONSENT_HOLDERS, err);
     parley_err rc = PARLEY_OK;
     int r;
     if (!st)
         return err->code;
-    (void)sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
-    (void)sqlite3_bind_int64(st, 2, now);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (id && fn(id, userdata) != 0) {
@@ -240,6 +238,18 @@ parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
         rc = sq_fail(q->db, r, err);
     sq_done(st);
     return rc;
+}
+
+parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
+                              parley_store_id_fn fn, void *userdata, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_CONSENT_HOLDERS, err);
+    if (st) {
+        (void)sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(st, 2, now);
+    }
+    return each_id(q, st, fn, userdata, err);
 }
 
 /* Collects the ids of `customer`'s conversations (for their data keys). */
@@ -348,20 +358,7 @@ parley_err sq_customer_conversations(parley_store *s, const char *customer, parl
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
     sqlite3_stmt *st = sq_stmt(q, ST_CUSTOMER_CONVS, err);
-    parley_err rc = PARLEY_OK;
-    int r;
-    if (!st)
-        return err->code;
-    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        if (id && fn(id, userdata) != 0) {
-            r = SQLITE_DONE;
-            break;
-        }
-    }
-    if (r != SQLITE_DONE)
-        rc = sq_fail(q->db, r, err);
-    sq_done(st);
-    return rc;
+    if (st)
+        (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    return each_id(q, st, fn, userdata, err);
 }

@@ -24,8 +24,7 @@ const char *sq_effects_sql(enum stmt_id id)
         return "UPDATE events SET status = ?2, outcome = ?3, attempts = attempts + 1 WHERE id = ?1";
     case ST_EFFECT_ADD:
         return "INSERT INTO effects (key, event_id, rule, customer, at, outcome, detail, action, "
-               "message, channel, dedupe, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-               "?11, (SELECT COALESCE(MAX(seq), 0) + 1 FROM effects WHERE event_id = ?2)) "
+               "message, channel, dedupe) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
                "ON CONFLICT (key) DO NOTHING";
     case ST_EFFECT_FIND:
         return "SELECT outcome FROM effects WHERE key = ?1";
@@ -36,9 +35,6 @@ const char *sq_effects_sql(enum stmt_id id)
                "rule = COALESCE(?2, rule) AND at > ?4 AND event_id IS NOT ?5 AND (CASE WHEN ?3 IS "
                "NULL THEN "
                "channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
-    case ST_EFFECTS_OF:
-        return "SELECT key, event_id, rule, customer, at, outcome, detail, action, message, "
-               "channel, dedupe FROM effects WHERE event_id = ?1 ORDER BY seq";
     case ST_CUSTOMER_ERASE_EFFECTS:
         return "DELETE FROM effects WHERE customer = ?1";
     default:
@@ -130,38 +126,6 @@ parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *qy
     if ((r = sqlite3_step(st)) == SQLITE_ROW)
         *count = sqlite3_column_int64(st, 0);
     else
-        rc = sq_fail(q->db, r, err);
-    sq_done(st);
-    return rc;
-}
-
-parley_err sq_effects_of(parley_store *s, const char *event_id, parley_store_effect_fn fn,
-                         void *userdata, parley_error *err)
-{
-    struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = sq_stmt(q, ST_EFFECTS_OF, err);
-    parley_err rc = PARLEY_OK;
-    int r;
-    if (!st)
-        return err->code;
-    (void)sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        parley_store_effect e;
-        const char **text[] = {&e.key,     &e.event_id, &e.rule,   &e.customer,
-                               NULL,       &e.outcome,  &e.detail, &e.action,
-                               &e.message, &e.channel,  &e.dedupe};
-        for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++)
-            if (text[i]) {
-                const unsigned char *v = sqlite3_column_text(st, i);
-                *text[i] = v ? (const char *)v : "";
-            }
-        e.at = sqlite3_column_int64(st, 4);
-        if (fn(&e, userdata) != 0) {
-            r = SQLITE_DONE;
-            break;
-        }
-    }
-    if (r != SQLITE_DONE)
         rc = sq_fail(q->db, r, err);
     sq_done(st);
     return rc;

@@ -58,7 +58,6 @@ enum stmt_id {
     ST_EFFECT_ADD,
     ST_EFFECT_FIND,
     ST_EFFECTS_COUNT,
-    ST_EFFECTS_OF,
     ST_CUSTOMER_ERASE_EFFECTS,
     ST__COUNT
 };
@@ -194,8 +193,6 @@ parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *
 parley_err sq_effect_find(parley_store *s, const char *key, char outcome[16], parley_error *err);
 parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *q, int64_t *count,
                             parley_error *err);
-parley_err sq_effects_of(parley_store *s, const char *event_id, parley_store_effect_fn fn,
-                         void *userdata, parley_error *err);
 
 /* sqlite_throttle.c */
 parley_err sq_throttle_hit(parley_store *s, const char *key, int64_t now, int64_t window,
