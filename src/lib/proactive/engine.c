@@ -108,8 +108,8 @@ static parley_err call_failed(struct decision *d, const char *what, parley_conne
 }
 
 /* Calls action `name` with its parameters from the rule's slots and the
- * facts; its facts join the case's. `*result` is NULL after a call that
- * did not succeed (the outcome says why). */
+ * facts; its facts join the case's. `*ok` stays 0 when it did not succeed:
+ * the outcome says why, or the error when the backend could not answer. */
 static parley_err call_action(struct decision *d, const parley_proactive_engine *en,
                               const char *name, const char *idem, int *ok, parley_error *err)
 {
