@@ -433,6 +433,14 @@ typedef struct parley_store_event_query {
 parley_err parley_store_events_list(parley_store *store, const parley_store_event_query *q,
                                     parley_store_event_fn fn, void *userdata, parley_error *err);
 
+/** Like parley_store_events_list(), into an array of copies the caller
+ * owns (free with parley_store_events_free()), for a caller that uses the
+ * store while going through them; `*rows` and `*n` are set on success. */
+parley_err parley_store_events_fetch(parley_store *store, const parley_store_event_query *q,
+                                     parley_store_event **rows, size_t *n, parley_error *err);
+/** Frees what parley_store_events_fetch() gave. NULL does nothing. */
+void parley_store_events_free(parley_store_event *rows, size_t n);
+
 /** Sets the status of event `id` ("done", "failed": docs/proactive.md) and
  * its outcome (a JSON array, or NULL), counting one more attempt.
  * PARLEY_ERR_NOTFOUND for an id not in the ledger. */

@@ -66,6 +66,7 @@ typedef struct parley_trust_request {
     const char *channel;       /* where the action would reach the customer */
     const char *use_key;       /* counts the grant's use once per key (a redelivered event) */
     const char *time_zone;     /* the customer's IANA zone, for quiet hours; NULL: UTC */
+    int peek;                  /* 1: read only; whether a grant would allow it, use not counted */
     int64_t now_ms;            /* 0: the clock */
 } parley_trust_request;
 

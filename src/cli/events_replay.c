@@ -53,48 +53,6 @@ static void on_outcome(const parley_proactive_outcome *o, void *userdata)
         (void)printf("  %-28s %s: %s\n", "", o->channel, o->text);
 }
 
-/* Copies of the listed events: the store is not re-entered from its
- * callback. */
-struct rows {
-    parley_store_event *ev;
-    size_t n, cap;
-    int nomem;
-};
-
-static int keep(const parley_store_event *ev, void *userdata)
-{
-    struct rows *r = userdata;
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 64;
-        parley_store_event *p = realloc(r->ev, ncap * sizeof(*p));
-        if (!p) {
-            r->nomem = 1;
-            return 1;
-        }
-        r->ev = p;
-        r->cap = ncap;
-    }
-    r->ev[r->n] = *ev;
-    r->ev[r->n].id = strdup(ev->id);
-    r->ev[r->n].type = strdup(ev->type);
-    r->ev[r->n].doc = strdup(ev->doc);
-    r->ev[r->n].status = r->ev[r->n].outcome = NULL;
-    if (!r->ev[r->n].id || !r->ev[r->n].type || !r->ev[r->n].doc)
-        r->nomem = 1;
-    r->n++;
-    return r->nomem;
-}
-
-static void rows_free(struct rows *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free((char *)r->ev[i].id);
-        free((char *)r->ev[i].type);
-        free((char *)r->ev[i].doc);
-    }
-    free(r->ev);
-}
-
 int events_replay(int argc, char **argv)
 {
     static const struct option opts[] = {{"data-dir", required_argument, NULL, 'd'},
@@ -119,7 +77,8 @@ int events_replay(int argc, char **argv)
     parley_bot_report *report = NULL;
     parley_bot *bot = NULL;
     parley_store *store = NULL;
-    struct rows rows = {0};
+    parley_store_event *rows = NULL;
+    size_t nrows = 0;
     struct replay rp = {0};
     unsigned long long v;
     int opt, rc = EXIT_FAIL, dry = 0;
@@ -196,14 +155,10 @@ int events_replay(int argc, char **argv)
     po.n_connectors = nconns;
     po.dry_run = 1;
     if (parley_proactive_engine_new(&po, &en, &e) != PARLEY_OK ||
-        parley_store_events_list(store, &q, keep, &rows, &e) != PARLEY_OK)
+        parley_store_events_fetch(store, &q, &rows, &nrows, &e) != PARLEY_OK)
         goto fail;
-    if (rows.nomem) {
-        parley_error_set(&e, PARLEY_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < rows.n; i++) {
-        const parley_store_event *ev = &rows.ev[i];
+    for (size_t i = 0; i < nrows; i++) {
+        const parley_store_event *ev = &rows[i];
         parley_proactive_event pev = {ev->id, ev->type, ev->at, ev->doc};
         parley_error re = PARLEY_ERROR_INIT;
         rp.ev = ev;
@@ -217,7 +172,7 @@ int events_replay(int argc, char **argv)
 fail:
     cli_error("%s", e.msg);
 out:
-    rows_free(&rows);
+    parley_store_events_free(rows, nrows);
     parley_proactive_engine_free(en);
     parley_store_close(store);
     for (size_t i = 0; i < nconns; i++)

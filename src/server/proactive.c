@@ -23,45 +23,6 @@ struct proactive {
     pthread_mutex_t run_mu; /* one drain at a time, by any thread */
 };
 
-/* Copies of listed events: the store is not re-entered from its callback. */
-struct pending {
-    parley_store_event ev[PRO_BATCH];
-    char *docs[PRO_BATCH], *ids[PRO_BATCH], *types[PRO_BATCH];
-    size_t n;
-};
-
-static int collect(const parley_store_event *ev, void *userdata)
-{
-    struct pending *p = userdata;
-    size_t i = p->n;
-    p->ev[i] = *ev;
-    p->ids[i] = parley__strdup(ev->id);
-    p->types[i] = parley__strdup(ev->type);
-    p->docs[i] = parley__strdup(ev->doc);
-    if (!p->ids[i] || !p->types[i] || !p->docs[i]) {
-        parley__free(p->ids[i]);
-        parley__free(p->types[i]);
-        parley__free(p->docs[i]);
-        return 1;
-    }
-    p->ev[i].id = p->ids[i];
-    p->ev[i].type = p->types[i];
-    p->ev[i].doc = p->docs[i];
-    p->ev[i].status = p->ev[i].outcome = NULL;
-    p->n++;
-    return p->n == PRO_BATCH;
-}
-
-static void pending_free(struct pending *p)
-{
-    for (size_t i = 0; i < p->n; i++) {
-        parley__free(p->ids[i]);
-        parley__free(p->types[i]);
-        parley__free(p->docs[i]);
-    }
-    p->n = 0;
-}
-
 /* The event's outcome as the ledger keeps it: [{rule, outcome}...]. */
 static void on_outcome(const parley_proactive_outcome *o, void *userdata)
 {
@@ -109,24 +70,22 @@ parley_err proactive_decide(struct parley_server *s, const parley_store_event *r
 static int drain(struct proactive *p)
 {
     parley_store_event_query q = {0, PRO_BATCH, 0, "received"};
-    struct pending pend;
     int unavailable = 0;
     for (;;) {
         parley_error e = PARLEY_ERROR_INIT;
-        size_t n;
-        pend.n = 0;
-        if (parley_store_events_list(p->s->store, &q, collect, &pend, &e) != PARLEY_OK) {
+        parley_store_event *rows = NULL;
+        size_t n = 0;
+        if (parley_store_events_fetch(p->s->store, &q, &rows, &n, &e) != PARLEY_OK) {
             PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: %s", e.msg);
             return 1;
         }
-        for (size_t i = 0; i < pend.n && !atomic_load(&p->s->stopping); i++) {
+        for (size_t i = 0; i < n && !atomic_load(&p->s->stopping); i++) {
             parley_error de = PARLEY_ERROR_INIT;
-            q.after_seq = pend.ev[i].seq;
-            if (proactive_decide(p->s, &pend.ev[i], &de) == PARLEY_ERR_UNAVAILABLE)
+            q.after_seq = rows[i].seq;
+            if (proactive_decide(p->s, &rows[i], &de) == PARLEY_ERR_UNAVAILABLE)
                 unavailable = 1;
         }
-        n = pend.n;
-        pending_free(&pend);
+        parley_store_events_free(rows, n);
         /* A backend that is down now is down for the next events too. */
         if (n < PRO_BATCH || unavailable || atomic_load(&p->s->stopping))
             return unavailable;

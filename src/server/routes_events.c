@@ -3,8 +3,6 @@
  * one transaction; redelivered ids are counted, not recorded again. HTTP
  * (POST /v1/events) and the NATS JetStream consumer (nats.c) both go
  * through srv_events_ingest(). */
-#include <time.h>
-
 #include "parley/proactive.h"
 #include "server/internal.h"
 

@@ -150,45 +150,14 @@ static parley_err call_action(struct decision *d, const parley_proactive_engine 
     return rc;
 }
 
-/* In a dry run, whether a grant of `scope` would allow the use, read
- * only: the store is not touched. */
-struct peek {
-    const parley_trust_request *rq;
-    int hour, allowed;
-    char why[160];
-};
-
-static int peek_grant(const parley_store_consent *g, void *userdata)
-{
-    struct peek *p = userdata;
-    if (p->allowed || strcmp(g->scope, p->rq->scope) != 0 || g->revoked ||
-        (g->expires && g->expires <= p->rq->now_ms))
-        return 0;
-    p->allowed = parley_trust_limits_allow(g, p->rq->quantity, p->rq->amount, p->rq->channel,
-                                           p->hour, p->why, sizeof(p->why));
-    return 0;
-}
-
 /* The trust decision; with `peek` (and in dry runs) read only: whether a
  * grant would allow it, without counting the use. */
 static parley_err decide(const parley_proactive_engine *en, const parley_trust_request *rq,
                          int peek, parley_trust_decision *out, parley_error *err)
 {
-    if (!en->o.dry_run && !peek)
-        return parley_trust_decide(en->o.store, rq, out, err);
-    struct peek p = {rq, parley_tz_hour(rq->time_zone, rq->now_ms), 0, "no grant"};
-    char period[8];
-    parley_err rc;
-    memset(out, 0, sizeof(*out));
-    out->remaining_gb = out->remaining_amount = -1;
-    if (p.hour < 0)
-        p.hour = parley_tz_hour("UTC", rq->now_ms);
-    parley_trust_period(rq->now_ms, period);
-    rc = parley_store_consents(en->o.store, rq->customer_id, period, peek_grant, &p, err);
-    out->verdict = p.allowed ? PARLEY_TRUST_ALLOW : PARLEY_TRUST_DENY;
-    (void)snprintf(out->rule, sizeof(out->rule), "%s %s (%s)", rq->scope,
-                   p.allowed ? "permission" : "not allowed", p.why);
-    return rc;
+    parley_trust_request r = *rq;
+    r.peek = peek || en->o.dry_run;
+    return parley_trust_decide(en->o.store, &r, out, err);
 }
 
 static void trust_request(const struct decision *d, parley_trust_request *rq, const char *action,

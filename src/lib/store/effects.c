@@ -39,6 +39,75 @@ parley_err parley_store_events_settle(parley_store *store, const char *id, const
     return finish(store, rc, &local, "cannot settle an event", err);
 }
 
+struct fetched {
+    parley_store_event *rows;
+    size_t n, cap;
+    int nomem;
+};
+
+static char *dup_or_null(const char *s, int *nomem)
+{
+    char *p = s ? parley__strdup(s) : NULL;
+    if (s && !p)
+        *nomem = 1;
+    return p;
+}
+
+static int fetch_one(const parley_store_event *ev, void *userdata)
+{
+    struct fetched *f = userdata;
+    parley_store_event *r;
+    if (f->n == f->cap) {
+        size_t ncap = f->cap ? f->cap * 2 : 64;
+        parley_store_event *p = parley__realloc(f->rows, ncap * sizeof(*p));
+        if (!p) {
+            f->nomem = 1;
+            return 1;
+        }
+        f->rows = p;
+        f->cap = ncap;
+    }
+    r = &f->rows[f->n++];
+    *r = *ev;
+    r->id = dup_or_null(ev->id, &f->nomem);
+    r->type = dup_or_null(ev->type, &f->nomem);
+    r->doc = dup_or_null(ev->doc, &f->nomem);
+    r->status = dup_or_null(ev->status, &f->nomem);
+    r->outcome = dup_or_null(ev->outcome, &f->nomem);
+    return f->nomem;
+}
+
+parley_err parley_store_events_fetch(parley_store *store, const parley_store_event_query *q,
+                                     parley_store_event **rows, size_t *n, parley_error *err)
+{
+    struct fetched f = {0};
+    parley_err rc;
+    if (!rows || !n)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot list events: bad argument");
+    rc = parley_store_events_list(store, q, fetch_one, &f, err);
+    if (rc == PARLEY_OK && f.nomem)
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot list events: out of memory");
+    if (rc != PARLEY_OK) {
+        parley_store_events_free(f.rows, f.n);
+        return rc;
+    }
+    *rows = f.rows;
+    *n = f.n;
+    return PARLEY_OK;
+}
+
+void parley_store_events_free(parley_store_event *rows, size_t n)
+{
+    for (size_t i = 0; rows && i < n; i++) {
+        parley__free((char *)rows[i].id);
+        parley__free((char *)rows[i].type);
+        parley__free((char *)rows[i].doc);
+        parley__free((char *)rows[i].status);
+        parley__free((char *)rows[i].outcome);
+    }
+    parley__free(rows);
+}
+
 parley_err parley_store_consent_holders(parley_store *store, const char *scope, int64_t now_ms,
                                         parley_store_id_fn fn, void *userdata, parley_error *err)
 {

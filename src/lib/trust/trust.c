@@ -41,13 +41,6 @@ void parley_trust_period(int64_t now_ms, char out[8])
                        (unsigned)(tm.tm_mon + 1) % 100u);
 }
 
-static int64_t clock_ms(void)
-{
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "22-08" -> 22 and 8. */
 static int parse_hours(const char *s, int *from, int *to)
 {
@@ -205,6 +198,48 @@ static double left(const parley_store_consent *g, const char *name, double used)
     return r;
 }
 
+/* A read-only parley_store_consent_use(): the first active grant of the
+ * scope that would take the use, with the use added as if taken, but
+ * nothing recorded. */
+struct peek {
+    struct use_check *u;
+    int64_t now;
+    int found;
+    char id[32], limits[1024];
+    double used_quantity, used_amount;
+};
+
+static int peek_one(const parley_store_consent *g, void *userdata)
+{
+    struct peek *p = userdata;
+    const parley_trust_request *req = p->u->req;
+    if (p->found || strcmp(g->scope, req->scope) != 0 || g->revoked ||
+        (g->expires && g->expires <= p->now) || !check_use(g, p->u))
+        return 0;
+    p->found = 1;
+    (void)snprintf(p->id, sizeof(p->id), "%s", g->id);
+    (void)snprintf(p->limits, sizeof(p->limits), "%s", g->limits);
+    p->used_quantity = g->used_quantity + req->quantity;
+    p->used_amount = g->used_amount + req->amount;
+    return 1;
+}
+
+static parley_err peek_use(parley_store *store, const char *period, struct peek *p,
+                           parley_store_consent *g, parley_error *err)
+{
+    parley_err rc = parley_store_consents(store, p->u->req->customer_id, period, peek_one, p, err);
+    if (rc != PARLEY_OK)
+        return rc;
+    if (!p->found)
+        return parley_error_set(err, PARLEY_ERR_NOTFOUND, "no grant allows it");
+    memset(g, 0, sizeof(*g));
+    g->id = p->id;
+    g->limits = p->limits;
+    g->used_quantity = p->used_quantity;
+    g->used_amount = p->used_amount;
+    return PARLEY_OK;
+}
+
 parley_err parley_trust_decide(parley_store *store, const parley_trust_request *req,
                                parley_trust_decision *out, parley_error *err)
 {
@@ -223,10 +258,10 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
     }
     if (!req->asked) {
         struct use_check u;
-        parley_store_consent g;
+        parley_store_consent g = {0};
         parley_error e = PARLEY_ERROR_INIT;
         char period[8];
-        int64_t now = req->now_ms ? req->now_ms : clock_ms();
+        int64_t now = req->now_ms ? req->now_ms : parley__clock_ms();
         time_t t = (time_t)(now / 1000);
         struct tm tm;
         memset(&u, 0, sizeof(u));
@@ -243,9 +278,11 @@ parley_err parley_trust_decide(parley_store *store, const parley_trust_request *
             return PARLEY_OK;
         }
         parley_trust_period(now, period);
-        parley_err rc =
-            parley_store_consent_use(store, req->customer_id, req->scope, period, req->quantity,
-                                     req->amount, req->use_key, check_use, &u, &g, &e);
+        struct peek pk = {&u, now, 0, "", "", 0, 0};
+        parley_err rc = req->peek ? peek_use(store, period, &pk, &g, &e)
+                                  : parley_store_consent_use(store, req->customer_id, req->scope,
+                                                             period, req->quantity, req->amount,
+                                                             req->use_key, check_use, &u, &g, &e);
         if (rc == PARLEY_ERR_NOTFOUND) {
             out->verdict = PARLEY_TRUST_DENY;
             (void)snprintf(out->rule, sizeof(out->rule), "not asked for, and no %s permission (%s)",
