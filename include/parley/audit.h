@@ -97,6 +97,18 @@ typedef struct parley_audit_record {
 parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
                                parley_error *err);
 
+/** Most records one parley_audit_append_many() call takes. */
+#define PARLEY_AUDIT_MAX_BATCH 100000
+
+/** Appends the `n` records of `recs` (1 to PARLEY_AUDIT_MAX_BATCH), in
+ * order, in one transaction: all of them or none; `*seq_out` gets the
+ * last one's seq. Checkpoints that fall due are written with them. For a
+ * batch of decisions made together (proactive care) this costs one commit
+ * instead of `n`. Fails as parley_audit_append() does; a bad record's
+ * message names it ("record 3: ..."). Thread-safe. */
+parley_err parley_audit_append_many(parley_audit *a, const parley_audit_record *recs, size_t n,
+                                    int64_t *seq_out, parley_error *err);
+
 /** Writes a checkpoint at the latest record now (a no-op if there is one
  * already); `*seq_out` (if not NULL) receives its seq. PARLEY_ERR_EMPTY
  * when the log has no record. Thread-safe. */

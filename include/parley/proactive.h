@@ -129,6 +129,57 @@ parley_err parley_proactive_run(parley_proactive_engine *en, const parley_proact
                                 int64_t now_ms, parley_proactive_outcome_fn fn, void *userdata,
                                 parley_error *err);
 
+/** Decisions made together and committed together: a batch keeps the
+ * decisions of many events in memory (each run sees those before it as
+ * recorded: duplicates, caps, de-duplication) and makes them durable with
+ * one audit transaction and one store transaction, together with the
+ * events' settling. A batch is used by one thread at a time. Backend
+ * calls are made as the rules run, with idempotency keys, so decisions
+ * lost with an uncommitted batch (a crash, a failed commit) are decided
+ * again from the ledger without doing anything twice. Large batches
+ * commit by themselves every few thousand decisions. */
+typedef struct parley_proactive_batch parley_proactive_batch;
+
+/** Starts an empty batch on `en`. Caller frees `*out` with
+ * parley_proactive_batch_free(). */
+parley_err parley_proactive_batch_new(parley_proactive_engine *en, parley_proactive_batch **out,
+                                      parley_error *err);
+
+/** parley_proactive_run() into the batch: the decisions are reported to
+ * `fn` at once and recorded at the next commit. Same results. */
+parley_err parley_proactive_batch_run(parley_proactive_batch *b, const parley_proactive_event *ev,
+                                      int64_t now_ms, parley_proactive_outcome_fn fn,
+                                      void *userdata, parley_error *err);
+
+/** Queues the settling of event `id` (parley_store_events_settle()) for
+ * the next commit; strings are copied. */
+parley_err parley_proactive_batch_settle(parley_proactive_batch *b, const char *id,
+                                         const char *status, const char *outcome,
+                                         parley_error *err);
+
+/** Appends the batch's audit records, then records its effects and
+ * settles its events in one store transaction; the batch is empty
+ * afterwards, whether or not this succeeded (on failure nothing of the
+ * store part is written, and the events are decided again later). */
+parley_err parley_proactive_batch_commit(parley_proactive_batch *b, parley_error *err);
+
+/** Frees a batch; what it holds uncommitted is dropped. NULL does nothing. */
+void parley_proactive_batch_free(parley_proactive_batch *b);
+
+/** What an engine has done since it was created: decisions reported,
+ * backend calls (facts, actions, SMS) and the time spent waiting for them,
+ * so that what the rules themselves cost can be told apart from what the
+ * company's systems cost (the /metrics page, bench/proactive.sh). */
+typedef struct parley_proactive_stats {
+    uint64_t decisions;     /* decisions reported, duplicates included */
+    uint64_t backend_calls; /* connector calls made */
+    uint64_t backend_ns;    /* wall time inside those calls, in ns */
+} parley_proactive_stats;
+
+/** Fills `out` with `en`'s counters (zeros for NULL). Safe to call while
+ * other threads run rules. */
+void parley_proactive_stats_get(const parley_proactive_engine *en, parley_proactive_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -495,6 +495,22 @@ typedef struct parley_store_effect_query {
 parley_err parley_store_effects_count(parley_store *store, const parley_store_effect_query *q,
                                       int64_t *count, parley_error *err);
 
+/** An event's settling, as parley_store_events_settle() takes it. */
+typedef struct parley_store_settle {
+    const char *id, *status, *outcome;
+} parley_store_settle;
+
+/** In one transaction: records the `n` effects (as
+ * parley_store_effect_record(), keys already recorded left as they are)
+ * and settles the `m` events (as parley_store_events_settle()); all of it
+ * or, on failure, nothing. This is how a batch of decisions becomes
+ * durable at once. PARLEY_ERR_INVALID for a bad effect or settling (the
+ * message says which), PARLEY_ERR_NOTFOUND for an event not in the ledger
+ * (nothing is written then), PARLEY_ERR_IO. */
+parley_err parley_store_effects_commit(parley_store *store, const parley_store_effect *effects,
+                                       size_t n, const parley_store_settle *settles, size_t m,
+                                       parley_error *err);
+
 /* ---- encryption at rest, crypto-shredding, retention ----------------------
  *
  * With master keys in parley_store_options, conversation content (turn text

@@ -178,11 +178,6 @@ parley_err proactive_start(struct parley_server *s, parley_error *err);
 /* Wakes the worker: events were recorded. */
 void proactive_kick(struct parley_server *s);
 void proactive_stop(struct parley_server *s);
-/* Runs the rules on a recorded event and settles it in the ledger;
- * PARLEY_ERR_UNAVAILABLE when a backend failed (the event stays for a
- * later attempt). */
-parley_err proactive_decide(struct parley_server *s, const parley_store_event *ev,
-                            parley_error *err);
 /* Decides every recorded event still waiting, now, on the caller's thread
  * (the NATS intake acknowledges a message only after this);
  * PARLEY_ERR_UNAVAILABLE when a backend failed for one of them. */

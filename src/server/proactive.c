@@ -1,16 +1,17 @@
 /* The proactive worker (docs/proactive.md): decides the events the ledger
  * holds as received, oldest first, whichever intake recorded them (HTTP,
- * NATS), one at a time. Decisions are recorded once per event, rule and
- * customer, so an event cut off by a crash is finished on restart without
- * repeating anything; an event whose backend calls failed is tried again
- * later, with growing pauses, and given up after PRO_MAX_ATTEMPTS. */
+ * NATS), in batches made durable by one commit each. Decisions are
+ * recorded once per event, rule and customer, so an event cut off by a
+ * crash is finished on restart without repeating anything; an event whose
+ * backend calls failed is tried again later, with growing pauses, and
+ * given up after PRO_MAX_ATTEMPTS. */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "server/internal.h"
 
-#define PRO_BATCH        64
+#define PRO_BATCH        512
 #define PRO_MAX_ATTEMPTS 8
 #define PRO_MAX_PAUSE_S  60
 
@@ -31,42 +32,39 @@ static void on_outcome(const parley_proactive_outcome *o, void *userdata)
                                 json_pack("{s:s, s:s}", "rule", o->rule, "outcome", o->outcome));
 }
 
-parley_err proactive_decide(struct parley_server *s, const parley_store_event *row,
-                            parley_error *err)
+/* Decides one event into batch `b` and queues its settling: "done" with
+ * its outcomes, or back to "received" (or "failed" once given up) when a
+ * backend was unavailable. */
+static parley_err decide(parley_proactive_batch *b, const parley_store_event *row,
+                         parley_error *err)
 {
-    struct engine *en = engine_get(s);
     parley_proactive_event ev = {row->id, row->type, row->at, row->doc};
     json_t *outcomes = json_array();
     char *text = NULL;
     const char *status = "done";
     parley_err rc;
-    if (!outcomes) {
-        engine_put(en);
+    if (!outcomes)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
-    }
-    rc = parley_proactive_run(en->pro, &ev, 0, on_outcome, outcomes, err);
+    rc = parley_proactive_batch_run(b, &ev, 0, on_outcome, outcomes, err);
     if (rc == PARLEY_ERR_UNAVAILABLE)
         status = row->attempts + 1 >= PRO_MAX_ATTEMPTS ? "failed" : "received";
     else if (rc != PARLEY_OK)
         status = "failed";
-    text = json_dumps(outcomes, JSON_COMPACT);
     if (rc != PARLEY_OK)
         PARLEY_LOG(PARLEY_LOG_WARN, "proactive: event %s: %s%s", row->id, err->msg,
                    strcmp(status, "failed") == 0 ? " (given up)" : "");
+    text = json_dumps(outcomes, JSON_COMPACT);
     parley_error e = PARLEY_ERROR_INIT;
-    if (parley_store_events_settle(s->store, row->id, status, text, &e) != PARLEY_OK) {
-        PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: event %s: %s", row->id, e.msg);
-        if (rc == PARLEY_OK)
-            rc = parley_error_set(err, e.code, "%s", e.msg);
-    }
+    if (parley_proactive_batch_settle(b, row->id, status, text, &e) != PARLEY_OK && rc == PARLEY_OK)
+        rc = parley_error_set(err, e.code, "%s", e.msg);
     free(text);
     json_decref(outcomes);
-    engine_put(en);
     return rc;
 }
 
-/* Decides what is waiting; 1 when a backend was unavailable (pause).
- * Callers hold run_mu: two drains never list the same event. */
+/* Decides what is waiting, a batch at a time, each batch made durable in
+ * one commit; 1 when a backend was unavailable or the store failed
+ * (pause). Callers hold run_mu: two drains never list the same event. */
 static int drain(struct proactive *p)
 {
     parley_store_event_query q = {0, PRO_BATCH, 0, "received"};
@@ -74,17 +72,30 @@ static int drain(struct proactive *p)
     for (;;) {
         parley_error e = PARLEY_ERROR_INIT;
         parley_store_event *rows = NULL;
+        parley_proactive_batch *b = NULL;
+        struct engine *en = engine_get(p->s);
         size_t n = 0;
-        if (parley_store_events_fetch(p->s->store, &q, &rows, &n, &e) != PARLEY_OK) {
+        if (parley_store_events_fetch(p->s->store, &q, &rows, &n, &e) != PARLEY_OK ||
+            parley_proactive_batch_new(en->pro, &b, &e) != PARLEY_OK) {
             PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: %s", e.msg);
+            parley_store_events_free(rows, n);
+            engine_put(en);
             return 1;
         }
         for (size_t i = 0; i < n && !atomic_load(&p->s->stopping); i++) {
             parley_error de = PARLEY_ERROR_INIT;
             q.after_seq = rows[i].seq;
-            if (proactive_decide(p->s, &rows[i], &de) == PARLEY_ERR_UNAVAILABLE)
+            if (decide(b, &rows[i], &de) == PARLEY_ERR_UNAVAILABLE)
                 unavailable = 1;
         }
+        if (parley_proactive_batch_commit(b, &e) != PARLEY_OK) {
+            /* Nothing of the batch is settled: its events are decided
+             * again, and find the effects that did get recorded. */
+            PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: %s", e.msg);
+            unavailable = 1;
+        }
+        parley_proactive_batch_free(b);
+        engine_put(en);
         parley_store_events_free(rows, n);
         /* A backend that is down now is down for the next events too. */
         if (n < PRO_BATCH || unavailable || atomic_load(&p->s->stopping))

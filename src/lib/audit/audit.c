@@ -488,98 +488,137 @@ static parley_err insert(parley_audit *a, parley_audit_record *r, const size_t l
     return rc;
 }
 
-parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
-                               parley_error *err)
+/* Checks `rec` and readies its copy `r` (empty ids, the time) and the
+ * lengths insert() hashes. */
+static parley_err prepare(const parley_audit_record *rec, parley_audit_record *r, size_t lens[4],
+                          parley_error *err)
 {
-    /* Verification trusts "retention" records to say what was pruned, so
-     * only the log itself writes them. */
-    if (rec && rec->kind && strcmp(rec->kind, PARLEY_AUDIT_RETENTION_KIND) == 0)
-        return parley_error_set(err, PARLEY_ERR_INVALID,
-                                "cannot append audit record: kind '%s' is reserved for the log's "
-                                "own retention records (use parley_audit_prune)",
-                                PARLEY_AUDIT_RETENTION_KIND);
-    return parley__audit_append(a, rec, seq_out, err);
+    parley_err rc;
+    *r = *rec;
+    r->conversation = r->conversation ? r->conversation : "";
+    r->customer = r->customer ? r->customer : "";
+    if ((rc = check_kind(r->kind, &lens[0], err)) != PARLEY_OK ||
+        (rc = check_id("conversation", r->conversation, &lens[1], err)) != PARLEY_OK ||
+        (rc = check_id("customer", r->customer, &lens[2], err)) != PARLEY_OK)
+        return rc;
+    if (r->turn < 0)
+        return parley_error_set(err, PARLEY_ERR_INVALID, "turn %lld is negative",
+                                (long long)r->turn);
+    lens[3] = r->body ? strnlen(r->body, PARLEY_AUDIT_MAX_BODY + 1) : 0;
+    if ((rc = parley_audit_body_check(r->body, lens[3], err)) != PARLEY_OK)
+        return rc;
+    if (r->time == 0)
+        r->time = now_ms();
+    return PARLEY_OK;
 }
 
-parley_err parley__audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
-                                parley_error *err)
+/* Chains the `n` prepared records after the tail in one transaction, with
+ * the checkpoints that fall due; the handle's tail moves only once it is
+ * committed. Under the handle's lock. */
+static parley_err chain(parley_audit *a, parley_audit_record *r, const size_t (*lens)[4], size_t n,
+                        parley_error *err)
 {
-    parley_error local = PARLEY_ERROR_INIT;
-    parley_audit_record r;
-    size_t lens[4] = {0, 0, 0, 0};
     unsigned char hash[PARLEY_AUDIT_HASH_SIZE];
-    parley_err rc;
-    int sqlrc = 0, locked = 0, txn = 0;
-
-    if (!a || !rec)
-        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot append audit record: no %s",
-                                a ? "record" : "log");
-    r = *rec;
-    r.conversation = r.conversation ? r.conversation : "";
-    r.customer = r.customer ? r.customer : "";
-    if ((rc = check_kind(r.kind, &lens[0], &local)) != PARLEY_OK ||
-        (rc = check_id("conversation", r.conversation, &lens[1], &local)) != PARLEY_OK ||
-        (rc = check_id("customer", r.customer, &lens[2], &local)) != PARLEY_OK)
-        goto out;
-    if (r.turn < 0) {
-        rc = parley_error_set(&local, PARLEY_ERR_INVALID, "turn %lld is negative",
-                              (long long)r.turn);
-        goto out;
-    }
-    lens[3] = r.body ? strnlen(r.body, PARLEY_AUDIT_MAX_BODY + 1) : 0;
-    if ((rc = parley_audit_body_check(r.body, lens[3], &local)) != PARLEY_OK)
-        goto out;
-    if (r.time == 0)
-        r.time = now_ms();
-    parley__audit_lock(a);
-    locked = 1;
+    parley_err rc = PARLEY_OK;
     for (int attempt = 0;; attempt++) {
-        int due = a->interval > 0 && (a->last_seq + 1) % a->interval == 0;
-        if (due) {
-            if ((rc = run(a, AS_BEGIN, &local)) != PARLEY_OK)
-                goto out;
-            txn = 1;
+        int64_t seq0 = a->last_seq;
+        unsigned char hash0[PARLEY_AUDIT_HASH_SIZE];
+        int sqlrc = 0;
+        memcpy(hash0, a->last_hash, sizeof(hash0));
+        if ((rc = run(a, AS_BEGIN, err)) != PARLEY_OK)
+            return rc;
+        for (size_t i = 0; rc == PARLEY_OK && i < n; i++) {
+            if ((rc = insert(a, &r[i], lens[i], hash, &sqlrc, err)) != PARLEY_OK)
+                break;
+            a->last_seq = r[i].seq;
+            memcpy(a->last_hash, hash, sizeof(hash));
+            if (a->interval > 0 && a->last_seq % a->interval == 0)
+                rc = write_checkpoint(a, r[i].time, err);
         }
-        rc = insert(a, &r, lens, hash, &sqlrc, &local);
-        if (rc == PARLEY_OK)
-            break;
-        if ((sqlrc & 0xff) != SQLITE_CONSTRAINT || attempt >= 100)
-            goto out;
-        /* Another writer took this seq: chain from its record instead. */
-        if (txn) {
-            rollback(a);
-            txn = 0;
-        }
-        if ((rc = load_tail(a, &local)) != PARLEY_OK)
-            goto out;
-    }
-    a->last_seq = r.seq;
-    memcpy(a->last_hash, hash, sizeof(hash));
-    if (txn) {
-        if ((rc = write_checkpoint(a, r.time, &local)) != PARLEY_OK ||
-            (rc = run(a, AS_COMMIT, &local)) != PARLEY_OK) {
-            /* The record was rolled back with its checkpoint. */
-            rollback(a);
-            txn = 0;
+        if (rc == PARLEY_OK && (rc = run(a, AS_COMMIT, err)) == PARLEY_OK)
+            return PARLEY_OK;
+        rollback(a);
+        a->last_seq = seq0;
+        memcpy(a->last_hash, hash0, sizeof(hash0));
+        if ((sqlrc & 0xff) != SQLITE_CONSTRAINT || attempt >= 100) {
             parley_error ignored = PARLEY_ERROR_INIT;
             (void)load_tail(a, &ignored);
+            return rc;
+        }
+        /* Another writer took these seqs: chain from its records instead. */
+        if ((rc = load_tail(a, err)) != PARLEY_OK)
+            return rc;
+    }
+}
+
+/* Appends checked records; the reserved kind is the callers' concern. */
+static parley_err append_records(parley_audit *a, const parley_audit_record *recs, size_t n,
+                                 int64_t *seq_out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_audit_record one, *r = &one;
+    size_t one_lens[1][4] = {{0}}, (*lens)[4] = one_lens;
+    parley_err rc = PARLEY_OK;
+    int locked = 0;
+
+    if (!a || !recs || !n || n > PARLEY_AUDIT_MAX_BATCH)
+        return parley_error_set(
+            err, PARLEY_ERR_INVALID, "cannot append audit record: %s",
+            !a ? "no log" : (n > PARLEY_AUDIT_MAX_BATCH ? "too many records" : "no record"));
+    if (n > 1 &&
+        (!(r = parley__calloc(n, sizeof(*r))) || !(lens = parley__calloc(n, sizeof(*lens))))) {
+        rc = parley_error_set(&local, PARLEY_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = prepare(&recs[i], &r[i], lens[i], &local)) != PARLEY_OK) {
+            if (n > 1)
+                parley_error_prefix(&local, "record %zu", i + 1);
             goto out;
         }
-        txn = 0;
-    }
-    if (seq_out)
-        *seq_out = r.seq;
+    parley__audit_lock(a);
+    locked = 1;
+    if ((rc = chain(a, r, (const size_t(*)[4])lens, n, &local)) == PARLEY_OK && seq_out)
+        *seq_out = a->last_seq;
 out:
-    if (txn)
-        rollback(a);
     if (locked)
         parley__audit_unlock(a);
+    if (r != &one)
+        parley__free(r);
+    if (lens != one_lens)
+        parley__free(lens);
     if (rc != PARLEY_OK) {
         parley_error_prefix(&local, "cannot append audit record");
         if (err)
             *err = local;
     }
     return rc;
+}
+
+parley_err parley_audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
+                               parley_error *err)
+{
+    return parley_audit_append_many(a, rec, rec ? 1 : 0, seq_out, err);
+}
+
+parley_err parley_audit_append_many(parley_audit *a, const parley_audit_record *recs, size_t n,
+                                    int64_t *seq_out, parley_error *err)
+{
+    /* Verification trusts "retention" records to say what was pruned, so
+     * only the log itself writes them. */
+    for (size_t i = 0; recs && i < n; i++)
+        if (recs[i].kind && strcmp(recs[i].kind, PARLEY_AUDIT_RETENTION_KIND) == 0)
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot append audit record: kind '%s' is reserved for the "
+                                    "log's own retention records (use parley_audit_prune)",
+                                    PARLEY_AUDIT_RETENTION_KIND);
+    return append_records(a, recs, n, seq_out, err);
+}
+
+parley_err parley__audit_append(parley_audit *a, const parley_audit_record *rec, int64_t *seq_out,
+                                parley_error *err)
+{
+    return append_records(a, rec, rec ? 1 : 0, seq_out, err);
 }
 
 parley_err parley_audit_checkpoint(parley_audit *a, int64_t *seq_out, parley_error *err)

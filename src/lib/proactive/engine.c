@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -17,13 +18,10 @@
 #define OUTREACH_SCOPE "proactive_outreach"
 #define DAY_MS         (24LL * 3600 * 1000)
 
-struct parley_proactive_engine {
-    parley_proactive_options o;
-};
-
 /* The decision being made for one rule and customer. */
 struct decision {
     struct pro_case pc;
+    parley_proactive_batch *b;
     const parley_proactive_event *ev;
     int64_t now;
     char key[24]; /* the effect's key: event, rule, customer */
@@ -91,6 +89,40 @@ static void set_outcome(struct decision *d, const char *outcome, const char *fmt
     va_end(ap);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Every backend call goes through here, so the time spent waiting for
+ * the company's systems is counted apart from the rules' own. */
+static parley_err backend_call(const parley_proactive_engine *en, size_t connector, const char *op,
+                               const parley_connect_param *params, size_t n, const char *idem,
+                               parley_connect_result **r, parley_error *err)
+{
+    parley_proactive_engine *m = (parley_proactive_engine *)en;
+    uint64_t t0 = mono_ns();
+    parley_err rc =
+        parley_connect_call_keyed(en->o.connectors[connector], op, params, n, idem, r, err);
+    atomic_fetch_add(&m->call_ns, mono_ns() - t0);
+    atomic_fetch_add(&m->calls, 1);
+    return rc;
+}
+
+void parley_proactive_stats_get(const parley_proactive_engine *en, parley_proactive_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    if (!en)
+        return;
+    out->decisions = atomic_load(&en->decisions);
+    out->backend_calls = atomic_load(&en->calls);
+    out->backend_ns = atomic_load(&en->call_ns);
+}
+
 /* A failed call: a backend that answered no is final ("failed", recorded);
  * one that could not answer is retried with the event. */
 static parley_err call_failed(struct decision *d, const char *what, parley_connect_result *r,
@@ -137,8 +169,7 @@ static parley_err call_action(struct decision *d, const parley_proactive_engine 
         params[n].value = vals[n];
         n++;
     }
-    if ((rc = parley_connect_call_keyed(en->o.connectors[a->connector], a->operation, params, n,
-                                        idem, &r, err)) != PARLEY_OK)
+    if ((rc = backend_call(en, a->connector, a->operation, params, n, idem, &r, err)) != PARLEY_OK)
         return rc;
     if (parley_connect_result_code(r) != PARLEY_CONNECT_OK)
         rc = call_failed(d, name, r, err);
@@ -202,7 +233,7 @@ static parley_err may_message(struct decision *d, const parley_proactive_engine 
     }
     if (d->pc.rule->max_per_day) {
         q.rule = d->pc.rule->name;
-        if ((rc = parley_store_effects_count(en->o.store, &q, &n, err)) != PARLEY_OK)
+        if ((rc = pro_effects_count(d->b, &q, &n, err)) != PARLEY_OK)
             return rc;
         if (n >= d->pc.rule->max_per_day) {
             set_outcome(d, "capped", "rule '%s' already messaged this customer %lld times in 24 h",
@@ -212,7 +243,7 @@ static parley_err may_message(struct decision *d, const parley_proactive_engine 
         q.rule = NULL;
     }
     if (pr->max_messages_per_day) {
-        if ((rc = parley_store_effects_count(en->o.store, &q, &n, err)) != PARLEY_OK)
+        if ((rc = pro_effects_count(d->b, &q, &n, err)) != PARLEY_OK)
             return rc;
         if (n >= pr->max_messages_per_day) {
             set_outcome(d, "capped", "%lld proactive messages to this customer in 24 h (cap %d)",
@@ -294,8 +325,8 @@ static parley_err send_message(struct decision *d, const parley_proactive_engine
         n++;
     }
     make_key(idem, sizeof(idem), "ps", d->key, NULL, NULL, NULL);
-    if ((rc = parley_connect_call_keyed(en->o.connectors[pr->sms_connector], pr->sms_operation,
-                                        params, n, idem, &r, err)) != PARLEY_OK)
+    if ((rc = backend_call(en, pr->sms_connector, pr->sms_operation, params, n, idem, &r, err)) !=
+        PARLEY_OK)
         return rc;
     if (parley_connect_result_code(r) != PARLEY_CONNECT_OK) {
         rc = call_failed(d, "SMS", r, err);
@@ -386,7 +417,7 @@ static parley_err evaluate(struct decision *d, const parley_proactive_engine *en
                                        d->now - (int64_t)(r->window_hours * 3600 * 1000),
                                        d->ev->id};
         int64_t n = 0;
-        if ((rc = parley_store_effects_count(en->o.store, &q, &n, err)) != PARLEY_OK)
+        if ((rc = pro_effects_count(d->b, &q, &n, err)) != PARLEY_OK)
             return rc;
         if (n > 0) {
             set_outcome(d, "duplicate", "rule '%s' already acted on this within %g h", r->name,
@@ -426,34 +457,25 @@ static parley_err evaluate(struct decision *d, const parley_proactive_engine *en
     return PARLEY_OK;
 }
 
-static void audit(const parley_proactive_engine *en, const struct decision *d)
+/* The decision's audit record body (caller frees), or NULL when out of
+ * memory. Opaque ids only: the message text stays out of the log. */
+static char *audit_body(const struct decision *d)
 {
-    parley_audit_record rec = {0};
-    parley_error e = PARLEY_ERROR_INIT;
-    json_t *body;
-    char *text;
-    if (!en->o.audit || en->o.dry_run)
-        return;
-    body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", d->ev->id, "event_type",
-                     d->ev->type, "rule", d->pc.rule->name, "outcome", d->outcome, "detail",
-                     d->detail, "action", d->action ? d->action : "", "message",
-                     d->message ? d->message : "", "channel", d->channel ? d->channel : "");
-    text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", d->ev->id, "event_type",
+                  d->ev->type, "rule", d->pc.rule->name, "effect", d->key, "outcome", d->outcome,
+                  "detail", d->detail, "action", d->action ? d->action : "", "message",
+                  d->message ? d->message : "", "channel", d->channel ? d->channel : "");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    rec.kind = "proactive";
-    rec.customer = d->pc.customer;
-    rec.time = d->now;
-    rec.body = text;
-    if (!text || parley_audit_append(en->o.audit, &rec, NULL, &e) != PARLEY_OK)
-        PARLEY_LOG(PARLEY_LOG_ERROR, "proactive: audit record for rule '%s': %s", d->pc.rule->name,
-                   text ? e.msg : "out of memory");
-    free(text);
+    return text;
 }
 
 static void report(const struct decision *d, const parley_proactive_engine *en,
                    parley_proactive_outcome_fn fn, void *userdata)
 {
     parley_proactive_outcome o;
+    atomic_fetch_add(&((parley_proactive_engine *)en)->decisions, 1);
     if (!fn)
         return;
     o.rule = d->pc.rule->name;
@@ -468,17 +490,19 @@ static void report(const struct decision *d, const parley_proactive_engine *en,
 }
 
 /* One rule for one customer, start to finish. */
-static parley_err decide_one(const parley_proactive_engine *en, const parley_proactive_event *ev,
+static parley_err decide_one(parley_proactive_batch *b, const parley_proactive_event *ev,
                              const parley_bot_rule *rule, const char *customer, json_t *doc,
                              int64_t now, parley_proactive_outcome_fn fn, void *userdata,
                              parley_error *err)
 {
+    const parley_proactive_engine *en = pro_batch_engine(b);
     struct decision d;
     parley_store_effect ef;
-    char prior[16];
+    char prior[16], *body = NULL;
     int ok = 0;
     parley_err rc;
     memset(&d, 0, sizeof(d));
+    d.b = b;
     d.pc.rule = rule;
     d.pc.customer = customer;
     d.pc.event = doc;
@@ -487,7 +511,7 @@ static parley_err decide_one(const parley_proactive_engine *en, const parley_pro
     d.remaining[0] = d.remaining[1] = -1;
     make_key(d.key, sizeof(d.key), "pe", ev->id, rule->name, customer, NULL);
     if (!en->o.dry_run) {
-        rc = parley_store_effect_find(en->o.store, d.key, prior, err);
+        rc = pro_effect_find(b, d.key, prior, err);
         if (rc == PARLEY_OK) {
             set_outcome(&d, "duplicate", "event already decided: %s", prior);
             report(&d, en, fn, userdata);
@@ -520,14 +544,18 @@ static parley_err decide_one(const parley_proactive_engine *en, const parley_pro
         ef.message = d.message ? d.message : "";
         ef.channel = d.channel ? d.channel : "";
         ef.dedupe = d.dedupe;
-        if ((rc = parley_store_effect_record(en->o.store, &ef, NULL, err)) != PARLEY_OK)
+        if (en->o.audit && !(body = audit_body(&d))) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if ((rc = pro_record(b, &ef, body, err)) != PARLEY_OK)
             goto out;
     }
-    audit(en, &d);
     report(&d, en, fn, userdata);
 out:
     json_decref(d.pc.facts);
     parley__free(d.text);
+    free(body);
     return rc;
 }
 
@@ -559,10 +587,11 @@ static int add_holder(const char *id, void *userdata)
     return 0;
 }
 
-static parley_err run_rule(const parley_proactive_engine *en, const parley_proactive_event *ev,
+static parley_err run_rule(parley_proactive_batch *b, const parley_proactive_event *ev,
                            const parley_bot_rule *rule, json_t *doc, int64_t now,
                            parley_proactive_outcome_fn fn, void *userdata, parley_error *err)
 {
+    const parley_proactive_engine *en = pro_batch_engine(b);
     struct holders h = {0};
     parley_err rc = PARLEY_OK, first = PARLEY_OK;
     if (rule->for_grants) {
@@ -581,7 +610,7 @@ static parley_err run_rule(const parley_proactive_engine *en, const parley_proac
      * others are decided now (and found decided on the retry). */
     for (size_t i = 0; rc == PARLEY_OK && i < h.n; i++) {
         parley_error e = PARLEY_ERROR_INIT;
-        parley_err one = decide_one(en, ev, rule, h.ids[i], doc, now, fn, userdata, &e);
+        parley_err one = decide_one(b, ev, rule, h.ids[i], doc, now, fn, userdata, &e);
         if (one == PARLEY_ERR_UNAVAILABLE) {
             if (first == PARLEY_OK) {
                 first = one;
@@ -602,6 +631,30 @@ parley_err parley_proactive_run(parley_proactive_engine *en, const parley_proact
                                 int64_t now_ms, parley_proactive_outcome_fn fn, void *userdata,
                                 parley_error *err)
 {
+    parley_proactive_batch *b = NULL;
+    parley_err rc = parley_proactive_batch_new(en, &b, err), done;
+    if (rc != PARLEY_OK)
+        return rc;
+    rc = parley_proactive_batch_run(b, ev, now_ms, fn, userdata, err);
+    /* What was decided is kept even when a backend call failed: the retry
+     * finds those decisions and repeats none of them. */
+    if (rc == PARLEY_OK || rc == PARLEY_ERR_UNAVAILABLE) {
+        parley_error e = PARLEY_ERROR_INIT;
+        if ((done = parley_proactive_batch_commit(b, &e)) != PARLEY_OK) {
+            rc = done;
+            if (err)
+                *err = e;
+        }
+    }
+    parley_proactive_batch_free(b);
+    return rc;
+}
+
+parley_err parley_proactive_batch_run(parley_proactive_batch *b, const parley_proactive_event *ev,
+                                      int64_t now_ms, parley_proactive_outcome_fn fn,
+                                      void *userdata, parley_error *err)
+{
+    const parley_proactive_engine *en = b ? pro_batch_engine(b) : NULL;
     const parley_bot_proactive *pr;
     json_t *doc;
     parley_err rc = PARLEY_OK, retry = PARLEY_OK;
@@ -620,7 +673,7 @@ parley_err parley_proactive_run(parley_proactive_engine *en, const parley_proact
         parley_error e = PARLEY_ERROR_INIT;
         if (strcmp(pr->rules[i].on, ev->type) != 0)
             continue;
-        rc = run_rule(en, ev, &pr->rules[i], doc, now_ms, fn, userdata, &e);
+        rc = run_rule(b, ev, &pr->rules[i], doc, now_ms, fn, userdata, &e);
         if (rc == PARLEY_ERR_UNAVAILABLE) {
             if (retry == PARLEY_OK)
                 first = e;

@@ -4,9 +4,25 @@
 #define PARLEY_PROACTIVE_INTERNAL_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "common/internal.h"
 #include "parley/proactive.h"
+
+struct parley_proactive_engine {
+    parley_proactive_options o;
+    atomic_uint_least64_t decisions, calls, call_ns; /* parley_proactive_stats */
+};
+
+/* batch.c: the decisions of a batch, pending until it commits. Reads see
+ * them as if stored; pro_record() keeps one (and its audit body). */
+parley_proactive_engine *pro_batch_engine(const parley_proactive_batch *b);
+parley_err pro_effect_find(parley_proactive_batch *b, const char *key, char outcome[16],
+                           parley_error *err);
+parley_err pro_effects_count(parley_proactive_batch *b, const parley_store_effect_query *q,
+                             int64_t *count, parley_error *err);
+parley_err pro_record(parley_proactive_batch *b, const parley_store_effect *e, const char *body,
+                      parley_error *err);
 
 /* One rule working for one customer on one event. */
 struct pro_case {

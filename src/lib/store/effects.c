@@ -122,15 +122,20 @@ parley_err parley_store_consent_holders(parley_store *store, const char *scope, 
     return finish(store, rc, &local, "cannot list grant holders", err);
 }
 
+static int bad_effect(const parley_store_effect *e)
+{
+    return bad_text(e->key, MAX_KEY) || bad_text(e->event_id, PARLEY_STORE_MAX_EVENT_ID) ||
+           bad_text(e->rule, 64) || bad_text(e->customer, PARLEY_STORE_MAX_ID) ||
+           bad_text(e->outcome, 15);
+}
+
 parley_err parley_store_effect_record(parley_store *store, const parley_store_effect *e, int *fresh,
                                       parley_error *err)
 {
     parley_error local = PARLEY_ERROR_INIT;
     parley_store_effect copy;
     parley_err rc;
-    if (!store || !e || bad_text(e->key, MAX_KEY) ||
-        bad_text(e->event_id, PARLEY_STORE_MAX_EVENT_ID) || bad_text(e->rule, 64) ||
-        bad_text(e->customer, PARLEY_STORE_MAX_ID) || bad_text(e->outcome, 15))
+    if (!store || !e || bad_effect(e))
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "cannot record an effect: key, event id, rule, customer and "
                                 "outcome are needed, within their lengths");
@@ -141,6 +146,36 @@ parley_err parley_store_effect_record(parley_store *store, const parley_store_ef
     rc = store->ops->effect_record(store, &copy, fresh, &local);
     parley__store_unlock(store);
     return finish(store, rc, &local, "cannot record an effect", err);
+}
+
+parley_err parley_store_effects_commit(parley_store *store, const parley_store_effect *effects,
+                                       size_t n, const parley_store_settle *settles, size_t m,
+                                       parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_err rc;
+    if (!store || (n && !effects) || (m && !settles))
+        return parley_error_set(err, PARLEY_ERR_INVALID, "cannot commit effects: bad argument");
+    for (size_t i = 0; i < n; i++)
+        if (bad_effect(&effects[i]) || effects[i].at <= 0)
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot commit effects: effect %zu needs a key, event id, "
+                                    "rule, customer, outcome (within their lengths) and a time",
+                                    i + 1);
+    for (size_t i = 0; i < m; i++)
+        if (bad_text(settles[i].id, PARLEY_STORE_MAX_EVENT_ID) || bad_text(settles[i].status, 16) ||
+            (settles[i].outcome &&
+             strnlen(settles[i].outcome, PARLEY_STORE_MAX_STATE + 1) > PARLEY_STORE_MAX_STATE))
+            return parley_error_set(err, PARLEY_ERR_INVALID,
+                                    "cannot commit effects: event %zu to settle needs an id, a "
+                                    "status and an outcome within %d bytes",
+                                    i + 1, PARLEY_STORE_MAX_STATE);
+    if (n + m == 0)
+        return PARLEY_OK;
+    parley__store_lock(store);
+    rc = store->ops->effects_commit(store, effects, n, settles, m, &local);
+    parley__store_unlock(store);
+    return finish(store, rc, &local, "cannot commit effects", err);
 }
 
 parley_err parley_store_effect_find(parley_store *store, const char *key, char outcome[16],

@@ -762,6 +762,7 @@ static const struct parley_store_ops sqlite_ops = {
     .events_settle = sq_events_settle,
     .consent_holders = sq_consent_holders,
     .effect_record = sq_effect_record,
+    .effects_commit = sq_effects_commit,
     .effect_find = sq_effect_find,
     .effects_count = sq_effects_count,
     .rekey = sq_rekey,
@@ -806,11 +807,13 @@ parley_err parley__store_sqlite_open(const char *path, const char *url, int sync
         rc = sq_fail(q->db, r, err);
         goto out;
     }
+    /* A page cache of up to 64 MB (grown as used): the ledgers' indexes
+     * stay in memory instead of being read back from the file per lookup. */
     if ((rc = exec(q->db,
                    sync_full ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
-                               " PRAGMA secure_delete = ON"
+                               " PRAGMA secure_delete = ON; PRAGMA cache_size = -65536"
                              : "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-                               " PRAGMA secure_delete = ON",
+                               " PRAGMA secure_delete = ON; PRAGMA cache_size = -65536",
                    err)) != PARLEY_OK ||
         (rc = migrate(q, err)) != PARLEY_OK ||
         (rc = parley__keystore_attach(q->db, path, opts, &q->ks, err)) != PARLEY_OK)

@@ -30,11 +30,15 @@ const char *sq_effects_sql(enum stmt_id id)
         return "SELECT outcome FROM effects WHERE key = ?1";
     case ST_EFFECTS_COUNT:
         /* Messages sent, or (with a de-duplication value) anything the
-         * rule did or said for that value. */
-        return "SELECT COUNT(*) FROM effects WHERE customer = COALESCE(?1, customer) AND "
+         * rule did or said for that value. One customer's: the index on
+         * (customer, at) finds them without reading the others'. */
+        return "SELECT COUNT(*) FROM effects WHERE customer = ?1 AND "
                "rule = COALESCE(?2, rule) AND at > ?4 AND event_id IS NOT ?5 AND (CASE WHEN ?3 IS "
-               "NULL THEN "
-               "channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
+               "NULL THEN channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
+    case ST_EFFECTS_COUNT_ANY:
+        return "SELECT COUNT(*) FROM effects WHERE "
+               "rule = COALESCE(?2, rule) AND at > ?4 AND event_id IS NOT ?5 AND (CASE WHEN ?3 IS "
+               "NULL THEN channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
     case ST_CUSTOMER_ERASE_EFFECTS:
         return "DELETE FROM effects WHERE customer = ?1";
     default:
@@ -87,6 +91,22 @@ parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *
     return rc;
 }
 
+parley_err sq_effects_commit(parley_store *s, const parley_store_effect *effects, size_t n,
+                             const parley_store_settle *settles, size_t m, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    parley_err rc = sq_run(q, ST_BEGIN, err);
+    for (size_t i = 0; rc == PARLEY_OK && i < n; i++)
+        rc = sq_effect_record(s, &effects[i], NULL, err);
+    for (size_t i = 0; rc == PARLEY_OK && i < m; i++)
+        rc = sq_events_settle(s, settles[i].id, settles[i].status, settles[i].outcome, err);
+    if (rc == PARLEY_OK)
+        rc = sq_run(q, ST_COMMIT, err);
+    if (rc != PARLEY_OK)
+        sq_rollback(q);
+    return rc;
+}
+
 parley_err sq_effect_find(parley_store *s, const char *key, char outcome[16], parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
@@ -111,7 +131,7 @@ parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *qy
                             parley_error *err)
 {
     struct sqlite_store *q = (struct sqlite_store *)s;
-    sqlite3_stmt *st = sq_stmt(q, ST_EFFECTS_COUNT, err);
+    sqlite3_stmt *st = sq_stmt(q, qy->customer ? ST_EFFECTS_COUNT : ST_EFFECTS_COUNT_ANY, err);
     const char *text[] = {qy->customer, qy->rule, qy->dedupe};
     parley_err rc = PARLEY_OK;
     int r;

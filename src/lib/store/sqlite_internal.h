@@ -58,6 +58,7 @@ enum stmt_id {
     ST_EFFECT_ADD,
     ST_EFFECT_FIND,
     ST_EFFECTS_COUNT,
+    ST_EFFECTS_COUNT_ANY,
     ST_CUSTOMER_ERASE_EFFECTS,
     ST__COUNT
 };
@@ -188,6 +189,8 @@ parley_err sq_events_settle(parley_store *s, const char *id, const char *status,
 /* sqlite_effects.c: proactive effects; its statements' SQL (ids from
  * ST_USE_KEY_FIND on) lives there. */
 const char *sq_effects_sql(enum stmt_id id);
+parley_err sq_effects_commit(parley_store *s, const parley_store_effect *effects, size_t n,
+                             const parley_store_settle *settles, size_t m, parley_error *err);
 parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *fresh,
                             parley_error *err);
 parley_err sq_effect_find(parley_store *s, const char *key, char outcome[16], parley_error *err);
