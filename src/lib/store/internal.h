@@ -80,6 +80,8 @@ struct parley_store_ops {
                               parley_error *err);
     parley_err (*effects_count)(parley_store *s, const parley_store_effect_query *q, int64_t *count,
                                 parley_error *err);
+    parley_err (*effect_latest)(parley_store *s, const char *customer, const char *channel,
+                                int64_t since, parley_store_effect_ref *out, parley_error *err);
     /* Encryption and retention (sweep.c has the public half). */
     parley_err (*rekey)(parley_store *s, parley_store_progress_fn fn, void *userdata,
                         parley_error *err);

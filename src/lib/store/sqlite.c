@@ -764,6 +764,7 @@ static const struct parley_store_ops sqlite_ops = {
     .effect_record = sq_effect_record,
     .effect_find = sq_effect_find,
     .effects_count = sq_effects_count,
+    .effect_latest = sq_effect_latest,
     .rekey = sq_rekey,
     .sweep = sq_sweep,
 };
