@@ -351,6 +351,9 @@ typedef struct parley_bot_rule {
     const char *dedupe;    /* source of the de-duplication value, or NULL */
     double window_hours;   /* how long `dedupe` holds (default 24) */
     int max_per_day;       /* messages per customer from this rule in 24 h; 0: no cap */
+    /* The intent a customer's reply to the rule's message continues as
+     * (a yes runs its flow with `slots` filled), or NULL. */
+    const char *reply;
 } parley_bot_rule;
 
 /** The 'proactive' section as a whole. */

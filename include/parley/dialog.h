@@ -189,6 +189,46 @@ parley_err parley_dialog_rate(parley_dialog *d, const char *id, int score, const
 parley_err parley_dialog_identity(parley_dialog *d, const char *id, char customer[64],
                                   char level[16], parley_error *err);
 
+/* ---- proactive messages and SMS replies (docs/proactive.md "Channels") -- */
+
+/** Puts proactive message `m` into conversation `id` as a bot turn at
+ * `now_ms` (0: the clock): stored redacted like every turn, with metadata
+ * naming the rule and message, and remembered as the offer a reply
+ * answers (a yes runs `m->reply`'s flow with `m`'s slots). Only into a
+ * conversation that is active and verified for `m->customer` (not
+ * lapsed): else PARLEY_ERR_CONFLICT and nothing is stored. `*seq_out`
+ * (may be NULL) gets the turn's seq. */
+parley_err parley_dialog_outreach(parley_dialog *d, const char *id,
+                                  const parley_proactive_delivery *m, int64_t now_ms,
+                                  int64_t *seq_out, parley_error *err);
+
+/** Finds the account whose number is `phone` (the bot's identity
+ * `by_phone` operation) and that phone's open SMS conversation (channel
+ * "sms"), starting one in the customer's language when there is none; its
+ * id (random, like every conversation id) into `id_out`. Fails with
+ * PARLEY_ERR_NOTFOUND (no account has the number), PARLEY_ERR_UNAVAILABLE
+ * (the backend did not answer), PARLEY_ERR_INVALID (the bot has no
+ * identity operations). */
+parley_err parley_dialog_sms_open(parley_dialog *d, const char *phone,
+                                  char id_out[PARLEY_STORE_ID_SIZE], parley_error *err);
+
+/** Runs SMS message `text[0..len)` from `phone` in conversation `id` (from
+ * parley_dialog_sms_open()) like parley_dialog_turn(), except that the
+ * sender holds the account's phone, which verifies it (docs/trust.md), and
+ * that the latest proactive SMS sent to the customer in the last 24 hours
+ * is the offer the message may answer. Also PARLEY_ERR_NOTFOUND when no
+ * account has the number any more. */
+parley_err parley_dialog_sms_turn(parley_dialog *d, const char *id, const char *phone,
+                                  const char *text, size_t len, int64_t now_ms,
+                                  parley_dialog_reply **out, parley_error *err);
+
+/** Sends `text` to `phone` through the bot's SMS gateway (`proactive.sms`
+ * in bot.yml) with idempotency key `key` (NULL: none). PARLEY_ERR_INVALID
+ * when the bot has no gateway; PARLEY_ERR_UNAVAILABLE when it did not
+ * send. */
+parley_err parley_dialog_sms_send(parley_dialog *d, const char *phone, const char *text,
+                                  const char *key, parley_error *err);
+
 /** Longest customer message accepted, in bytes. */
 #define PARLEY_DIALOG_MAX_MESSAGE 4096u
 

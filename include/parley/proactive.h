@@ -72,10 +72,30 @@ void parley_proactive_events_free(parley_proactive_events *batch);
 
 /* ---- the rules engine ---------------------------------------------------- */
 
-/** Delivers `text` to an open conversation of `customer` (the server's
+/** Most slots a delivery carries (the rule's `slots`, resolved). */
+#define PARLEY_PROACTIVE_MAX_SLOTS 8
+
+/** A message on its way to a customer, with what a reply continues
+ * (docs/proactive.md "Replies"). Borrowed for the call. */
+typedef struct parley_proactive_delivery {
+    const char *customer; /* the customer's opaque id */
+    const char *text;     /* the message, rendered in `language` (personal: never log it) */
+    const char *language; /* one of the bot's */
+    const char *event_id; /* the event that caused it */
+    const char *rule;     /* the rule's name */
+    const char *message;  /* the response key sent */
+    const char *reply;    /* the intent a reply continues as (the rule's `reply`), or NULL */
+    const char *action;   /* the rule's action (offered or run), or NULL */
+    /* The rule's slots with their values for this customer. */
+    const char *slot_names[PARLEY_PROACTIVE_MAX_SLOTS];
+    const char *slot_values[PARLEY_PROACTIVE_MAX_SLOTS];
+    size_t n_slots;
+} parley_proactive_delivery;
+
+/** Delivers `m` to an open conversation of its customer (the server's
  * streams). Returns 1 when delivered, 0 when the customer has no open
- * conversation (the message goes by SMS then), -1 on failure. */
-typedef int (*parley_proactive_deliver_fn)(void *userdata, const char *customer, const char *text);
+ * conversation (the message goes by SMS then), -1 on failure (SMS too). */
+typedef int (*parley_proactive_deliver_fn)(void *userdata, const parley_proactive_delivery *m);
 
 /** What the engine works with; all borrowed, and must outlive it. */
 typedef struct parley_proactive_options {

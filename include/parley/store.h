@@ -511,6 +511,22 @@ parley_err parley_store_effects_commit(parley_store *store, const parley_store_e
                                        size_t n, const parley_store_settle *settles, size_t m,
                                        parley_error *err);
 
+/** The latest message a rule sent to a customer on a channel, as
+ * parley_store_effect_latest() finds it. */
+typedef struct parley_store_effect_ref {
+    char rule[65];
+    char message[65];
+    char event_id[PARLEY_STORE_MAX_EVENT_ID + 1];
+    int64_t at; /* Unix ms of the decision */
+} parley_store_effect_ref;
+
+/** The latest effect of `customer` after `since` (Unix ms) that sent a
+ * message on `channel` ("sms", "conversation") into `*out` (what a reply
+ * from that channel answers); PARLEY_ERR_NOTFOUND when there is none. */
+parley_err parley_store_effect_latest(parley_store *store, const char *customer,
+                                      const char *channel, int64_t since,
+                                      parley_store_effect_ref *out, parley_error *err);
+
 /* ---- encryption at rest, crypto-shredding, retention ----------------------
  *
  * With master keys in parley_store_options, conversation content (turn text

@@ -392,7 +392,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
     atomic_fetch_sub(&s->active, 1);
 }
 
-static parley_err open_engine(const parley_server_config *c, struct engine **out, parley_error *err)
+static parley_err open_engine(struct parley_server *s, const parley_server_config *c,
+                              struct engine **out, parley_error *err)
 {
     parley_dialog_options o;
     struct engine *e = parley__calloc(1, sizeof(*e));
@@ -422,7 +423,7 @@ static parley_err open_engine(const parley_server_config *c, struct engine **out
         parley_server_store_options_clear(keys, &so);
     }
     if (rc == PARLEY_OK &&
-        (rc = parley_dialog_proactive(e->d, 0, NULL, NULL, &e->pro, err)) != PARLEY_OK)
+        (rc = parley_dialog_proactive(e->d, 0, srv_deliver, s, &e->pro, err)) != PARLEY_OK)
         parley_dialog_close(e->d);
     if (rc != PARLEY_OK) {
         parley__free(e);
@@ -446,7 +447,7 @@ parley_err parley_server_reload(struct parley_server *s, const char *bot_dir,
         return parley_error_set(err, PARLEY_ERR_LIMIT, "models path too long");
     if (bot_dir && !models_dir)
         (void)snprintf(c.models_dir, sizeof(c.models_dir), "%.1000s/models", bot_dir);
-    parley_err rc = open_engine(&c, &fresh, err);
+    parley_err rc = open_engine(s, &c, &fresh, err);
     if (rc != PARLEY_OK) {
         atomic_fetch_add(&s->met.reload_failures, 1);
         return rc;
@@ -477,6 +478,10 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
     for (size_t i = 0; i < sizeof(s->conv_mu) / sizeof(s->conv_mu[0]); i++)
         (void)pthread_mutex_init(&s->conv_mu[i], NULL);
     met_init(&s->met);
+    if (!(s->cix = cix_new())) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "cannot start server: out of memory");
+        goto fail;
+    }
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)c->port);
@@ -492,7 +497,7 @@ parley_err parley_server_start(const parley_server_config *c, parley_server **ou
     if ((rc = parley_server_store_open(c, &s->store, err)) != PARLEY_OK ||
         (c->audit_url[0] &&
          (rc = parley_audit_open(c->audit_url, &ao, &s->audit, err)) != PARLEY_OK) ||
-        (rc = open_engine(c, &s->engine, err)) != PARLEY_OK ||
+        (rc = open_engine(s, c, &s->engine, err)) != PARLEY_OK ||
         (rc = web_load(c->web_dir, &s->web, err)) != PARLEY_OK)
         goto fail;
     /* From here on the library's messages reach standard error, with the
@@ -564,10 +569,11 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
         }
         MHD_stop_daemon(s->mhd);
     }
-    hub_free(s->hub);
-    /* Before the engine and the store it feeds go. */
+    /* Before the engine and the store it feeds go, and the streams its
+     * messages may go to. */
     intake_nats_stop(s->nats);
     proactive_stop(s);
+    hub_free(s->hub);
     sweeper_stop(s->sweeper);
     parley_pii_log_uninstall();
     engine_put(s->engine);
@@ -576,6 +582,7 @@ void parley_server_stop(parley_server *s, unsigned grace_ms)
     rl_free(s->rl);
     web_free(s->web);
     met_destroy(&s->met);
+    cix_free(s->cix);
     for (size_t i = 0; i < sizeof(s->conv_mu) / sizeof(s->conv_mu[0]); i++)
         (void)pthread_mutex_destroy(&s->conv_mu[i]);
     (void)pthread_mutex_destroy(&s->engine_mu);

@@ -96,6 +96,8 @@ void hub_publish(struct hub *h, const char *id, const char *event);
 struct MHD_Response *hub_response(struct hub *h, struct MHD_Connection *conn, const char *id,
                                   const char *backlog);
 size_t hub_count(struct hub *h);
+/* 1 when conversation `id` has a live stream. */
+int hub_has(struct hub *h, const char *id);
 
 /* ---- the server -------------------------------------------------------------- */
 
@@ -115,6 +117,7 @@ struct parley_server {
     struct sweeper *sweeper;  /* retention (sweeper.c) */
     struct intake_nats *nats; /* the JetStream intake (nats.c), or NULL */
     struct proactive *pro;    /* the proactive worker (proactive.c) */
+    struct convindex *cix;    /* verified conversations by customer (outreach.c) */
     atomic_int stopping;
     atomic_int active; /* requests being handled */
     double started;
@@ -182,6 +185,25 @@ void proactive_stop(struct parley_server *s);
  * (the NATS intake acknowledges a message only after this);
  * PARLEY_ERR_UNAVAILABLE when a backend failed for one of them. */
 parley_err proactive_decide_pending(struct parley_server *s, parley_error *err);
+
+/* ---- proactive messages into open conversations, SMS replies (outreach.c) --- */
+
+struct convindex *cix_new(void);
+void cix_free(struct convindex *x);
+/* Conversation `id` has a stream and may be verified: finds for whom (the
+ * dialog's identity) and indexes it under that customer, or drops it. */
+void cix_note(struct parley_server *s, struct engine *en, const char *id);
+/* Conversation `id` is closed: it takes no more proactive messages. */
+void cix_drop(struct convindex *x, const char *id);
+/* The rules engine's deliver hook (userdata: the server): puts the message
+ * into the customer's newest verified conversation with a live stream and
+ * publishes it there; 1 when delivered, 0 when there is none. */
+int srv_deliver(void *userdata, const parley_proactive_delivery *m);
+/* Publishes a turn event (caller-built JSON, consumed) on `id`'s streams. */
+void srv_publish_json(struct parley_server *s, const char *id, int64_t seq, json_t *o);
+/* Counts a turn in the metrics. */
+void srv_record_turn(struct metrics *m, const parley_dialog_reply *rep, double seconds);
+void h_sms(struct req *r);
 
 struct engine *engine_get(struct parley_server *s);
 void engine_put(struct engine *e);

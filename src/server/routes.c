@@ -30,6 +30,7 @@ const struct route server_routes[] = {
     {"GET", "/v1/audit/verify", ROLE_ADMIN, h_audit_verify},
     {"GET", "/v1/audit/explain", ROLE_AGENT, h_audit_explain},
     {"POST", "/v1/events", ROLE_EVENTS, h_events_post},
+    {"POST", "/v1/channels/sms", ROLE_CHANNEL, h_sms},
     {"POST", "/v1/admin/reload", ROLE_ADMIN, h_reload},
     {"GET", "/healthz", ROLE_PUBLIC, h_healthz},
     {"GET", "/metrics", ROLE_PUBLIC, h_metrics},
@@ -217,7 +218,7 @@ char *turn_event(int64_t seq, const char *role, const char *text, const char *st
     return ev;
 }
 
-static void publish_json(struct parley_server *s, const char *id, int64_t seq, json_t *o)
+void srv_publish_json(struct parley_server *s, const char *id, int64_t seq, json_t *o)
 {
     char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (data) {
@@ -233,7 +234,7 @@ static void publish_json(struct parley_server *s, const char *id, int64_t seq, j
     json_decref(o);
 }
 
-static void record_metrics(struct metrics *m, const parley_dialog_reply *rep, double seconds)
+void srv_record_turn(struct metrics *m, const parley_dialog_reply *rep, double seconds)
 {
     atomic_fetch_add(&m->turns, 1);
     met_observe(&m->turn_latency, seconds, 0);
@@ -290,18 +291,24 @@ void h_message(struct req *r)
         req_fail(r, rc, &e);
         goto out;
     }
-    record_metrics(&r->s->met, rep, took);
+    srv_record_turn(&r->s->met, rep, took);
     r->status = 200;
     r->json = turn_json(id, rep);
+    /* A verified conversation someone watches can take proactive messages. */
+    if (strcmp(rep->identity, "anonymous") != 0 && hub_has(r->s->hub, id)) {
+        en = engine_get(r->s);
+        cix_note(r->s, en, id);
+        engine_put(en);
+    }
     if (hub_count(r->s->hub)) {
-        publish_json(r->s, id, rep->seq,
-                     json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)rep->seq, "role",
-                               "customer", "text", rep->stored_text, "state", rep->state));
+        srv_publish_json(r->s, id, rep->seq,
+                         json_pack("{s:I, s:s, s:s, s:s}", "seq", (json_int_t)rep->seq, "role",
+                                   "customer", "text", rep->stored_text, "state", rep->state));
         if (json_array_size(json_object_get(r->json, "messages")))
-            publish_json(r->s, id, rep->seq + 1,
-                         json_pack("{s:I, s:s, s:O, s:s}", "seq", (json_int_t)rep->seq + 1, "role",
-                                   "bot", "messages", json_object_get(r->json, "messages"), "state",
-                                   rep->state));
+            srv_publish_json(r->s, id, rep->seq + 1,
+                             json_pack("{s:I, s:s, s:O, s:s}", "seq", (json_int_t)rep->seq + 1,
+                                       "role", "bot", "messages",
+                                       json_object_get(r->json, "messages"), "state", rep->state));
     }
 out:
     parley_dialog_reply_free(rep);
@@ -330,6 +337,7 @@ void h_close(struct req *r)
         return;
     }
     publish_state(r->s, id, "closed");
+    cix_drop(r->s->cix, id);
     r->status = 200;
     r->json = json_pack("{s:s, s:s}", "conversation_id", id, "state", "closed");
 }
@@ -413,6 +421,9 @@ void h_stream(struct req *r)
     if (!r->special)
         return (void)req_error(r, 503, "unavailable", "cannot open a stream now");
     r->status = 200;
+    struct engine *en = engine_get(r->s);
+    cix_note(r->s, en, id);
+    engine_put(en);
 }
 
 void h_reload(struct req *r)

@@ -136,6 +136,18 @@ void hub_publish(struct hub *h, const char *id, const char *event)
     (void)pthread_mutex_unlock(&h->mu);
 }
 
+int hub_has(struct hub *h, const char *id)
+{
+    int found = 0;
+    if (!h)
+        return 0;
+    (void)pthread_mutex_lock(&h->mu);
+    for (struct stream *s = h->list; s && !found; s = s->next)
+        found = !s->closed && strcmp(s->id, id) == 0;
+    (void)pthread_mutex_unlock(&h->mu);
+    return found;
+}
+
 size_t hub_count(struct hub *h)
 {
     size_t n;

@@ -84,9 +84,11 @@ for want in \
     "bad_rules/bot.yml:82:5: rule 'no_slot' does not give slot 'amount'" \
     "bad_rules/bot.yml:83:43: unknown response 'nope' in rule 'unknown_response'" \
     "bad_rules/bot.yml:85:5: rule 'no_customer': event type 'outage_opened' has no 'customer_id'" \
-    "bad_rules/bot.yml:86:5: rule 'nothing' does nothing"; do
+    "bad_rules/bot.yml:86:5: rule 'nothing' does nothing" \
+    "bad_rules/bot.yml:87:54: unknown intent 'top_up' in 'reply' of rule 'reply_unknown'" \
+    "bad_rules/bot.yml:88:57: rule 'reply_undeclined' has 'reply' but the bot has no 'proactive_declined' response"; do
     grep -qF "$want" "$T/err" || fail "bad rules: no '$want' in: $(cat "$T/err")"
 done
-grep -q "has 11 problems" "$T/err" || fail "bad rules: problem count: $(cat "$T/err")"
+grep -q "has 13 problems" "$T/err" || fail "bad rules: problem count: $(cat "$T/err")"
 
 finish "bot_check: ok"

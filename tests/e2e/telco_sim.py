@@ -89,6 +89,7 @@ def expect(resp, status, code=None, what=""):
 class Collector(http.server.BaseHTTPRequestHandler):
     got = []  # event bodies POSTed to /hook, in arrival order
     seen = []  # (path, Authorization header or None), one per request
+    sms = []  # inbound SMS bodies POSTed to /sms
 
     def do_POST(self):
         n = int(self.headers.get("Content-Length", "0"))
@@ -96,6 +97,8 @@ class Collector(http.server.BaseHTTPRequestHandler):
         Collector.seen.append((self.path, self.headers.get("Authorization")))
         if self.path == "/hook":
             Collector.got.append(body)
+        if self.path == "/sms":
+            Collector.sms.append(body)
         self.send_response(204)
         self.end_headers()
 
@@ -662,7 +665,55 @@ def migration_suite():
     s.stop()
 
 
+def inbound_sms_suite():
+    """Customers' SMS (POST /sim/sms/inbound) go to --sms-url with the key,
+    in order, and their delivery is listed."""
+    hook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    s = Server(os.path.join(TMP, "inbound.db"), "--sms-url",
+               "http://127.0.0.1:%d/sms" % hook.server_address[1], "--sms-key", "sms-key-1")
+    m = expect(s.post("/sim/sms/inbound", {"phone": "+1 555-123-2002", "text": "oui"}), 200,
+               what="inbound SMS")
+    check(m.get("message_id") == "I1" and m.get("status") == "pending", "inbound queued: %s" % m)
+    expect(s.post("/sim/sms/inbound", {"phone": "555-123-2002", "text": "encore"}), 200,
+           what="second inbound SMS")
+    expect(s.post("/sim/sms/inbound", {"phone": "+1 555-123-2002"}), 400, "invalid_field",
+           "inbound SMS without text")
+    expect(s.post("/sim/sms/inbound", {"phone": "12", "text": "x"}), 400, "invalid_field",
+           "inbound SMS from no number")
+    deadline = time.time() + 10
+    while time.time() < deadline and len(Collector.sms) < 2:
+        time.sleep(0.05)
+    check(Collector.sms == [{"phone": "+1 555-123-2002", "text": "oui"},
+                            {"phone": "555-123-2002", "text": "encore"}],
+          "inbound SMS delivered in order: %s" % Collector.sms)
+    auths = [a for p, a in Collector.seen if p == "/sms"]
+    check(auths and all(a == "Bearer sms-key-1" for a in auths), "--sms-key sent: %s" % auths)
+    deadline = time.time() + 5
+    listed = []
+    while time.time() < deadline:
+        listed = expect(s.get("/sim/sms/inbound"), 200, what="inbound list")["messages"]
+        if all(x["status"] != "pending" for x in listed):
+            break
+        time.sleep(0.05)
+    check([(x["status"], x["http_status"]) for x in listed] == [("delivered", 204)] * 2,
+          "inbound deliveries listed: %s" % listed)
+    s.stop()
+    hook.shutdown()
+    s = Server(os.path.join(TMP, "inbound2.db"))
+    expect(s.post("/sim/sms/inbound", {"phone": "+15551232002", "text": "oui"}), 409,
+           "no_sms_url", "inbound SMS without --sms-url")
+    s.stop()
+    r = subprocess.run([BIN, "-h"], text=True, capture_output=True, timeout=30)
+    check("--sms-url" in r.stdout and "--sms-key" in r.stdout, "-h shows --sms-url, --sms-key")
+    r = subprocess.run([BIN, "--port", "0", "--db", ":memory:", "--sms-url",
+                        "http://127.0.0.1:9/x", "--sms-key", "two words"], text=True,
+                       capture_output=True, timeout=30)
+    check(r.returncode == 2 and "two words" not in r.stderr, "bad --sms-key exits 2: %r" % r.stderr)
+
+
 main_suite()
+inbound_sms_suite()
 custom_suite()
 contract_suite()
 bad_seed_suite()

@@ -7,13 +7,14 @@ train_bot() {
     "$P" bot train "$SRC/bots/carrier" --out "$T/models" --threads 1 --quiet
 }
 
-# start_server DATA_DIR [ENV=VALUE...]: starts the server, sets $URL, $SPID
-# and the keys $CH, $AG, $AD from DATA_DIR/demo-keys.json.
+# start_server DATA_DIR [ENV=VALUE...]: starts the server (on $PORT, else a
+# free port), sets $URL, $SPID and the keys $CH, $AG, $AD from
+# DATA_DIR/demo-keys.json.
 start_server() {
     d=$1
     shift
     mkdir -p "$d"
-    env "$@" "$P" serve --demo --port 0 --data-dir "$d" --bot "$SRC/bots/carrier" \
+    env "$@" "$P" serve --demo --port "${PORT:-0}" --data-dir "$d" --bot "$SRC/bots/carrier" \
         --models "$T/models" --web-dir "$SRC/web" >"$d/out.log" 2>"$d/err.log" &
     SPID=$!
     i=0

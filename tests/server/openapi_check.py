@@ -505,6 +505,17 @@ def run_live(spec, url, keys_file):
     t.call(401, "POST", EV, body=ev, key=None)
     t.call(405, "GET", EV, key="admin")
 
+    # ---- the SMS channel (telco-sim's inbound SMS)
+    SMS = "/v1/channels/sms"
+    t.call(200, "POST", SMS, body={"phone": "+1 555-123-2001", "text": "hello"}, key="channel")
+    t.call(400, "POST", SMS, body={"text": "hello"}, key="channel", what="SMS without phone")
+    t.call(400, "POST", SMS, body={"phone": "x", "text": "hello"}, key="channel",
+           what="SMS from no number")
+    t.call(404, "POST", SMS, body={"phone": "+1 999 000 1234", "text": "hello"}, key="channel",
+           what="SMS from an unknown number")
+    t.call(403, "POST", SMS, body={"phone": "+15551232001", "text": "hi"}, key="agent")
+    t.call(401, "POST", SMS, body={"phone": "+15551232001", "text": "hi"}, key=None)
+
     # ---- privacy
     EXP, ERA, OPT = ("/v1/customers/{customer_id}/export", "/v1/customers/{customer_id}/erase",
                      "/v1/customers/{customer_id}/opt-out")

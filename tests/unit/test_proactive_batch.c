@@ -53,11 +53,10 @@ struct fx {
     int delivered;
 };
 
-static int deliver(void *userdata, const char *customer, const char *text)
+static int deliver(void *userdata, const parley_proactive_delivery *m)
 {
     struct fx *f = userdata;
-    (void)customer;
-    assert_non_null(strstr(text, "Your usage is at"));
+    assert_non_null(strstr(m->text, "Your usage is at"));
     f->delivered++;
     return 1;
 }

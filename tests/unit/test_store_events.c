@@ -300,6 +300,39 @@ static void *race(void *arg)
     return NULL;
 }
 
+/* The latest message a rule sent a customer on a channel: what a reply
+ * from that channel answers (docs/proactive.md "Replies"). */
+static void test_effect_latest(void **state)
+{
+    parley_store *s = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_store_effect_ref ref;
+    parley_store_effect ef = {"k1", "ev-1", "usage_90_offer",           "C1",  1000, "done",
+                              "ok", "",     "proactive_usage_90_offer", "sms", ""};
+    (void)state;
+    assert_int_equal(parley_store_open(":memory:", &s, &e), PARLEY_OK);
+    assert_int_equal(parley_store_effect_latest(s, "C1", "sms", 0, &ref, &e), PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_effect_record(s, &ef, NULL, &e), PARLEY_OK);
+    /* Later, but silent (no message), and another channel: not the one. */
+    ef = (parley_store_effect){"k2", "ev-2", "usage_100_refuel", "C1", 2000, "denied", "no", "", "",
+                               "",   ""};
+    assert_int_equal(parley_store_effect_record(s, &ef, NULL, &e), PARLEY_OK);
+    ef =
+        (parley_store_effect){"k3", "ev-3", "outage_opened_notice",    "C1",           3000, "done",
+                              "ok", "",     "proactive_outage_opened", "conversation", ""};
+    assert_int_equal(parley_store_effect_record(s, &ef, NULL, &e), PARLEY_OK);
+    assert_int_equal(parley_store_effect_latest(s, "C1", "sms", 0, &ref, &e), PARLEY_OK);
+    assert_string_equal(ref.rule, "usage_90_offer");
+    assert_string_equal(ref.message, "proactive_usage_90_offer");
+    assert_string_equal(ref.event_id, "ev-1");
+    assert_int_equal(ref.at, 1000);
+    assert_int_equal(parley_store_effect_latest(s, "C1", "sms", 1000, &ref, &e),
+                     PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_effect_latest(s, "C2", "sms", 0, &ref, &e), PARLEY_ERR_NOTFOUND);
+    assert_int_equal(parley_store_effect_latest(s, "", "sms", 0, &ref, &e), PARLEY_ERR_INVALID);
+    parley_store_close(s);
+}
+
 static void test_two_handles(void **state)
 {
     char path[256];
@@ -327,7 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_and_list), cmocka_unit_test(test_all_or_nothing),
         cmocka_unit_test(test_rollback),        cmocka_unit_test(test_migration_and_reopen),
-        cmocka_unit_test(test_two_handles),
+        cmocka_unit_test(test_two_handles),     cmocka_unit_test(test_effect_latest),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

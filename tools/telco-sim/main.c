@@ -27,6 +27,8 @@ static void usage(FILE *f)
            "  --synthetic N     add N deterministic customers when seeding\n"
            "  --events-url URL  POST every event there, in order, one per request (best effort)\n"
            "  --events-key KEY  send 'Authorization: Bearer KEY' with each --events-url POST\n"
+           "  --sms-url URL     POST customers' SMS (POST /sim/sms/inbound) there, in order\n"
+           "  --sms-key KEY     send 'Authorization: Bearer KEY' with each --sms-url POST\n"
            "  --fault-seed N    seed of the fault-injection random numbers (default 1)\n"
            "  --today DATE      simulation date YYYY-MM-DD (default 2025-02-25)\n"
            "  -h, --help        this help\n");
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
                                          {"synthetic", required_argument, NULL, 'n'},
                                          {"events-url", required_argument, NULL, 'e'},
                                          {"events-key", required_argument, NULL, 'k'},
+                                         {"sms-url", required_argument, NULL, 'S'},
+                                         {"sms-key", required_argument, NULL, 'K'},
                                          {"fault-seed", required_argument, NULL, 'f'},
                                          {"today", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
@@ -107,6 +111,17 @@ int main(int argc, char **argv)
             }
             cfg.events_key = optarg;
             break;
+        case 'S':
+            cfg.sms_url = optarg;
+            break;
+        case 'K':
+            if (!valid_key(optarg)) {
+                (void)fprintf(stderr, "telco-sim: --sms-key must be 1-1024 printable "
+                                      "characters without spaces\n");
+                return 2;
+            }
+            cfg.sms_key = optarg;
+            break;
         case 't':
             if (strlen(optarg) != 10 || optarg[4] != '-' || optarg[7] != '-') {
                 (void)fprintf(stderr, "telco-sim: --today '%s' is not YYYY-MM-DD\n", optarg);
@@ -142,6 +157,8 @@ int main(int argc, char **argv)
     }
     if (cfg.events_key && !cfg.events_url)
         (void)fprintf(stderr, "telco-sim: --events-key has no effect without --events-url\n");
+    if (cfg.sms_key && !cfg.sms_url)
+        (void)fprintf(stderr, "telco-sim: --sms-key has no effect without --sms-url\n");
     if (cfg.today)
         telco_today = cfg.today;
     if (!cfg.seed_path) {
@@ -172,8 +189,11 @@ int main(int argc, char **argv)
     }
     int bound = 0;
     struct MHD_Daemon *d = telco_http_start(host, (int)port, cfg.fault_seed, &bound);
-    if (!d || telco_events_start(cfg.events_url, cfg.events_key)) {
+    if (!d || telco_events_start(cfg.events_url, cfg.events_key) ||
+        telco_sms_inbound_start(cfg.sms_url, cfg.sms_key)) {
         telco_http_stop(d);
+        telco_events_stop();
+        telco_sms_inbound_stop();
         telco_store_close();
         return 1;
     }
@@ -185,6 +205,7 @@ int main(int argc, char **argv)
                   sig == SIGTERM ? "SIGTERM" : "SIGINT");
     telco_http_stop(d);
     telco_events_stop();
+    telco_sms_inbound_stop();
     telco_store_close();
     return 0;
 }

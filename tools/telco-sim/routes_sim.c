@@ -338,6 +338,8 @@ const struct telco_route telco_sim_routes[] = {
     {"POST", "/sim/outages/*/close", close_outage},
     {"POST", "/sim/sms", send_sms},
     {"GET", "/sim/sms", list_sms},
+    {"POST", "/sim/sms/inbound", telco_sms_inbound_post},
+    {"GET", "/sim/sms/inbound", telco_sms_inbound_list},
     {"GET", "/events", list_events},
     {"POST", "/sim/faults", add_fault},
     {"GET", "/sim/faults", get_faults},

@@ -27,6 +27,8 @@ struct telco_config {
     const char *user_db_path;
     const char *events_url;
     const char *events_key; /* bearer token sent with each delivery, or NULL */
+    const char *sms_url;    /* where customers' SMS go (the inbound lever), or NULL */
+    const char *sms_key;    /* bearer token sent with each, or NULL */
     const char *today;      /* simulation date, YYYY-MM-DD */
     long synthetic;
     unsigned long fault_seed;
@@ -137,6 +139,13 @@ extern const struct telco_route telco_sim_routes[];
 int telco_customer_has_overdue(const char *cid);
 /* routes_sim.c: stores an outgoing SMS {phone,text}; 0 on success. */
 int telco_sms_store(json_t *msg);
+
+/* sms_inbound.c: customers' SMS to the carrier, POSTed to --sms-url by a
+ * background thread (with 'Authorization: Bearer KEY' when a key is set). */
+int telco_sms_inbound_start(const char *url, const char *key);
+void telco_sms_inbound_stop(void);
+int telco_sms_inbound_post(struct telco_req *r, json_t **out);
+int telco_sms_inbound_list(struct telco_req *r, json_t **out);
 
 /* routes_sim.c: fault injection state, consulted by http.c. */
 struct telco_fault_hit {

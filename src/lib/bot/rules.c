@@ -17,7 +17,7 @@
 static const char *const op_names[] = {"==", "!=", "<", "<=", ">", ">=", "in", NULL};
 static const char *const rule_keys[] = {
     "on",     "customer", "fetch",     "when",   "do",           "scope",       "slots", "quantity",
-    "amount", "say",      "otherwise", "dedupe", "window_hours", "max_per_day", NULL};
+    "amount", "say",      "otherwise", "dedupe", "window_hours", "max_per_day", "reply", NULL};
 enum {
     K_ON,
     K_CUSTOMER,
@@ -33,8 +33,11 @@ enum {
     K_DEDUPE,
     K_WINDOW,
     K_MAX,
+    K_REPLY,
     K_COUNT
 };
+/* Said when a customer declines a proactive offer (a rule with 'reply'). */
+static const char declined_response[] = "proactive_declined";
 /* Outreach messages need a grant of this scope (docs/proactive.md). */
 static const char outreach_scope[] = "proactive_outreach";
 
@@ -260,6 +263,43 @@ static void check_slots(struct ctx *c, const struct scope_names *sn, yaml_node_t
         }
 }
 
+/* 'reply': an intent served by a flow, which a yes to the rule's message
+ * runs with the rule's slots; the rule must say something to reply to. */
+static void check_reply(struct ctx *c, yaml_node_t *n, const char *rule, int says)
+{
+    const char *intent = parley__bot_scalar(c, n, "'reply' (an intent)");
+    int has_flow = 0;
+    struct response *r;
+    if (!intent)
+        return;
+    if (parley__bot_find_intent(c, intent) < 0) {
+        parley__bot_problem(c, n,
+                            "unknown intent '%s' in 'reply' of rule '%s' (expected one under "
+                            "'intents')",
+                            intent, rule);
+        return;
+    }
+    for (size_t i = 0; i < c->nflows; i++)
+        has_flow |= c->flow_intent[i] && strcmp(c->flow_intent[i], intent) == 0;
+    if (!has_flow)
+        parley__bot_problem(c, n,
+                            "intent '%s' in 'reply' of rule '%s' has no flow (expected an intent "
+                            "a flow serves: a yes to the message runs it)",
+                            intent, rule);
+    if (!says)
+        parley__bot_problem(c, n,
+                            "rule '%s' has 'reply' but sends no message (expected 'say' or "
+                            "'otherwise' for the customer to reply to)",
+                            rule);
+    if (!(r = parley__bot_find_response(c, declined_response)))
+        parley__bot_problem(c, n,
+                            "rule '%s' has 'reply' but the bot has no '%s' response (expected "
+                            "one, said when the customer declines the offer)",
+                            rule, declined_response);
+    else
+        r->used = 1;
+}
+
 static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_node_t *m,
                        yaml_node_t *events)
 {
@@ -362,6 +402,8 @@ static void check_rule(struct ctx *c, const char *name, yaml_node_t *k, yaml_nod
                             where);
     if (!action && !f[K_SAY])
         parley__bot_problem(c, k, "%s does nothing (expected 'do', 'say' or both)", where);
+    if (f[K_REPLY])
+        check_reply(c, f[K_REPLY], name, f[K_SAY] || f[K_OTHERWISE]);
     if ((f[K_SAY] || f[K_OTHERWISE]) &&
         !parley__bot_map_get(c->doc, parley__bot_map_get(c->doc, c->root, "consents"),
                              outreach_scope))
@@ -552,6 +594,7 @@ static int compile_rule(struct ctx *c, parley_bot *b, parley_bot_rule *r, yaml_n
     r->say = str(c, b, m, "say", nomem);
     r->otherwise = str(c, b, m, "otherwise", nomem);
     r->dedupe = str(c, b, m, "dedupe", nomem);
+    r->reply = str(c, b, m, "reply", nomem);
     s = parley__bot_sval(parley__bot_map_get(c->doc, m, "window_hours"));
     r->window_hours = s ? strtod(s, NULL) : 24.0;
     s = parley__bot_sval(parley__bot_map_get(c->doc, m, "max_per_day"));

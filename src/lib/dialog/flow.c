@@ -427,6 +427,12 @@ void dlg_flow_run(struct dlg_turn *t)
 
 void dlg_flow_start(struct dlg_turn *t, const parley_bot_flow *f)
 {
+    dlg_flow_start_with(t, f, NULL, 0);
+}
+
+void dlg_flow_start_with(struct dlg_turn *t, const parley_bot_flow *f, const struct dlg_slot *given,
+                         size_t n)
+{
     struct dlg_state *st = t->st;
     if (!t->intent_acted)
         t->intent_acted = f->intent;
@@ -445,7 +451,10 @@ void dlg_flow_start(struct dlg_turn *t, const parley_bot_flow *f)
     st->wait = WAIT_NONE;
     st->reprompts = 0;
     memset(st->visits, 0, sizeof(st->visits));
-    (void)dlg_fill_slots(t, f, 1);
+    for (size_t i = 0; i < n; i++)
+        (void)dlg_slot_set(st, given[i].name, given[i].value);
+    /* What the message itself says ("yes, 2 GB") wins over what was given. */
+    (void)dlg_fill_slots(t, f, n == 0);
     dlg_flow_run(t);
 }
 

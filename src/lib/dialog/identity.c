@@ -162,7 +162,7 @@ static int name_matches(const struct dlg_turn *t, const char *full_name)
     return ok && words > 0;
 }
 
-static int digits_equal_tail(const char *a, const char *b)
+int dlg_phone_equal(const char *a, const char *b)
 {
     char da[32], db[32];
     size_t na = 0, nb = 0;
@@ -179,9 +179,11 @@ static int digits_equal_tail(const char *a, const char *b)
                   na < 10 || nb < 10 ? (na < nb ? na : nb) : 10) == 0;
 }
 
+static void switch_account(struct dlg_turn *t);
+
 /* The customer is who they claim: keep the account facts, find the line
- * of the number they gave. */
-static int verified(struct dlg_turn *t, parley_connect_result *r)
+ * of the number they gave; `quiet`: without saying so (possession). */
+static int verified(struct dlg_turn *t, parley_connect_result *r, int quiet)
 {
     const parley_bot_identity *ops = parley_bot_identity_ops(t->d->bot);
     struct dlg_state *st = t->st;
@@ -206,7 +208,7 @@ static int verified(struct dlg_turn *t, parley_connect_result *r)
                 (void)snprintf(first, sizeof(first), "%s", lid);
             lr = dlg_call(t, ops->connector, "identity.line", ops->line, &prm, 1, 0);
             if (lr && parley_connect_result_code(lr) == PARLEY_CONNECT_OK &&
-                digits_equal_tail(fact_text(lr, "phone_number"), st->id.phone))
+                dlg_phone_equal(fact_text(lr, "phone_number"), st->id.phone))
                 (void)snprintf(st->id.line_id, sizeof(st->id.line_id), "%s", lid);
             parley_connect_result_free(lr);
         }
@@ -224,8 +226,37 @@ static int verified(struct dlg_turn *t, parley_connect_result *r)
     (void)dlg_fact_set(st, "line_id", st->id.line_id, "\"\"", PARLEY_CONNECT_ACCOUNT, 0);
     (void)dlg_fact_set(st, "full_name", fact_text(r, "full_name"), "\"\"", PARLEY_CONNECT_SENSITIVE,
                        0);
-    (void)dlg_say(t, "identity_verified");
+    if (!quiet)
+        (void)dlg_say(t, "identity_verified");
     return 1;
+}
+
+int dlg_identity_possession(struct dlg_turn *t, const char *phone)
+{
+    const parley_bot_identity *ops = parley_bot_identity_ops(t->d->bot);
+    struct dlg_identity *id = &t->st->id;
+    parley_connect_result *r;
+    int found;
+    t->possession = 1;
+    if (id->verified && dlg_phone_equal(id->phone, phone))
+        return 1;
+    if (!ops)
+        return -1;
+    if (!(r = lookup(t, phone)))
+        return -1;
+    found = parley_connect_result_code(r) == PARLEY_CONNECT_OK &&
+            fact_text(r, "customer_id")[0] != '\0';
+    if (found) {
+        /* Another account's facts must not leak into this one's. */
+        if (id->verified)
+            switch_account(t);
+        memset(id, 0, sizeof(*id));
+        (void)snprintf(id->phone, sizeof(id->phone), "%s", phone);
+        id->identified = 1;
+        (void)verified(t, r, 1);
+    }
+    parley_connect_result_free(r);
+    return found ? 1 : 0;
 }
 
 static int failed(struct dlg_turn *t)
@@ -319,7 +350,7 @@ static int proof(struct dlg_turn *t)
     if (date)
         id->dob_ok = strcmp(date->value, fact_text(r, "date_of_birth")) == 0;
     if (id->name_ok && id->dob_ok) {
-        rc = verified(t, r);
+        rc = verified(t, r, 0);
     } else if ((date && !id->dob_ok) || (!name_now && !date)) {
         /* A wrong date, or a name that is not the holder's. */
         id->name_ok = id->dob_ok = 0;
@@ -363,7 +394,7 @@ static int check_code(struct dlg_turn *t)
         parley_connect_result_free(r);
         return -1;
     }
-    rc = verified(t, r);
+    rc = verified(t, r, 0);
     if (rc == 1)
         t->st->id.strong = 1; /* the code went to the phone on file */
     parley_connect_result_free(r);
@@ -405,7 +436,7 @@ static int phone(struct dlg_turn *t)
 static int other_number(const struct dlg_turn *t)
 {
     const parley_entity *ph = dlg_entity(t, PARLEY_ENTITY_PHONE);
-    return ph && t->st->id.phone[0] && !digits_equal_tail(ph->value, t->st->id.phone);
+    return ph && t->st->id.phone[0] && !dlg_phone_equal(ph->value, t->st->id.phone);
 }
 
 /* Forgets every fact that is not public. */
@@ -457,7 +488,9 @@ int dlg_identity_expire(struct dlg_turn *t)
     struct dlg_state *st = t->st;
     struct dlg_identity *id = &st->id;
     int rewound = 0;
-    if (!id->verified || !st->last_ms || t->now - st->last_ms <= t->d->verify_idle_ms)
+    /* A message from the account's own phone proves it again (SMS). */
+    if (t->possession || !id->verified || !st->last_ms ||
+        t->now - st->last_ms <= t->d->verify_idle_ms)
         return 0;
     /* The phone number stays (the customer is still identified), so the
      * check asks straight for the proof. */

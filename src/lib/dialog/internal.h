@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/internal.h"
 #include "parley/audit.h"
 #include "parley/bot.h"
@@ -108,6 +110,20 @@ struct dlg_identity {
     int64_t code_expires;
 };
 
+/* What the latest proactive message put to the customer (outreach.c): a
+ * yes to it runs `intent`'s flow with `slots`, a no is acknowledged. */
+#define DLG_OFFER_SLOTS  8
+#define DLG_OFFER_TTL_MS (24LL * 3600 * 1000) /* a reply after this is a new message */
+struct dlg_offer {
+    char rule[DLG_MAX_NAME];
+    char message[DLG_MAX_NAME];
+    char intent[DLG_MAX_NAME]; /* "": nothing to continue */
+    char event[DLG_MAX_NAME * 2];
+    struct dlg_slot slots[DLG_OFFER_SLOTS];
+    size_t nslots;
+    int64_t at; /* when it was sent; 0: no offer */
+};
+
 struct dlg_state {
     char lang[8];
     char flow[DLG_MAX_NAME]; /* "" when no flow runs */
@@ -128,6 +144,8 @@ struct dlg_state {
     int handoff;
     int64_t last_ms;
     int64_t turns;
+    struct dlg_offer offer;
+    int64_t offer_seen; /* the latest SMS offer taken from the effects (its time) */
 };
 
 /* state.c */
@@ -177,7 +195,16 @@ struct dlg_turn {
     char *export_json; /* the customer's data export for the reply (privacy_export) */
     char action_rule[DLG_MAX_ACTIONS][200]; /* the decision's rule per action */
     int failed;                             /* out of memory or storage: abort the turn */
+    int possession; /* the message came from the account's own phone (SMS) */
 };
+
+/* Runs one turn like parley_dialog_turn(), with `prepare` (may be NULL)
+ * called on the loaded state before the message is decided; a non-zero
+ * return from it fails the turn with that error, nothing stored. */
+typedef parley_err (*dlg_prepare_fn)(struct dlg_turn *t, void *userdata, parley_error *err);
+parley_err dlg_turn_run(parley_dialog *d, const char *id, const char *text, size_t len, int64_t now,
+                        dlg_prepare_fn prepare, void *userdata, parley_dialog_reply **out,
+                        parley_error *err);
 
 /* render.c: appends response `key` in the turn's language with its
  * {placeholders} filled from slots and facts; 0 if the bot lacks it. */
@@ -197,6 +224,10 @@ void dlg_format_number(char *out, size_t size, double v, const char *lang);
 /* flow.c */
 /* Starts flow `f` at its first step and runs it until it waits or ends. */
 void dlg_flow_start(struct dlg_turn *t, const parley_bot_flow *f);
+/* Like dlg_flow_start with slots `given[0..n)` filled first (a proactive
+ * offer's). */
+void dlg_flow_start_with(struct dlg_turn *t, const parley_bot_flow *f, const struct dlg_slot *given,
+                         size_t n);
 /* Runs the current flow from state's step until it waits or ends. */
 void dlg_flow_run(struct dlg_turn *t);
 /* The current waiting step takes the message if it answers it; returns 1
@@ -224,6 +255,12 @@ parley_connect_result *dlg_call(struct dlg_turn *t, size_t conn, const char *lab
  * Returns 1 when verified (facts set), 0 when it waits for the customer,
  * -1 when it failed. `fresh`: the step was just entered. */
 int dlg_identity_step(struct dlg_turn *t, int fresh);
+/* The sender of the message holds `phone` (an SMS from it): verifies the
+ * account of that number without asking, as a one-time code to it would.
+ * 1 verified, 0 no account has the number, -1 the backend failed. */
+int dlg_identity_possession(struct dlg_turn *t, const char *phone);
+/* Whether two phone numbers are the same (their last ten digits). */
+int dlg_phone_equal(const char *a, const char *b);
 /* Says the identity question the current stage waits for. */
 void dlg_identity_reprompt(struct dlg_turn *t);
 /* Whether the message answers the identity stage. */
@@ -245,6 +282,15 @@ int dlg_consent_step(struct dlg_turn *t, const parley_bot_step *s);
  * is stored) and privacy_export (the document goes with the reply); same
  * returns as dlg_consent_step. */
 int dlg_privacy_step(struct dlg_turn *t, const parley_bot_step *s);
+
+/* outreach.c: the customer's answer to the pending proactive offer: a yes
+ * runs its flow with its slots, a no is acknowledged; returns 1 when the
+ * message was that answer, 0 when it is to be handled as usual. Any
+ * message ends the offer. */
+int dlg_offer_answer(struct dlg_turn *t);
+/* state.c: the offer as JSON and back. */
+json_t *dlg_offer_json(const struct dlg_offer *o);
+void dlg_offer_read(struct dlg_offer *o, json_t *v);
 
 /* turn.c: language, intent and entities of the message; then what to do. */
 void dlg_understand(struct dlg_turn *t, parley_nlu_ctx *ctx);

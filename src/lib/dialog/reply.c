@@ -246,6 +246,13 @@ out:
 parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text, size_t len,
                               int64_t now, parley_dialog_reply **out, parley_error *err)
 {
+    return dlg_turn_run(d, id, text, len, now, NULL, NULL, out, err);
+}
+
+parley_err dlg_turn_run(parley_dialog *d, const char *id, const char *text, size_t len, int64_t now,
+                        dlg_prepare_fn prepare, void *userdata, parley_dialog_reply **out,
+                        parley_error *err)
+{
     parley_store_conversation conv = {0};
     struct dlg_state *st = NULL;
     struct dlg_turn *t = NULL;
@@ -289,6 +296,8 @@ parley_err parley_dialog_turn(parley_dialog *d, const char *id, const char *text
     t->call_ms = -1;
     st->turns++;
     (void)snprintf(flow_before, sizeof(flow_before), "%s", st->flow);
+    if (prepare && (rc = prepare(t, userdata, err)) != PARLEY_OK)
+        goto out;
     if (strcmp(conv.status, "handed_off") == 0) {
         /* A person has the conversation: the message is only understood
          * enough to be stored redacted, and the bot stays silent. */

@@ -140,6 +140,8 @@ parley_err dlg_state_read(struct dlg_state *st, const char *json, parley_error *
         if (st->nchoices < DLG_MAX_CHOICES && json_is_string(v))
             (void)snprintf(st->choices[st->nchoices++], DLG_MAX_NAME, "%s", json_string_value(v));
     }
+    dlg_offer_read(&st->offer, json_object_get(root, "offer"));
+    st->offer_seen = (int64_t)get_int(root, "offer_seen", 0);
     id = json_object_get(root, "id");
     if (json_is_object(id)) {
         const char *h = json_string_value(json_object_get(id, "code_hash"));
@@ -219,6 +221,10 @@ char *dlg_state_write(const struct dlg_state *st)
     (void)json_object_set_new(id, "code_hash", json_string(hash));
     (void)json_object_set_new(id, "code_expires", json_integer(st->id.code_expires));
     (void)json_object_set_new(root, "id", id);
+    if (st->offer.at)
+        (void)json_object_set_new(root, "offer", dlg_offer_json(&st->offer));
+    if (st->offer_seen)
+        (void)json_object_set_new(root, "offer_seen", json_integer(st->offer_seen));
     s = json_dumps(root, JSON_COMPACT);
     if (s) {
         out = parley__strdup(s);
@@ -227,4 +233,36 @@ char *dlg_state_write(const struct dlg_state *st)
 out:
     json_decref(root);
     return out;
+}
+
+json_t *dlg_offer_json(const struct dlg_offer *o)
+{
+    json_t *slots = json_object();
+    for (size_t i = 0; slots && i < o->nslots; i++)
+        (void)json_object_set_new(slots, o->slots[i].name, json_string(o->slots[i].value));
+    return json_pack("{s:s, s:s, s:s, s:s, s:o*, s:I}", "rule", o->rule, "message", o->message,
+                     "intent", o->intent, "event", o->event, "slots", slots, "at",
+                     (json_int_t)o->at);
+}
+
+void dlg_offer_read(struct dlg_offer *o, json_t *v)
+{
+    const char *key;
+    json_t *s;
+    memset(o, 0, sizeof(*o));
+    if (!json_is_object(v))
+        return;
+    copy_str(o->rule, sizeof(o->rule), v, "rule");
+    copy_str(o->message, sizeof(o->message), v, "message");
+    copy_str(o->intent, sizeof(o->intent), v, "intent");
+    copy_str(o->event, sizeof(o->event), v, "event");
+    o->at = (int64_t)get_int(v, "at", 0);
+    json_object_foreach(json_object_get(v, "slots"), key, s)
+    {
+        if (o->nslots < DLG_OFFER_SLOTS && json_is_string(s) && strlen(key) < DLG_MAX_NAME) {
+            (void)snprintf(o->slots[o->nslots].name, DLG_MAX_NAME, "%s", key);
+            (void)snprintf(o->slots[o->nslots].value, DLG_MAX_VALUE, "%s", json_string_value(s));
+            o->nslots++;
+        }
+    }
 }

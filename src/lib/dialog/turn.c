@@ -366,6 +366,12 @@ void dlg_decide(struct dlg_turn *t)
             dlg_flow_reprompt(t);
         return;
     }
+    /* A reply to a proactive message (the latest thing the bot said)
+     * answers it before anything else waiting; identity lapsed first. */
+    if (dlg_offer_answer(t)) {
+        st->misses = 0;
+        return;
+    }
     if (st->last_ms && t->now - st->last_ms > t->d->idle_ms && st->wait == WAIT_STEP &&
         (!f || f->n_steps <= 1)) {
         /* Back after a long silence ("hello again", "where were we"):

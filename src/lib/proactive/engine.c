@@ -274,6 +274,33 @@ static const char *language_of(const struct decision *d, const parley_bot *bot)
     return parley_bot_language(bot, 0);
 }
 
+/* Hands the message to the open-conversation hook, with what a reply to
+ * it continues: the rule, its reply intent and its slots resolved for this
+ * customer (a slot whose value is missing is left out: the flow asks). */
+static int deliver(struct decision *d, const parley_proactive_engine *en, const char *key)
+{
+    const parley_bot_rule *r = d->pc.rule;
+    parley_proactive_delivery m;
+    char vals[PARLEY_PROACTIVE_MAX_SLOTS][128];
+    memset(&m, 0, sizeof(m));
+    m.customer = d->pc.customer;
+    m.text = d->text;
+    m.language = d->lang;
+    m.event_id = d->ev->id;
+    m.rule = r->name;
+    m.message = key;
+    /* A report of what the grant just allowed offers nothing to reply to. */
+    m.reply = r->action && key == r->say ? NULL : r->reply;
+    m.action = r->action;
+    for (size_t i = 0; i < r->n_slots && m.n_slots < PARLEY_PROACTIVE_MAX_SLOTS; i++)
+        if (pro_value(&d->pc, r->slots[i].value, vals[m.n_slots], sizeof(vals[0]), NULL)) {
+            m.slot_names[m.n_slots] = r->slots[i].name;
+            m.slot_values[m.n_slots] = vals[m.n_slots];
+            m.n_slots++;
+        }
+    return en->o.deliver(en->o.deliver_userdata, &m);
+}
+
 /* Sends response `key`: to an open conversation when the server has one,
  * else by SMS through the bot's gateway. */
 static parley_err send_message(struct decision *d, const parley_proactive_engine *en,
@@ -298,13 +325,10 @@ static parley_err send_message(struct decision *d, const parley_proactive_engine
         *sent = 1;
         return PARLEY_OK;
     }
-    if (en->o.deliver) {
-        int got = en->o.deliver(en->o.deliver_userdata, d->pc.customer, d->text);
-        if (got > 0) {
-            d->channel = "conversation";
-            *sent = 1;
-            return PARLEY_OK;
-        }
+    if (en->o.deliver && deliver(d, en, key) > 0) {
+        d->channel = "conversation";
+        *sent = 1;
+        return PARLEY_OK;
     }
     if (!pr->sms_operation || pr->sms_connector >= en->o.n_connectors) {
         set_outcome(d, "failed", "no SMS gateway and no open conversation");

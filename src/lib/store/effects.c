@@ -206,3 +206,24 @@ parley_err parley_store_effects_count(parley_store *store, const parley_store_ef
     parley__store_unlock(store);
     return finish(store, rc, &local, "cannot count effects", err);
 }
+
+parley_err parley_store_effect_latest(parley_store *store, const char *customer,
+                                      const char *channel, int64_t since,
+                                      parley_store_effect_ref *out, parley_error *err)
+{
+    parley_error local = PARLEY_ERROR_INIT;
+    parley_store_effect_ref ref;
+    parley_err rc;
+    if (!store || !out || bad_text(customer, PARLEY_STORE_MAX_ID) || bad_text(channel, 32))
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "cannot find the latest message: bad argument");
+    memset(&ref, 0, sizeof(ref));
+    parley__store_lock(store);
+    rc = store->ops->effect_latest(store, customer, channel, since, &ref, &local);
+    parley__store_unlock(store);
+    if (rc == PARLEY_OK)
+        *out = ref;
+    if (rc == PARLEY_ERR_NOTFOUND)
+        return parley_error_set(err, rc, "%s", local.msg);
+    return finish(store, rc, &local, "cannot find the latest message", err);
+}

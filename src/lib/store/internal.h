@@ -82,6 +82,8 @@ struct parley_store_ops {
                                 parley_error *err);
     parley_err (*effects_commit)(parley_store *s, const parley_store_effect *effects, size_t n,
                                  const parley_store_settle *settles, size_t m, parley_error *err);
+    parley_err (*effect_latest)(parley_store *s, const char *customer, const char *channel,
+                                int64_t since, parley_store_effect_ref *out, parley_error *err);
     /* Encryption and retention (sweep.c has the public half). */
     parley_err (*rekey)(parley_store *s, parley_store_progress_fn fn, void *userdata,
                         parley_error *err);

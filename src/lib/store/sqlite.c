@@ -765,6 +765,7 @@ static const struct parley_store_ops sqlite_ops = {
     .effects_commit = sq_effects_commit,
     .effect_find = sq_effect_find,
     .effects_count = sq_effects_count,
+    .effect_latest = sq_effect_latest,
     .rekey = sq_rekey,
     .sweep = sq_sweep,
 };

@@ -41,6 +41,9 @@ const char *sq_effects_sql(enum stmt_id id)
                "NULL THEN channel <> '' ELSE dedupe = ?3 AND outcome IN ('done', 'offered') END)";
     case ST_CUSTOMER_ERASE_EFFECTS:
         return "DELETE FROM effects WHERE customer = ?1";
+    case ST_EFFECT_LATEST:
+        return "SELECT rule, message, event_id, at FROM effects WHERE customer = ?1 AND "
+               "channel = ?2 AND at > ?3 AND message <> '' ORDER BY at DESC, key DESC LIMIT 1";
     default:
         return "";
     }
@@ -147,6 +150,36 @@ parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *qy
         *count = sqlite3_column_int64(st, 0);
     else
         rc = sq_fail(q->db, r, err);
+    sq_done(st);
+    return rc;
+}
+
+parley_err sq_effect_latest(parley_store *s, const char *customer, const char *channel,
+                            int64_t since, parley_store_effect_ref *out, parley_error *err)
+{
+    struct sqlite_store *q = (struct sqlite_store *)s;
+    sqlite3_stmt *st = sq_stmt(q, ST_EFFECT_LATEST, err);
+    parley_err rc = PARLEY_OK;
+    int r;
+    if (!st)
+        return err->code;
+    (void)sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_text(st, 2, channel, -1, SQLITE_STATIC);
+    (void)sqlite3_bind_int64(st, 3, since);
+    r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        (void)snprintf(out->rule, sizeof(out->rule), "%s",
+                       (const char *)sqlite3_column_text(st, 0));
+        (void)snprintf(out->message, sizeof(out->message), "%s",
+                       (const char *)sqlite3_column_text(st, 1));
+        (void)snprintf(out->event_id, sizeof(out->event_id), "%s",
+                       (const char *)sqlite3_column_text(st, 2));
+        out->at = sqlite3_column_int64(st, 3);
+    } else if (r == SQLITE_DONE) {
+        rc = parley_error_set(err, PARLEY_ERR_NOTFOUND, "no message sent to this customer");
+    } else {
+        rc = sq_fail(q->db, r, err);
+    }
     sq_done(st);
     return rc;
 }

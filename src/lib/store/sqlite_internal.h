@@ -60,6 +60,7 @@ enum stmt_id {
     ST_EFFECTS_COUNT,
     ST_EFFECTS_COUNT_ANY,
     ST_CUSTOMER_ERASE_EFFECTS,
+    ST_EFFECT_LATEST,
     ST__COUNT
 };
 
@@ -196,6 +197,8 @@ parley_err sq_effect_record(parley_store *s, const parley_store_effect *e, int *
 parley_err sq_effect_find(parley_store *s, const char *key, char outcome[16], parley_error *err);
 parley_err sq_effects_count(parley_store *s, const parley_store_effect_query *q, int64_t *count,
                             parley_error *err);
+parley_err sq_effect_latest(parley_store *s, const char *customer, const char *channel,
+                            int64_t since, parley_store_effect_ref *out, parley_error *err);
 
 /* sqlite_throttle.c */
 parley_err sq_throttle_hit(parley_store *s, const char *key, int64_t now, int64_t window,
