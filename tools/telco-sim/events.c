@@ -14,8 +14,7 @@ static int running;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int kicked, stopping;
-static char *url;
-static char *auth; /* "Authorization: Bearer KEY" header line, or NULL */
+static struct telco_hook hook;
 static long long delivered;
 
 int telco_event_emit(const char *type, json_t *data)
@@ -82,32 +81,6 @@ void telco_events_kick(void)
     pthread_mutex_unlock(&mu);
 }
 
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
-}
-
-static void post_one(CURL *c, const char *body)
-{
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h && auth)
-        h = curl_slist_append(h, auth);
-    curl_easy_reset(c);
-    (void)curl_easy_setopt(c, CURLOPT_URL, url);
-    (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc != CURLE_OK)
-        (void)fprintf(stderr, "telco-sim: event delivery to %s failed: %s\n", url,
-                      curl_easy_strerror(rc));
-    curl_slist_free_all(h);
-}
-
 static void *deliver(void *arg)
 {
     (void)arg;
@@ -146,7 +119,7 @@ static void *deliver(void *arg)
         {
             char *body = json_dumps(ev, TELCO_JSON);
             if (body && c)
-                post_one(c, body);
+                (void)telco_hook_post(&hook, c, body, 2000L, "event");
             free(body);
         }
         int more = json_array_size(batch) == 100;
@@ -165,17 +138,8 @@ int telco_events_start(const char *events_url, const char *events_key)
 {
     if (!events_url)
         return 0;
-    url = strdup(events_url);
-    if (events_key) {
-        size_t n = strlen("Authorization: Bearer ") + strlen(events_key) + 1;
-        auth = malloc(n);
-        if (auth)
-            (void)snprintf(auth, n, "Authorization: Bearer %s", events_key);
-    }
-    if (!url || (events_key && !auth)) {
-        (void)fprintf(stderr, "telco-sim: out of memory\n");
+    if (telco_hook_init(&hook, events_url, events_key))
         return -1;
-    }
     telco_lock();
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(telco_db, "SELECT COALESCE(MAX(seq),0) FROM events", -1, &st, NULL) ==
@@ -204,8 +168,5 @@ void telco_events_stop(void)
     pthread_join(thread, NULL);
     running = 0;
     curl_global_cleanup();
-    free(url);
-    url = NULL;
-    free(auth);
-    auth = NULL;
+    telco_hook_free(&hook);
 }

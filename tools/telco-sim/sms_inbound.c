@@ -30,42 +30,15 @@ static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct inbound queue[INBOUND_MAX];
 static size_t count;
 static long long next_seq = 1;
-static char *url;
-static char *auth; /* "Authorization: Bearer KEY", or NULL */
-
-static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
-}
+static struct telco_hook hook;
 
 /* POSTs {"phone","text"}; the HTTP status, or 0 when there was none. */
 static long post_one(CURL *c, const char *phone, const char *text)
 {
     json_t *b = json_pack("{s:s, s:s}", "phone", phone, "text", text);
     char *body = b ? json_dumps(b, TELCO_JSON) : NULL;
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    long status = 0;
+    long status = body ? telco_hook_post(&hook, c, body, INBOUND_TIMEOUT, "inbound SMS") : 0;
     json_decref(b);
-    if (h && auth)
-        h = curl_slist_append(h, auth);
-    if (body && h) {
-        curl_easy_reset(c);
-        (void)curl_easy_setopt(c, CURLOPT_URL, url);
-        (void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        (void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        (void)curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, INBOUND_TIMEOUT);
-        (void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        (void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        CURLcode rc = curl_easy_perform(c);
-        if (rc == CURLE_OK)
-            (void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        else /* the number and the text are the customer's: not logged */
-            (void)fprintf(stderr, "telco-sim: inbound SMS delivery to %s failed: %s\n", url,
-                          curl_easy_strerror(rc));
-    }
-    curl_slist_free_all(h);
     free(body);
     return status;
 }
@@ -109,16 +82,8 @@ int telco_sms_inbound_start(const char *sms_url, const char *sms_key)
 {
     if (!sms_url)
         return 0;
-    url = strdup(sms_url);
-    if (sms_key) {
-        size_t n = strlen("Authorization: Bearer ") + strlen(sms_key) + 1;
-        if ((auth = malloc(n)) != NULL)
-            (void)snprintf(auth, n, "Authorization: Bearer %s", sms_key);
-    }
-    if (!url || (sms_key && !auth)) {
-        (void)fprintf(stderr, "telco-sim: out of memory\n");
+    if (telco_hook_init(&hook, sms_url, sms_key))
         return -1;
-    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
         pthread_create(&thread, NULL, deliver, NULL) != 0) {
         (void)fprintf(stderr, "telco-sim: cannot start the inbound SMS thread\n");
@@ -144,10 +109,7 @@ void telco_sms_inbound_stop(void)
         free(queue[i].text);
     }
     count = 0;
-    free(url);
-    url = NULL;
-    free(auth);
-    auth = NULL;
+    telco_hook_free(&hook);
 }
 
 static json_t *inbound_json(const struct inbound *m)

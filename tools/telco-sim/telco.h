@@ -3,6 +3,7 @@
 #ifndef TELCO_SIM_H
 #define TELCO_SIM_H
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stddef.h>
@@ -82,6 +83,19 @@ int telco_event_emit(const char *type, json_t *data);
 void telco_events_kick(void);
 /* Starts delivery to url (NULL: no delivery); with key, each POST carries
  * "Authorization: Bearer key". */
+/* webhook.c: an outgoing webhook, its URL and "Authorization: Bearer KEY"
+ * header line (NULL without a key). */
+struct telco_hook {
+    char *url, *auth;
+};
+/* 0 (nothing set up without a URL), -1 when out of memory (reported). */
+int telco_hook_init(struct telco_hook *h, const char *url, const char *key);
+void telco_hook_free(struct telco_hook *h);
+/* POSTs JSON `body`; the HTTP status, or 0 when none came (logged as a
+ * failed `what` delivery, without the body). */
+long telco_hook_post(const struct telco_hook *h, CURL *c, const char *body, long timeout_ms,
+                     const char *what);
+
 int telco_events_start(const char *url, const char *key);
 void telco_events_stop(void);
 /* Emits usage_80/90/100 for each threshold crossed between two fractions. */
