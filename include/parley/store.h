@@ -501,7 +501,8 @@ typedef struct parley_store_settle {
 } parley_store_settle;
 
 /** In one transaction: records the `n` effects (as
- * parley_store_effect_record(), keys already recorded left as they are)
+ * parley_store_effect_record(), keys already recorded left as they are,
+ * but each with its time `at` set: no 0 for the clock here)
  * and settles the `m` events (as parley_store_events_settle()); all of it
  * or, on failure, nothing. This is how a batch of decisions becomes
  * durable at once. PARLEY_ERR_INVALID for a bad effect or settling (the
