@@ -11,5 +11,5 @@ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" --target parley telco-sim >/dev/null
 PARLEY="$PWD/$BUILD/parley" PARLEY_SOURCE_DIR="$PWD" PARLEY_BUILD_DIR="$PWD/$BUILD" \
     PARLEY_DATASETS="${PARLEY_DATASETS:-$(cd .. && pwd)/shared/datasets}" \
-    KILL_EVENTS="${EVENTS:-100000}" KILL_CUSTOMERS="${CUSTOMERS:-20000}" \
+    KILL_EVENTS="${EVENTS:-100000}" KILL_CUSTOMERS="${CUSTOMERS:-20000}" KILL_MAX_S=3 \
     sh tests/server/proactive_kill.sh
