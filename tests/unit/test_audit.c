@@ -19,6 +19,8 @@
 #include "audit/internal.h"
 #include "parley/audit.h"
 
+#include "failing_alloc.h"
+
 static char tmpdir[64];
 static char key_path[128], pub_path[160];
 
@@ -609,38 +611,6 @@ static void test_urls_progress(void **state)
     parley_audit_close(a);
 }
 
-static long alloc_count;
-static long alloc_fail_at = -1;
-static long alloc_live;
-
-static int alloc_should_fail(void)
-{
-    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
-}
-static void *t_malloc(size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : malloc(n);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t a, size_t b)
-{
-    void *p = alloc_should_fail() ? NULL : calloc(a, b);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : realloc(old, n);
-    alloc_live += p && !old;
-    return p;
-}
-static void t_free(void *p)
-{
-    alloc_live -= p != NULL;
-    free(p);
-}
-
 static void ignore_line(const char *line, void *userdata)
 {
     (void)line;
@@ -676,13 +646,9 @@ static void test_oom_sweep(void **state)
     long n;
     for (n = 0; n < 1000; n++) {
         const char *p = db_path("oom.db");
-        alloc_count = 0;
-        alloc_fail_at = n;
-        alloc_live = 0;
-        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        failing_alloc_start(n);
         parley_err rc = oom_round(p);
-        parley_set_allocator(NULL, NULL, NULL, NULL);
-        assert_int_equal(alloc_live, 0);
+        assert_int_equal(failing_alloc_stop(), 0);
         if (rc == PARLEY_OK)
             break;
         assert_int_equal(rc, PARLEY_ERR_NOMEM);

@@ -15,6 +15,8 @@
 
 #include "parley/proactive.h"
 
+#include "failing_alloc.h"
+
 static const parley_bot_event_field usage_fields[] = {
     {"line_id", PARLEY_FIELD_STRING, 0},
     {"customer_id", PARLEY_FIELD_STRING, 0},
@@ -285,36 +287,6 @@ static void test_carrier(void **state)
 
 /* ---- out of memory ----------------------------------------------------- */
 
-static long alloc_count, alloc_fail_at = -1, alloc_live;
-
-static int alloc_should_fail(void)
-{
-    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
-}
-static void *t_malloc(size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : malloc(n);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t a, size_t b)
-{
-    void *p = alloc_should_fail() ? NULL : calloc(a, b);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : realloc(old, n);
-    alloc_live += p && !old;
-    return p;
-}
-static void t_free(void *p)
-{
-    alloc_live -= p != NULL;
-    free(p);
-}
-
 static void test_oom_sweep(void **state)
 {
     static const char batch[] = "[{\"id\":\"a\",\"type\":\"ping\"},{\"id\":\"b\",\"type\":"
@@ -324,15 +296,11 @@ static void test_oom_sweep(void **state)
     for (n = 0; n < 100; n++) {
         parley_proactive_events *b = NULL;
         parley_error e = PARLEY_ERROR_INIT;
-        alloc_count = 0;
-        alloc_fail_at = n;
-        alloc_live = 0;
-        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        failing_alloc_start(n);
         parley_err rc =
             parley_proactive_validate(types, NTYPES, batch, sizeof(batch) - 1, NOW, &b, &e);
         parley_proactive_events_free(b);
-        parley_set_allocator(NULL, NULL, NULL, NULL);
-        assert_int_equal(alloc_live, 0);
+        assert_int_equal(failing_alloc_stop(), 0);
         if (rc == PARLEY_OK)
             break;
         assert_int_equal(rc, PARLEY_ERR_NOMEM);

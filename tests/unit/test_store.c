@@ -19,6 +19,8 @@
 #include "common/internal.h"
 #include "parley/store.h"
 
+#include "failing_alloc.h"
+
 /* ---- Temporary database files ---------------------------------------- */
 
 static char tmpdir[64];
@@ -567,38 +569,6 @@ static void test_bad_inputs(void **state)
 
 /* ---- Out-of-memory sweep ---------------------------------------------- */
 
-static long alloc_count;
-static long alloc_fail_at = -1;
-static long alloc_live;
-
-static int alloc_should_fail(void)
-{
-    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
-}
-static void *t_malloc(size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : malloc(n);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t a, size_t b)
-{
-    void *p = alloc_should_fail() ? NULL : calloc(a, b);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : realloc(old, n);
-    alloc_live += p && !old;
-    return p;
-}
-static void t_free(void *p)
-{
-    alloc_live -= p != NULL;
-    free(p);
-}
-
 /* One full round through the API; returns the first failure. */
 static parley_err oom_round(void)
 {
@@ -726,13 +696,9 @@ static void test_oom_sweep(void **state)
     (void)state;
     long n;
     for (n = 0; n < 1000; n++) {
-        alloc_count = 0;
-        alloc_fail_at = n;
-        alloc_live = 0;
-        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        failing_alloc_start(n);
         parley_err rc = oom_round();
-        parley_set_allocator(NULL, NULL, NULL, NULL);
-        assert_int_equal(alloc_live, 0);
+        assert_int_equal(failing_alloc_stop(), 0);
         if (rc == PARLEY_OK)
             break;
         assert_int_equal(rc, PARLEY_ERR_NOMEM);

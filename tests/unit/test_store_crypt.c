@@ -23,6 +23,8 @@
 
 #include "common/internal.h"
 #include "parley/store.h"
+
+#include "failing_alloc.h"
 #include "store/internal.h"
 
 static char tmpdir[64];
@@ -762,38 +764,6 @@ static void test_clear_then_encrypted(void **state)
 
 /* ---- out of memory: every failure path frees what it took --------------- */
 
-static long alloc_count;
-static long alloc_fail_at = -1;
-static long alloc_live;
-
-static int alloc_should_fail(void)
-{
-    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
-}
-static void *t_malloc(size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : malloc(n);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_calloc(size_t a, size_t b)
-{
-    void *p = alloc_should_fail() ? NULL : calloc(a, b);
-    alloc_live += p != NULL;
-    return p;
-}
-static void *t_realloc(void *old, size_t n)
-{
-    void *p = alloc_should_fail() ? NULL : realloc(old, n);
-    alloc_live += p && !old;
-    return p;
-}
-static void t_free(void *p)
-{
-    alloc_live -= p != NULL;
-    free(p);
-}
-
 static int ignore_handoff(const parley_store_handoff *h, void *userdata)
 {
     (void)h;
@@ -845,13 +815,9 @@ static void test_oom_sweep(void **state)
     (void)state;
     long n;
     for (n = 0; n < 2000; n++) {
-        alloc_count = 0;
-        alloc_fail_at = n;
-        alloc_live = 0;
-        parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
+        failing_alloc_start(n);
         parley_err rc = oom_round();
-        parley_set_allocator(NULL, NULL, NULL, NULL);
-        assert_int_equal(alloc_live, 0);
+        assert_int_equal(failing_alloc_stop(), 0);
         if (rc == PARLEY_OK)
             break;
         assert_int_equal(rc, PARLEY_ERR_NOMEM);
