@@ -104,21 +104,14 @@ static int event_json(char *buf, size_t size, long seq, long customers)
     char cid[32], lid[32];
     (void)snprintf(cid, sizeof(cid), "CS%07ld", i);
     (void)snprintf(lid, sizeof(lid), "LS%07ld", i);
-    if (r < 30)
+    if (r < 70) {
+        /* usage_80 30%, usage_90 25%, usage_100 15%, a little past the mark */
+        int mark = r < 30 ? 80 : (r < 55 ? 90 : 100);
         return snprintf(buf, size,
-                        "{\"id\":\"%s-%ld\",\"type\":\"usage_80\",\"line_id\":\"%s\","
+                        "{\"id\":\"%s-%ld\",\"type\":\"usage_%d\",\"line_id\":\"%s\","
                         "\"customer_id\":\"%s\",\"percent_used\":%.1f}",
-                        run_tag, seq, lid, cid, 80.0 + (double)(rnd() % 50) / 10);
-    if (r < 55)
-        return snprintf(buf, size,
-                        "{\"id\":\"%s-%ld\",\"type\":\"usage_90\",\"line_id\":\"%s\","
-                        "\"customer_id\":\"%s\",\"percent_used\":%.1f}",
-                        run_tag, seq, lid, cid, 90.0 + (double)(rnd() % 50) / 10);
-    if (r < 70)
-        return snprintf(buf, size,
-                        "{\"id\":\"%s-%ld\",\"type\":\"usage_100\",\"line_id\":\"%s\","
-                        "\"customer_id\":\"%s\",\"percent_used\":%.1f}",
-                        run_tag, seq, lid, cid, 100.0 + (double)(rnd() % 30) / 10);
+                        run_tag, seq, mark, lid, cid, mark + (double)(rnd() % 30) / 10);
+    }
     if (r < 80)
         return snprintf(buf, size,
                         "{\"id\":\"%s-%ld\",\"type\":\"roaming_detected\",\"line_id\":\"%s\","

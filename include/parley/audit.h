@@ -31,6 +31,11 @@ typedef struct parley_audit parley_audit;
 #define PARLEY_AUDIT_MAX_KIND 32
 /** Longest conversation or customer id: printable ASCII, no spaces. */
 #define PARLEY_AUDIT_MAX_ID 64
+
+/** 1 when the log takes `id` as a conversation or customer id (printable
+ * ASCII without spaces, at most PARLEY_AUDIT_MAX_ID bytes; "" too), else 0:
+ * for callers that would rather leave an id out than lose the record. */
+int parley_audit_id_ok(const char *id);
 /** Deepest nesting of arrays and objects accepted in a body. */
 #define PARLEY_AUDIT_MAX_DEPTH 32
 /** Records between two automatic checkpoints unless configured. */

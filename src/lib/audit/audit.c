@@ -442,6 +442,13 @@ static parley_err check_id(const char *what, const char *id, size_t *len, parley
     return PARLEY_OK;
 }
 
+int parley_audit_id_ok(const char *id)
+{
+    parley_error ignored = PARLEY_ERROR_INIT;
+    size_t n;
+    return id && check_id("", id, &n, &ignored) == PARLEY_OK;
+}
+
 /* Signs and stores a checkpoint at the handle's tail. */
 static parley_err write_checkpoint(parley_audit *a, int64_t time, parley_error *err)
 {

@@ -71,19 +71,6 @@ static const char *keep(parley_proactive_batch *b, const char *s)
     return c->data + c->used - n;
 }
 
-/* Whether the audit log takes `s` as a customer id (printable ASCII, no
- * spaces, at most PARLEY_AUDIT_MAX_ID bytes): the store takes more (a
- * space, any byte), and one record the log refuses would fail the whole
- * batch's commit, every time it is decided again. */
-static int audit_id_ok(const char *s)
-{
-    size_t n = 0;
-    for (; s[n]; n++)
-        if (n >= PARLEY_AUDIT_MAX_ID || (unsigned char)s[n] <= 0x20 || (unsigned char)s[n] >= 0x7f)
-            return 0;
-    return 1;
-}
-
 static uint64_t hash_of(const char *s)
 {
     return XXH3_64bits(s, strlen(s));
@@ -296,7 +283,7 @@ parley_err pro_record(parley_proactive_batch *b, const parley_store_effect *e, c
         /* A customer id the log cannot hold is left out of the record
          * (its body names the effect, whose row names the customer). */
         r->customer = c.customer;
-        if (!audit_id_ok(c.customer)) {
+        if (!parley_audit_id_ok(c.customer)) {
             r->customer = "";
             PARLEY_LOG(PARLEY_LOG_WARN,
                        "proactive: effect %s: the customer id is not one the audit log takes; "

@@ -98,14 +98,14 @@ static uint64_t mono_ns(void)
 
 /* Every backend call goes through here, so the time spent waiting for
  * the company's systems is counted apart from the rules' own. */
-static parley_err backend_call(const parley_proactive_engine *en, size_t connector, const char *op,
+static parley_err backend_call(const struct decision *d, size_t connector, const char *op,
                                const parley_connect_param *params, size_t n, const char *idem,
                                parley_connect_result **r, parley_error *err)
 {
-    parley_proactive_engine *m = (parley_proactive_engine *)en;
+    parley_proactive_engine *m = pro_batch_engine(d->b);
     uint64_t t0 = mono_ns();
     parley_err rc =
-        parley_connect_call_keyed(en->o.connectors[connector], op, params, n, idem, r, err);
+        parley_connect_call_keyed(m->o.connectors[connector], op, params, n, idem, r, err);
     atomic_fetch_add(&m->call_ns, mono_ns() - t0);
     atomic_fetch_add(&m->calls, 1);
     return rc;
@@ -169,7 +169,7 @@ static parley_err call_action(struct decision *d, const parley_proactive_engine 
         params[n].value = vals[n];
         n++;
     }
-    if ((rc = backend_call(en, a->connector, a->operation, params, n, idem, &r, err)) != PARLEY_OK)
+    if ((rc = backend_call(d, a->connector, a->operation, params, n, idem, &r, err)) != PARLEY_OK)
         return rc;
     if (parley_connect_result_code(r) != PARLEY_CONNECT_OK)
         rc = call_failed(d, name, r, err);
@@ -349,7 +349,7 @@ static parley_err send_message(struct decision *d, const parley_proactive_engine
         n++;
     }
     make_key(idem, sizeof(idem), "ps", d->key, NULL, NULL, NULL);
-    if ((rc = backend_call(en, pr->sms_connector, pr->sms_operation, params, n, idem, &r, err)) !=
+    if ((rc = backend_call(d, pr->sms_connector, pr->sms_operation, params, n, idem, &r, err)) !=
         PARLEY_OK)
         return rc;
     if (parley_connect_result_code(r) != PARLEY_CONNECT_OK) {
@@ -499,7 +499,7 @@ static void report(const struct decision *d, const parley_proactive_engine *en,
                    parley_proactive_outcome_fn fn, void *userdata)
 {
     parley_proactive_outcome o;
-    atomic_fetch_add(&((parley_proactive_engine *)en)->decisions, 1);
+    atomic_fetch_add(&pro_batch_engine(d->b)->decisions, 1);
     if (!fn)
         return;
     o.rule = d->pc.rule->name;
