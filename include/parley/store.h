@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 9
+#define PARLEY_STORE_SCHEMA_VERSION 10
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an

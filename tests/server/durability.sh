@@ -29,7 +29,10 @@ for cid in $(cut -d' ' -f1 "$T/acked" | sort -u); do
     want=$(grep -c "^$cid " "$T/acked")
     req GET "/v1/conversations/$cid" "$AG"
     have=$(field 'sum(1 for t in j["turns"] if t["role"] == "customer")')
-    [ "$have" -ge "$want" ] || lost=$((lost + want - have))
+    if [ "${have:-0}" -lt "$want" ]; then
+        lost=$((lost + want - ${have:-0}))
+        echo "conversation $cid: $want acknowledged, ${have:-no} found (HTTP $(cat "$T/status"): $(head -c 200 "$T/body"))" >&2
+    fi
 done
 [ "$lost" -eq 0 ] || fail "$lost acknowledged turns were lost"
 finish "$n acknowledged turns, none lost after kill -9"

@@ -6,7 +6,8 @@
  * parley_store_effects_commit(): effects and event settlings in one
  * transaction, all or nothing (an unknown event, a bad effect, a statement
  * the database refuses), keys already recorded left as they are, and what
- * it wrote persisting across a reopen. */
+ * it wrote persisting across a reopen; and migration 10 carrying the
+ * effects of a schema-9 database over to the new table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,7 +45,7 @@ static void remove_db(const char *path)
     }
 }
 
-static const char *const db_names[] = {"rollback.db", "reopen.db"};
+static const char *const db_names[] = {"rollback.db", "reopen.db", "upgrade.db"};
 
 static int teardown_dir(void **state)
 {
@@ -456,12 +457,54 @@ static void test_commit_reopen(void **state)
     parley_store_close(s);
 }
 
+/* A database from before migration 10 (effects keyed by their hash,
+ * WITHOUT ROWID) keeps its effects, their keys' uniqueness and the
+ * per-customer counts once upgraded. */
+static void test_upgrade_from_v9(void **state)
+{
+    char path[256];
+    parley_store *s;
+    parley_error e = PARLEY_ERROR_INIT;
+    sqlite3 *db = NULL;
+    int fresh = 1;
+    (void)state;
+    db_path(path, sizeof(path), "upgrade.db");
+    parley_store_close(open_store(path));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "DROP TABLE effects;"
+            "CREATE TABLE effects (key TEXT PRIMARY KEY, event_id TEXT NOT NULL, rule TEXT NOT "
+            "NULL, customer TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL, detail TEXT "
+            "NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL, channel TEXT NOT NULL, dedupe "
+            "TEXT NOT NULL) WITHOUT ROWID;"
+            "CREATE INDEX effects_customer ON effects(customer, at);"
+            "INSERT INTO effects VALUES ('k-b', 'ev-1', 'r1', 'C1', 1740477600001, 'done', 'why', "
+            "'', 'notice', 'sms', ''), ('k-a', 'ev-2', 'r1', 'C1', 1740477600002, 'denied', 'why', "
+            "'', '', '', '');"
+            "DELETE FROM parley_schema WHERE version >= 10;",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    (void)sqlite3_close(db);
+    s = open_store(path);
+    assert_int_equal(parley_store_schema_version(s), PARLEY_STORE_SCHEMA_VERSION);
+    assert_string_equal(find(s, "k-a"), "denied");
+    assert_string_equal(find(s, "k-b"), "done");
+    assert_int_equal(count(s, "C1", NULL, NULL, T0 - HOUR, NULL), 1);
+    parley_store_effect f = effect("k-a", "ev-9", "r2", "C2", T0, "done", "sms", "");
+    assert_int_equal(parley_store_effect_record(s, &f, &fresh, &e), PARLEY_OK);
+    assert_int_equal(fresh, 0);
+    assert_int_equal(count(s, "C2", NULL, NULL, T0 - HOUR, NULL), 0);
+    parley_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_find),   cmocka_unit_test(test_count),
         cmocka_unit_test(test_commit),        cmocka_unit_test(test_commit_rollback),
-        cmocka_unit_test(test_commit_reopen),
+        cmocka_unit_test(test_commit_reopen), cmocka_unit_test(test_upgrade_from_v9),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

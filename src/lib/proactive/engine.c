@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #include "parley/trust.h"
@@ -59,23 +60,21 @@ void parley_proactive_engine_free(parley_proactive_engine *en)
     parley__free(en);
 }
 
-/* A key of at most 19 characters from `a`/`b`/`c`/`d`: stable across
+/* A key of at most 19 characters from `a`/`b`/`c`: stable across
  * processes, so a redelivery finds the same effect and the backend the
- * same idempotency key. */
+ * same idempotency key. The hash state lives on the stack: no allocation
+ * per key, and no failure that could give two effects one key. */
 static void make_key(char *out, size_t size, const char *prefix, const char *a, const char *b,
-                     const char *c, const char *d)
+                     const char *c)
 {
-    XXH3_state_t *st = XXH3_createState();
-    const char *parts[] = {a, b, c, d};
-    unsigned long long h = 0;
-    if (st && XXH3_64bits_reset(st) == XXH_OK) {
-        for (size_t i = 0; i < 4; i++)
-            if (parts[i])
-                (void)XXH3_64bits_update(st, parts[i], strlen(parts[i]) + 1);
-        h = XXH3_64bits_digest(st);
-    }
-    XXH3_freeState(st);
-    (void)snprintf(out, size, "%s-%016llx", prefix, h);
+    XXH3_state_t st;
+    const char *parts[] = {a, b, c};
+    XXH3_INITSTATE(&st);
+    (void)XXH3_64bits_reset(&st);
+    for (size_t i = 0; i < 3; i++)
+        if (parts[i])
+            (void)XXH3_64bits_update(&st, parts[i], strlen(parts[i]) + 1);
+    (void)snprintf(out, size, "%s-%016llx", prefix, (unsigned long long)XXH3_64bits_digest(&st));
 }
 
 static void set_outcome(struct decision *d, const char *outcome, const char *fmt, ...)
@@ -251,7 +250,7 @@ static parley_err may_message(struct decision *d, const parley_proactive_engine 
             return PARLEY_OK;
         }
     }
-    make_key(use_key, sizeof(use_key), "pm", d->key, NULL, NULL, NULL);
+    make_key(use_key, sizeof(use_key), "pm", d->key, NULL, NULL);
     rq.use_key = use_key;
     if ((rc = decide(en, &rq, 0, &dec, err)) != PARLEY_OK)
         return rc;
@@ -348,7 +347,7 @@ static parley_err send_message(struct decision *d, const parley_proactive_engine
         params[n].value = vals[n];
         n++;
     }
-    make_key(idem, sizeof(idem), "ps", d->key, NULL, NULL, NULL);
+    make_key(idem, sizeof(idem), "ps", d->key, NULL, NULL);
     if ((rc = backend_call(d, pr->sms_connector, pr->sms_operation, params, n, idem, &r, err)) !=
         PARLEY_OK)
         return rc;
@@ -378,7 +377,7 @@ static parley_err run_action(struct decision *d, const parley_proactive_engine *
         rq.quantity = strtod(buf, NULL);
     if (r->amount && pro_value(&d->pc, r->amount, buf, sizeof(buf), NULL))
         rq.amount = strtod(buf, NULL);
-    make_key(use_key, sizeof(use_key), "pu", d->key, NULL, NULL, NULL);
+    make_key(use_key, sizeof(use_key), "pu", d->key, NULL, NULL);
     rq.use_key = use_key;
     if ((rc = decide(en, &rq, 0, &dec, err)) != PARLEY_OK)
         return rc;
@@ -394,7 +393,7 @@ static parley_err run_action(struct decision *d, const parley_proactive_engine *
         *ran = 1;
         return PARLEY_OK;
     }
-    make_key(idem, sizeof(idem), "pa", d->key, NULL, NULL, NULL);
+    make_key(idem, sizeof(idem), "pa", d->key, NULL, NULL);
     return call_action(d, en, r->action, idem, ran, err);
 }
 
@@ -533,7 +532,7 @@ static parley_err decide_one(parley_proactive_batch *b, const parley_proactive_e
     d.ev = ev;
     d.now = now;
     d.remaining[0] = d.remaining[1] = -1;
-    make_key(d.key, sizeof(d.key), "pe", ev->id, rule->name, customer, NULL);
+    make_key(d.key, sizeof(d.key), "pe", ev->id, rule->name, customer);
     if (!en->o.dry_run) {
         rc = pro_effect_find(b, d.key, prior, err);
         if (rc == PARLEY_OK) {
