@@ -23,41 +23,18 @@
 
 /* ---- Temporary database files ---------------------------------------- */
 
-static char tmpdir[64];
+#include "temp_dir.h"
 
 static int setup_dir(void **state)
 {
     (void)state;
-    (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/parley-store-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static void remove_db(const char *path)
-{
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    char p[256];
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-        (void)unlink(p);
-    }
+    return temp_dir_make("store");
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    static const char *const names[] = {"a.db", "b.db", "c.db", "d.db", "e.db", "bad.db"};
-    char p[256];
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s/%s", tmpdir, names[i]);
-        remove_db(p);
-    }
-    return rmdir(tmpdir);
-}
-
-static void db_path(char *buf, size_t n, const char *name)
-{
-    (void)snprintf(buf, n, "%s/%s", tmpdir, name);
-    remove_db(buf);
+    return temp_dir_remove();
 }
 
 /* Runs SQL on the file behind the store's back (as a second process would). */

@@ -26,42 +26,18 @@
 #define T0   1740477600000LL /* 2025-02-25T10:00:00Z */
 #define HOUR (3600LL * 1000)
 
-static char tmpdir[64];
+#include "temp_dir.h"
 
 static int setup_dir(void **state)
 {
     (void)state;
-    (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/parley-effects-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return temp_dir_make("effects");
 }
-
-static void remove_db(const char *path)
-{
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    char p[256];
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-        (void)unlink(p);
-    }
-}
-
-static const char *const db_names[] = {"rollback.db", "reopen.db", "upgrade.db"};
 
 static int teardown_dir(void **state)
 {
-    char p[256];
     (void)state;
-    for (size_t i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s/%s", tmpdir, db_names[i]);
-        remove_db(p);
-    }
-    return rmdir(tmpdir);
-}
-
-static void db_path(char *buf, size_t n, const char *name)
-{
-    (void)snprintf(buf, n, "%s/%s", tmpdir, name);
-    remove_db(buf);
+    return temp_dir_remove();
 }
 
 static parley_store *open_store(const char *path)

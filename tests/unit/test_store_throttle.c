@@ -20,43 +20,18 @@
 
 /* ---- Temporary database files ---------------------------------------- */
 
-static char tmpdir[64];
+#include "temp_dir.h"
 
 static int setup_dir(void **state)
 {
     (void)state;
-    (void)snprintf(tmpdir, sizeof(tmpdir), "/tmp/parley-throttle-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return temp_dir_make("throttle");
 }
-
-static void remove_db(const char *path)
-{
-    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-    char p[256];
-    for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-        (void)unlink(p);
-    }
-}
-
-static const char *const db_names[] = {"count.db", "expire.db", "clear.db", "bad.db",
-                                       "keys.db",  "reopen.db", "prune.db", "race.db"};
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    char p[256];
-    for (size_t i = 0; i < sizeof(db_names) / sizeof(db_names[0]); i++) {
-        (void)snprintf(p, sizeof(p), "%s/%s", tmpdir, db_names[i]);
-        remove_db(p);
-    }
-    return rmdir(tmpdir);
-}
-
-static void db_path(char *buf, size_t n, const char *name)
-{
-    (void)snprintf(buf, n, "%s/%s", tmpdir, name);
-    remove_db(buf);
+    return temp_dir_remove();
 }
 
 static int64_t raw_int(const char *path, const char *sql)
