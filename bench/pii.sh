@@ -49,5 +49,6 @@ $PIN node bench/pii/redact_pii.mjs "$NODE_DIR" "$SET" "$W/redact-pii.jsonl" "$PI
 $PIN "$BENCH_DIR/bench/bench_pii" --peer "$W/redact-pii.jsonl" --peer-stats "$W/redact-pii.json" \
     --mb "$PII_MB" --errors "$W/errors.tsv" "$SET" | tee "$W/results.md"
 echo
+python3 bench/pii_labels.py "$SET" | tee -a "$W/results.md"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); misses of both systems" \
     "(system, FP/FN, type, text, value): $W/errors.tsv"
