@@ -1,0 +1,192 @@
+/* Learning from past interactions: reading interaction logs (JSONL, CSV
+ * exports, training-data files), the `parley learn` pipeline that turns
+ * them into a model (scrub, consent, de-duplicate, map, split, train,
+ * evaluate), its report, and the versioned model registry. */
+#ifndef PARLEY_LEARN_H
+#define PARLEY_LEARN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "parley/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------
+ * Interaction logs (docs/interaction-logs.md)
+ * ------------------------------------------------------------------- */
+
+/** Formats `parley_learn_reader_open` reads. */
+typedef enum parley_learn_log_format {
+    PARLEY_LEARN_LOG_AUTO = 0, /* .jsonl/.ndjson/.json: JSONL; .csv: CSV; else training data */
+    PARLEY_LEARN_LOG_JSONL,    /* one conversation object per line */
+    PARLEY_LEARN_LOG_CSV,      /* one turn per row, a conversation's rows together */
+    PARLEY_LEARN_LOG_TRAINING, /* a training-data file the intent engine reads
+                                  (fastText, CSV, TSV, JSONL, Rasa): each
+                                  example is a one-turn authored conversation */
+} parley_learn_log_format;
+
+/** Who said a turn. */
+typedef enum parley_learn_speaker {
+    PARLEY_LEARN_CUSTOMER = 0,
+    PARLEY_LEARN_AGENT = 1, /* a person or the bot answering */
+    PARLEY_LEARN_SYSTEM = 2,
+} parley_learn_speaker;
+
+/** One turn. Pointers are borrowed from the reader, valid until its next
+ * call; `text` is NUL-terminated valid UTF-8. */
+typedef struct parley_learn_turn {
+    parley_learn_speaker speaker;
+    const char *text;
+    size_t text_len;
+    int64_t time_ms; /* Unix ms; 0 when the log has no time */
+} parley_learn_turn;
+
+/** One conversation. Pointers are borrowed from the reader, valid until its
+ * next call. Strings are NUL-terminated; absent optional ones are "". */
+typedef struct parley_learn_conversation {
+    const char *id;          /* required in logs; "FILE:LINE" for training data */
+    const char *customer_id; /* required in logs; "" for training data (authored) */
+    const char *language;    /* "" if unknown */
+    const char *disposition; /* the agent's reason code, or the example's intent */
+    const char *outcome;     /* "resolved", "escalated", ... or "" */
+    int authored;            /* 1: from a training-data file, not a customer */
+    size_t n_turns;          /* at least 1 */
+    const parley_learn_turn *turns;
+    size_t line; /* 1-based line where it starts in the file */
+} parley_learn_conversation;
+
+typedef struct parley_learn_reader parley_learn_reader;
+
+/** Opens `path` ("-": standard input, JSONL or CSV only). Streams in
+ * constant memory (one conversation at a time; a conversation up to 16 MiB
+ * and 10,000 turns). Caller frees `*out` with parley_learn_reader_free(). */
+parley_err parley_learn_reader_open(const char *path, parley_learn_log_format fmt,
+                                    parley_learn_reader **out, parley_error *err);
+
+/** Reads the next conversation into `*c` and sets `*has` to 1, or sets
+ * `*has` to 0 at the end. A malformed conversation fails with
+ * PARLEY_ERR_FORMAT or PARLEY_ERR_UTF8 and "FILE:LINE: what is wrong"; it
+ * is consumed, so the caller may count it and call again. I/O and memory
+ * errors are sticky. */
+parley_err parley_learn_reader_next(parley_learn_reader *r, parley_learn_conversation *c, int *has,
+                                    parley_error *err);
+
+/** Bytes read so far, and the file's size in `*total` (0 when unknown, as
+ * for a pipe), for progress. */
+uint64_t parley_learn_reader_progress(const parley_learn_reader *r, uint64_t *total);
+
+/** The format being read (never AUTO). */
+parley_learn_log_format parley_learn_reader_format(const parley_learn_reader *r);
+
+/** Closes the reader. NULL does nothing. */
+void parley_learn_reader_free(parley_learn_reader *r);
+
+/* ---------------------------------------------------------------------
+ * The pipeline's results, and its report
+ * ------------------------------------------------------------------- */
+
+/** Why conversations were dropped; the index into
+ * parley_learn_summary.dropped. */
+typedef enum parley_learn_drop {
+    PARLEY_LEARN_DROP_MALFORMED = 0,   /* the reader refused it */
+    PARLEY_LEARN_DROP_LANGUAGE,        /* another language than the run's */
+    PARLEY_LEARN_DROP_NO_CONSENT,      /* customer without an active training_use grant */
+    PARLEY_LEARN_DROP_NO_TEXT,         /* no customer turn with text (after scrubbing) */
+    PARLEY_LEARN_DROP_UNMAPPED,        /* reason code the mapping does not name */
+    PARLEY_LEARN_DROP_IGNORED,         /* reason code mapped to "-" (not an intent) */
+    PARLEY_LEARN_DROP_DUPLICATE,       /* the same text (normalized) already kept */
+    PARLEY_LEARN_DROP_NEAR_DUPLICATE,  /* almost the same text already kept */
+    PARLEY_LEARN_DROP_CONTRADICTORY,   /* the same text kept with other intents */
+    PARLEY_LEARN_DROP_COUNT
+} parley_learn_drop;
+
+/** "malformed", "language", ... Static storage. */
+const char *parley_learn_drop_name(parley_learn_drop d);
+
+/** One intent's figures on the held-out split. `*_current` are -1 when
+ * there is no current model or it lacks the intent. */
+typedef struct parley_learn_intent {
+    const char *intent;
+    size_t train_rows, test_rows;
+    double precision, recall, f1;
+    double f1_current;
+} parley_learn_intent;
+
+/** A model's figures on the held-out split. */
+typedef struct parley_learn_metrics {
+    double accuracy;
+    double macro_f1; /* over the intents of the held-out split */
+    double ece;      /* expected calibration error, 10 bins */
+    /* Reliability diagram: rows whose top probability falls in bin b
+     * ([b/10, (b+1)/10)), their mean confidence and their accuracy. */
+    size_t bin_rows[10];
+    double bin_confidence[10], bin_accuracy[10];
+} parley_learn_metrics;
+
+/** One point of the learning curve: the new model trained on a share of
+ * the training split, scored on the whole held-out split. */
+typedef struct parley_learn_curve_point {
+    size_t train_rows;
+    double accuracy, macro_f1;
+} parley_learn_curve_point;
+
+/** Everything a run found, for the report. Owned by the pipeline; the
+ * report functions only read it. */
+typedef struct parley_learn_summary {
+    const char *language;
+    const char *version;   /* registry version of the new model, "" if not registered */
+    const char *created;   /* RFC 3339 UTC */
+    const char *who;       /* the user who ran it */
+    uint64_t fingerprint;  /* XXH64 over the training split, in order */
+    const char *params;    /* training options as a JSON object */
+    /* Reading and filtering. */
+    uint64_t conversations, turns, bytes;
+    uint64_t kept;                            /* conversations that became rows */
+    uint64_t dropped[PARLEY_LEARN_DROP_COUNT];
+    uint64_t pii_findings;                    /* values scrubbed from kept text */
+    uint64_t authored;                        /* rows from training-data files */
+    size_t train_rows, test_rows;
+    /* Contradictions: texts seen with several intents (most frequent first). */
+    size_t n_contradictions;
+    const char *const *contradiction_text; /* scrubbed */
+    const char *const *contradiction_labels; /* "a (3), b (2)" */
+    /* Models. */
+    size_t n_intents;
+    const parley_learn_intent *intents; /* sorted by intent name */
+    parley_learn_metrics fresh;
+    int has_current;
+    parley_learn_metrics current;
+    /* Most confused intents: a k x k matrix (row gold, column predicted,
+     * row-major) over the k intents with the most errors. */
+    size_t confusion_k;
+    const char *const *confusion_labels;
+    const size_t *confusion;
+    size_t n_curve;
+    const parley_learn_curve_point *curve;
+    /* Decision. */
+    int promoted;
+    const char *decision; /* why it was or was not promoted */
+    /* Seconds per step: read+scrub+filter, dedupe+split, train, evaluate. */
+    double seconds_prepare, seconds_train, seconds_eval, seconds_total;
+    size_t peak_rss_mb;
+} parley_learn_summary;
+
+/** Writes the report as one self-contained HTML page with inline SVG
+ * charts: per-intent F1 (new and current), heat map of the most confused
+ * intents, calibration (reliability) curve, learning curve, the counts of
+ * what was kept and dropped and why, contradictions and the decision.
+ * Every string from the data is HTML-escaped. */
+parley_err parley_learn_report_html(const parley_learn_summary *s, FILE *out, parley_error *err);
+
+/** Writes the same as one JSON object (docs/learning.md). */
+parley_err parley_learn_report_json(const parley_learn_summary *s, FILE *out, parley_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
