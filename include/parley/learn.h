@@ -92,15 +92,15 @@ void parley_learn_reader_free(parley_learn_reader *r);
 /** Why conversations were dropped; the index into
  * parley_learn_summary.dropped. */
 typedef enum parley_learn_drop {
-    PARLEY_LEARN_DROP_MALFORMED = 0,   /* the reader refused it */
-    PARLEY_LEARN_DROP_LANGUAGE,        /* another language than the run's */
-    PARLEY_LEARN_DROP_NO_CONSENT,      /* customer without an active training_use grant */
-    PARLEY_LEARN_DROP_NO_TEXT,         /* no customer turn with text (after scrubbing) */
-    PARLEY_LEARN_DROP_UNMAPPED,        /* reason code the mapping does not name */
-    PARLEY_LEARN_DROP_IGNORED,         /* reason code mapped to "-" (not an intent) */
-    PARLEY_LEARN_DROP_DUPLICATE,       /* the same text (normalized) already kept */
-    PARLEY_LEARN_DROP_NEAR_DUPLICATE,  /* almost the same text already kept */
-    PARLEY_LEARN_DROP_CONTRADICTORY,   /* the same text kept with other intents */
+    PARLEY_LEARN_DROP_MALFORMED = 0,  /* the reader refused it */
+    PARLEY_LEARN_DROP_LANGUAGE,       /* another language than the run's */
+    PARLEY_LEARN_DROP_NO_CONSENT,     /* customer without an active training_use grant */
+    PARLEY_LEARN_DROP_NO_TEXT,        /* no customer turn with text (after scrubbing) */
+    PARLEY_LEARN_DROP_UNMAPPED,       /* reason code the mapping does not name */
+    PARLEY_LEARN_DROP_IGNORED,        /* reason code mapped to "-" (not an intent) */
+    PARLEY_LEARN_DROP_DUPLICATE,      /* the same text (normalized) already kept */
+    PARLEY_LEARN_DROP_NEAR_DUPLICATE, /* almost the same text already kept */
+    PARLEY_LEARN_DROP_CONTRADICTORY,  /* the same text kept with other intents */
     PARLEY_LEARN_DROP_COUNT
 } parley_learn_drop;
 
@@ -138,21 +138,21 @@ typedef struct parley_learn_curve_point {
  * report functions only read it. */
 typedef struct parley_learn_summary {
     const char *language;
-    const char *version;   /* registry version of the new model, "" if not registered */
-    const char *created;   /* RFC 3339 UTC */
-    const char *who;       /* the user who ran it */
-    uint64_t fingerprint;  /* XXH64 over the training split, in order */
-    const char *params;    /* training options as a JSON object */
+    const char *version;  /* registry version of the new model, "" if not registered */
+    const char *created;  /* RFC 3339 UTC */
+    const char *who;      /* the user who ran it */
+    uint64_t fingerprint; /* XXH64 over the training split, in order */
+    const char *params;   /* training options as a JSON object */
     /* Reading and filtering. */
     uint64_t conversations, turns, bytes;
-    uint64_t kept;                            /* conversations that became rows */
+    uint64_t kept; /* conversations that became rows */
     uint64_t dropped[PARLEY_LEARN_DROP_COUNT];
-    uint64_t pii_findings;                    /* values scrubbed from kept text */
-    uint64_t authored;                        /* rows from training-data files */
+    uint64_t pii_findings; /* values scrubbed from kept text */
+    uint64_t authored;     /* rows from training-data files */
     size_t train_rows, test_rows;
     /* Contradictions: texts seen with several intents (most frequent first). */
     size_t n_contradictions;
-    const char *const *contradiction_text; /* scrubbed */
+    const char *const *contradiction_text;   /* scrubbed */
     const char *const *contradiction_labels; /* "a (3), b (2)" */
     /* Models. */
     size_t n_intents;
@@ -184,6 +184,130 @@ parley_err parley_learn_report_html(const parley_learn_summary *s, FILE *out, pa
 
 /** Writes the same as one JSON object (docs/learning.md). */
 parley_err parley_learn_report_json(const parley_learn_summary *s, FILE *out, parley_error *err);
+
+/* ---------------------------------------------------------------------
+ * The pipeline (docs/learning.md)
+ * ------------------------------------------------------------------- */
+
+struct parley_store;
+struct parley_nlu_model;
+struct parley_nlu_train_options;
+
+/** What the pipeline reports while it runs. */
+typedef struct parley_learn_progress {
+    const char *step;       /* "read", "split", "train", "curve", "evaluate" */
+    uint64_t conversations; /* read so far */
+    uint64_t bytes, total;  /* of the current input; total 0 if unknown */
+    double fraction;        /* of the current step, 0..1, < 0 if unknown */
+    double elapsed_s;
+} parley_learn_progress;
+
+/** Progress callback; return non-zero to cancel (PARLEY_ERR_INVALID). */
+typedef int (*parley_learn_progress_fn)(const parley_learn_progress *p, void *userdata);
+
+typedef struct parley_learn_options {
+    const char *language;      /* required: conversations in another language are dropped */
+    const char *const *inputs; /* log files ("-": standard input) */
+    size_t n_inputs;
+    parley_learn_log_format format; /* for every input; AUTO by extension */
+    const char *mapping;            /* reason code -> intent (TSV); NULL: codes are intents */
+    const char *const *intents;     /* if set, the intents a row may map to (the bot's) */
+    size_t n_intents;
+    const char *base_data;        /* training data added to the training split only
+                                     (the bot's own examples); NULL: none */
+    const char *current_model;    /* the model in production; NULL: none */
+    struct parley_store *consent; /* whose training_use grants decide; NULL: none, so
+                                     every customer conversation is dropped */
+    int64_t now_ms;               /* consent is judged at this time; 0: now */
+    double test_share;            /* held-out share per intent, 0.05..0.5; default 0.2 */
+    const char *work_dir;         /* where the temporary spool files go; default "." */
+    const struct parley_nlu_train_options *train; /* NULL: the engine's defaults */
+    unsigned curve_points;                        /* learning-curve points below 100%; default 2 */
+    double min_gain;                              /* macro-F1 gain over the current model needed to
+                                                     promote; default 0 (strictly better) */
+    parley_learn_progress_fn progress;
+    void *userdata;
+} parley_learn_options;
+
+/** Fills `o` with the defaults above (no inputs, no language). */
+void parley_learn_options_default(parley_learn_options *o);
+
+/** One run's results: the summary, the trained model, the training set. */
+typedef struct parley_learn_run parley_learn_run;
+
+/** Runs the pipeline: read every input, scrub personal data from every
+ * text kept (before anything else reads it), drop customers without an
+ * active training_use grant, map reason codes, de-duplicate, flag and drop
+ * contradictory labels, split by conversation stratified by intent, train,
+ * and evaluate the new and the current model on the same held-out rows.
+ * Malformed conversations are counted and skipped (the first message is in
+ * the summary's log); I/O errors stop the run. Caller frees `*out` with
+ * parley_learn_run_free(). PARLEY_ERR_EMPTY when nothing is left to train
+ * on, naming what was dropped. */
+parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn_run **out,
+                                     parley_error *err);
+
+/** The run's summary; `decision`, `promoted` and `version` are filled by
+ * parley_learn_decide() and the registry. Borrowed from the run. */
+parley_learn_summary *parley_learn_run_summary(parley_learn_run *r);
+
+/** The trained model. Borrowed from the run. */
+const struct parley_nlu_model *parley_learn_run_model(const parley_learn_run *r);
+
+/** The first malformed conversation's message, or NULL. Borrowed. */
+const char *parley_learn_run_first_error(const parley_learn_run *r);
+
+/** Writes the scrubbed training (`test` 0) or held-out (`test` 1) rows as
+ * JSONL ({"text", "intent", "language"}), the format `parley train` reads. */
+parley_err parley_learn_run_write_rows(const parley_learn_run *r, int test, const char *path,
+                                       parley_error *err);
+
+/** Decides promotion by the gate: with no current model, promote; else
+ * promote when the new macro-F1 beats the current by more than
+ * `min_gain` and accuracy is not lower. Fills the summary's `promoted` and
+ * `decision`. */
+void parley_learn_decide(parley_learn_run *r, double min_gain);
+
+void parley_learn_run_free(parley_learn_run *r);
+
+/* ---------------------------------------------------------------------
+ * The model registry (docs/learning.md)
+ * ------------------------------------------------------------------- */
+
+/** Longest version name ("v000001") plus its NUL. */
+#define PARLEY_LEARN_VERSION_SIZE 16
+
+/** Registers the run's model in registry folder `dir` (created if needed)
+ * as the next version: the model file, summary.json and report.html, and a
+ * line in history.jsonl. Sets the summary's `version`; `version_out` gets
+ * it. */
+parley_err parley_learn_registry_add(const char *dir, parley_learn_run *r,
+                                     char version_out[PARLEY_LEARN_VERSION_SIZE],
+                                     parley_error *err);
+
+/** Makes `version` the current model of `language`: installs its model as
+ * MODELS_DIR/intent-LANGUAGE.model (atomically: a server reloading sees
+ * the old file or the new one) and records it in history.jsonl. */
+parley_err parley_learn_registry_promote(const char *dir, const char *language, const char *version,
+                                         const char *models_dir, const char *who,
+                                         parley_error *err);
+
+/** Goes back to the version that was current before the current one of
+ * `language` and installs it as promote does. PARLEY_ERR_NOTFOUND when
+ * there is none to go back to. */
+parley_err parley_learn_registry_rollback(const char *dir, const char *language,
+                                          const char *models_dir, const char *who,
+                                          char version_out[PARLEY_LEARN_VERSION_SIZE],
+                                          parley_error *err);
+
+/** The current version of `language`; PARLEY_ERR_NOTFOUND when none. */
+parley_err parley_learn_registry_current(const char *dir, const char *language,
+                                         char version_out[PARLEY_LEARN_VERSION_SIZE],
+                                         parley_error *err);
+
+/** Path of `version`'s model file in `dir`, into `buf`. */
+parley_err parley_learn_registry_model_path(const char *dir, const char *version, char *buf,
+                                            size_t size, parley_error *err);
 
 #ifdef __cplusplus
 }

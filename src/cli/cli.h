@@ -31,6 +31,7 @@ int cmd_redact(int argc, char **argv);
 int cmd_vault(int argc, char **argv);
 int cmd_store(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 /* parley events publish (events_publish.c), argv[1] being "publish". */
 int events_publish(int argc, char **argv);
 

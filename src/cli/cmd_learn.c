@@ -1,0 +1,433 @@
+/* parley learn: from interaction logs to a registered, evaluated and (when
+ * it beats production) promoted intent model; promote and roll back. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "parley/bot.h"
+#include "parley/learn.h"
+#include "parley/nlu.h"
+#include "parley/store.h"
+#include "server/server.h"
+
+static const char usage[] =
+    "usage: parley learn --language L [options] LOG...\n"
+    "       parley learn promote VERSION --registry DIR --language L [--bot DIR | --models DIR]\n"
+    "       parley learn rollback --registry DIR --language L [--bot DIR | --models DIR]\n"
+    "       parley learn status --registry DIR --language L\n"
+    "\n"
+    "Turns interaction logs (docs/interaction-logs.md: JSONL, CSV, or training-data\n"
+    "files) into an intent model: scrubs personal data first, keeps only customers\n"
+    "with an active training_use grant, maps reason codes to intents, drops\n"
+    "duplicates and contradictions, splits by conversation (stratified by intent),\n"
+    "trains, and scores the new and the current model on the same held-out\n"
+    "conversations. With --registry the model is registered as a new version and\n"
+    "promoted when it beats the current one (docs/learning.md).\n"
+    "\n"
+    "  --language L       the language to learn (conversations in others are dropped)\n"
+    "  --bot DIR          the bot: its intents bound the mapping, its examples in L\n"
+    "                     join training, DIR/models/intent-L.model is the current model\n"
+    "  --map FILE         reason code <tab> intent per line ('-': not an intent);\n"
+    "                     without it reason codes must be intent names\n"
+    "  --data-dir DIR | --store URL | --config FILE\n"
+    "                     the server's store, whose training_use grants decide\n"
+    "                     (as for parley serve); without any, every customer's\n"
+    "                     conversation is dropped and only training-data files count\n"
+    "  --format F         auto|jsonl|csv|training (default auto, by extension)\n"
+    "  --registry DIR     register the model there (versions, history)\n"
+    "  --models DIR       where promotion installs intent-L.model (default DIR/models\n"
+    "                     of --bot)\n"
+    "  --current MODEL    the model to compare with (default: the installed one)\n"
+    "  --no-promote       register without promoting\n"
+    "  --min-gain X       macro-F1 gain needed to promote (default 0: strictly better)\n"
+    "  --reload PID       send SIGHUP to a parley serve after promotion (hot reload)\n"
+    "  --test-share X     held-out share per intent, 0.05-0.5 (default 0.2)\n"
+    "  --threads N        training threads (default 1)\n"
+    "  --epochs N         training passes (default the engine's)\n"
+    "  --curve N          learning-curve points below 100% (default 2, 0: none)\n"
+    "  --report FILE      write the HTML report there too\n"
+    "  --summary FILE     write the JSON summary there too\n"
+    "  --export FILE      write the scrubbed training rows (JSONL) there\n"
+    "  --work DIR         temporary files (default the registry, else .)\n"
+    "  -q, --quiet        no progress\n";
+
+struct progress_state {
+    int on;
+};
+
+static int on_progress(const parley_learn_progress *p, void *userdata)
+{
+    struct progress_state *ps = userdata;
+    if (!ps->on)
+        return 0;
+    if (p->total)
+        (void)fprintf(stderr, "\r%-8s %llu conversations, %.0f%% of %.1f MB, %.0f s   ", p->step,
+                      (unsigned long long)p->conversations, 100.0 * p->fraction,
+                      (double)p->total / 1e6, p->elapsed_s);
+    else
+        (void)fprintf(stderr, "\r%-8s %llu conversations, %.0f s                     ", p->step,
+                      (unsigned long long)p->conversations, p->elapsed_s);
+    return 0;
+}
+
+static void print_summary(const parley_learn_summary *s)
+{
+    (void)printf("read %llu conversations (%llu turns, %.1f MB); kept %llu",
+                 (unsigned long long)s->conversations, (unsigned long long)s->turns,
+                 (double)s->bytes / 1e6, (unsigned long long)s->kept);
+    for (int d = 0; d < PARLEY_LEARN_DROP_COUNT; d++)
+        if (s->dropped[d])
+            (void)printf("; %s %llu", parley_learn_drop_name((parley_learn_drop)d),
+                         (unsigned long long)s->dropped[d]);
+    (void)printf("\nscrubbed %llu personal values; %zu training rows, %zu held out; %zu intents; "
+                 "%zu contradictory texts\n",
+                 (unsigned long long)s->pii_findings, s->train_rows, s->test_rows, s->n_intents,
+                 s->n_contradictions);
+    (void)printf("new model: accuracy %.4f, macro-F1 %.4f, ECE %.4f\n", s->fresh.accuracy,
+                 s->fresh.macro_f1, s->fresh.ece);
+    if (s->has_current)
+        (void)printf("current:   accuracy %.4f, macro-F1 %.4f, ECE %.4f\n", s->current.accuracy,
+                     s->current.macro_f1, s->current.ece);
+    (void)printf("time: prepare %.1f s, train %.1f s, evaluate %.1f s, total %.1f s; peak memory "
+                 "%zu MB\n",
+                 s->seconds_prepare, s->seconds_train, s->seconds_eval, s->seconds_total,
+                 s->peak_rss_mb);
+}
+
+static int write_to(const char *path, const parley_learn_summary *s,
+                    parley_err (*fn)(const parley_learn_summary *, FILE *, parley_error *))
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_error("cannot write '%s'", path);
+        return EXIT_FAIL;
+    }
+    parley_err rc = fn(s, f, &e);
+    if (fclose(f) != 0 && rc == PARLEY_OK)
+        rc = parley_error_set(&e, PARLEY_ERR_IO, "cannot write '%s'", path);
+    if (rc != PARLEY_OK) {
+        cli_error("%s", e.msg);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+struct args {
+    const char *language, *bot_dir, *models, *registry, *current, *report, *summary, *export_path;
+    const char *work, *map, *config, *data_dir, *store_url;
+    int no_promote, quiet, have_store;
+    long reload_pid;
+    parley_learn_options lo;
+    parley_nlu_train_options to;
+};
+
+/* The models folder: --models, else the bot's. */
+static const char *models_dir(const struct args *a, char *buf, size_t size)
+{
+    if (a->models)
+        return a->models;
+    if (a->bot_dir && (size_t)snprintf(buf, size, "%s/models", a->bot_dir) < size)
+        return buf;
+    return NULL;
+}
+
+static int parse(int argc, char **argv, struct args *a, int first)
+{
+    static const struct option opts[] = {
+        {"language", required_argument, NULL, 'l'}, {"bot", required_argument, NULL, 'b'},
+        {"map", required_argument, NULL, 'm'},      {"data-dir", required_argument, NULL, 'd'},
+        {"store", required_argument, NULL, 's'},    {"config", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},   {"registry", required_argument, NULL, 'r'},
+        {"models", required_argument, NULL, 'M'},   {"current", required_argument, NULL, 'C'},
+        {"no-promote", no_argument, NULL, 'N'},     {"min-gain", required_argument, NULL, 'g'},
+        {"reload", required_argument, NULL, 'R'},   {"test-share", required_argument, NULL, 't'},
+        {"threads", required_argument, NULL, 'T'},  {"epochs", required_argument, NULL, 'e'},
+        {"curve", required_argument, NULL, 'k'},    {"report", required_argument, NULL, 'H'},
+        {"summary", required_argument, NULL, 'J'},  {"export", required_argument, NULL, 'x'},
+        {"work", required_argument, NULL, 'w'},     {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    unsigned long long v;
+    int c;
+    optind = first;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'l':
+            a->language = optarg;
+            break;
+        case 'b':
+            a->bot_dir = optarg;
+            break;
+        case 'm':
+            a->map = optarg;
+            break;
+        case 'd':
+            a->data_dir = optarg;
+            a->have_store = 1;
+            break;
+        case 's':
+            a->store_url = optarg;
+            a->have_store = 1;
+            break;
+        case 'c':
+            a->config = optarg;
+            a->have_store = 1;
+            break;
+        case 'f':
+            if (strcmp(optarg, "auto") == 0)
+                a->lo.format = PARLEY_LEARN_LOG_AUTO;
+            else if (strcmp(optarg, "jsonl") == 0)
+                a->lo.format = PARLEY_LEARN_LOG_JSONL;
+            else if (strcmp(optarg, "csv") == 0)
+                a->lo.format = PARLEY_LEARN_LOG_CSV;
+            else if (strcmp(optarg, "training") == 0)
+                a->lo.format = PARLEY_LEARN_LOG_TRAINING;
+            else
+                return cli_usage_error(usage, "--format must be auto, jsonl, csv or training");
+            break;
+        case 'r':
+            a->registry = optarg;
+            break;
+        case 'M':
+            a->models = optarg;
+            break;
+        case 'C':
+            a->current = optarg;
+            break;
+        case 'N':
+            a->no_promote = 1;
+            break;
+        case 'g':
+            if (cli_parse_double("--min-gain", optarg, 0.0, 0.99, &a->lo.min_gain))
+                return EXIT_USAGE;
+            break;
+        case 'R':
+            if (cli_parse_uint("--reload", optarg, 2, 1u << 30, &v))
+                return EXIT_USAGE;
+            a->reload_pid = (long)v;
+            break;
+        case 't':
+            if (cli_parse_double("--test-share", optarg, 0.05, 0.5, &a->lo.test_share))
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (cli_parse_uint("--threads", optarg, 1, 64, &v))
+                return EXIT_USAGE;
+            a->to.threads = (unsigned)v;
+            break;
+        case 'e':
+            if (cli_parse_uint("--epochs", optarg, 1, 10000, &v))
+                return EXIT_USAGE;
+            a->to.epochs = (unsigned)v;
+            break;
+        case 'k':
+            if (cli_parse_uint("--curve", optarg, 0, 6, &v))
+                return EXIT_USAGE;
+            a->lo.curve_points = (unsigned)v;
+            break;
+        case 'H':
+            a->report = optarg;
+            break;
+        case 'J':
+            a->summary = optarg;
+            break;
+        case 'x':
+            a->export_path = optarg;
+            break;
+        case 'w':
+            a->work = optarg;
+            break;
+        case 'q':
+            a->quiet = 1;
+            break;
+        case 'h':
+            (void)fputs(usage, stdout);
+            return -1;
+        default:
+            return cli_usage_error(usage, "unknown option (see parley learn -h)");
+        }
+    }
+    if (!a->language)
+        return cli_usage_error(usage, "--language is needed");
+    return EXIT_OK;
+}
+
+static int reload(long pid)
+{
+    if (!pid)
+        return EXIT_OK;
+    if (kill((pid_t)pid, SIGHUP) != 0) {
+        cli_error("cannot signal the server (pid %ld) to reload", pid);
+        return EXIT_FAIL;
+    }
+    (void)printf("asked parley serve (pid %ld) to reload\n", pid);
+    return EXIT_OK;
+}
+
+/* promote VERSION / rollback / status. */
+static int registry_command(const char *cmd, int argc, char **argv)
+{
+    struct args a;
+    char mbuf[4200], version[PARLEY_LEARN_VERSION_SIZE];
+    parley_error e = PARLEY_ERROR_INIT;
+    memset(&a, 0, sizeof(a));
+    int rc = parse(argc, argv, &a, 2);
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    if (!a.registry)
+        return cli_usage_error(usage, "learn %s needs --registry DIR", cmd);
+    const char *models = models_dir(&a, mbuf, sizeof(mbuf));
+    const char *who = getenv("USER") ? getenv("USER") : "";
+    if (strcmp(cmd, "status") == 0) {
+        if (parley_learn_registry_current(a.registry, a.language, version, &e) != PARLEY_OK) {
+            cli_error("%s", e.msg);
+            return EXIT_FAIL;
+        }
+        (void)printf("%s\n", version);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "promote") == 0) {
+        if (optind + 1 != argc)
+            return cli_usage_error(usage, "learn promote needs one VERSION");
+        if (parley_learn_registry_promote(a.registry, a.language, argv[optind], models, who, &e) !=
+            PARLEY_OK) {
+            cli_error("%s", e.msg);
+            return EXIT_FAIL;
+        }
+        (void)printf("%s is now the current %s model\n", argv[optind], a.language);
+    } else {
+        if (optind != argc)
+            return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+        if (parley_learn_registry_rollback(a.registry, a.language, models, who, version, &e) !=
+            PARLEY_OK) {
+            cli_error("%s", e.msg);
+            return EXIT_FAIL;
+        }
+        (void)printf("rolled back: %s is the current %s model again\n", version, a.language);
+    }
+    return reload(a.reload_pid);
+}
+
+int cmd_learn(int argc, char **argv)
+{
+    struct args a;
+    struct progress_state ps;
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_server_config cfg;
+    parley_store *store = NULL;
+    parley_bot *bot = NULL;
+    parley_learn_run *run = NULL;
+    const char **intents = NULL;
+    char mbuf[4200], cbuf[4300], version[PARLEY_LEARN_VERSION_SIZE] = "";
+    int rc;
+
+    if (argc >= 2 && (strcmp(argv[1], "promote") == 0 || strcmp(argv[1], "rollback") == 0 ||
+                      strcmp(argv[1], "status") == 0))
+        return registry_command(argv[1], argc, argv);
+    memset(&a, 0, sizeof(a));
+    parley_learn_options_default(&a.lo);
+    parley_nlu_train_options_default(&a.to);
+    if ((rc = parse(argc, argv, &a, 1)) != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind == argc && !a.bot_dir)
+        return cli_usage_error(usage, "no interaction logs given");
+    rc = EXIT_FAIL;
+    a.lo.language = a.language;
+    a.lo.inputs = (const char *const *)argv + optind;
+    a.lo.n_inputs = (size_t)(argc - optind);
+    a.lo.mapping = a.map;
+    a.lo.train = &a.to;
+    a.lo.work_dir = a.work ? a.work : a.registry ? a.registry : ".";
+    ps.on = !a.quiet && isatty(STDERR_FILENO);
+    a.lo.progress = on_progress;
+    a.lo.userdata = &ps;
+    if (a.registry && mkdir(a.registry, 0750) != 0 && errno != EEXIST) {
+        cli_error("cannot create the registry '%s': %s", a.registry, strerror(errno));
+        goto out;
+    }
+    if (a.bot_dir) {
+        if (parley_bot_load(a.bot_dir, &bot, NULL, &e) != PARLEY_OK) {
+            cli_error("%s (check it with 'parley bot check %s')", e.msg, a.bot_dir);
+            goto out;
+        }
+        const char *nlu = parley_bot_nlu_file(bot, a.language);
+        if (!nlu) {
+            cli_error("the bot '%s' has no language '%s'", a.bot_dir, a.language);
+            goto out;
+        }
+        a.lo.base_data = nlu;
+        size_t n = parley_bot_intent_count(bot);
+        if (!(intents = calloc(n ? n : 1, sizeof(*intents))))
+            goto out;
+        for (size_t i = 0; i < n; i++)
+            intents[i] = parley_bot_intent(bot, i);
+        a.lo.intents = intents;
+        a.lo.n_intents = n;
+    }
+    const char *models = models_dir(&a, mbuf, sizeof(mbuf));
+    if (a.current)
+        a.lo.current_model = a.current;
+    else if (models &&
+             (size_t)snprintf(cbuf, sizeof(cbuf), "%s/intent-%s.model", models, a.language) <
+                 sizeof(cbuf) &&
+             access(cbuf, R_OK) == 0)
+        a.lo.current_model = cbuf;
+    if (a.have_store) {
+        if ((rc = cli_server_config(&cfg, a.config, a.data_dir, a.store_url)) != EXIT_OK)
+            goto out;
+        rc = EXIT_FAIL;
+        if (parley_server_store_open(&cfg, &store, &e) != PARLEY_OK)
+            goto fail;
+        a.lo.consent = store;
+    } else if (!a.quiet) {
+        (void)fprintf(stderr, "parley learn: no store given (--data-dir, --store or --config): "
+                              "no customer has consent, only training-data files are used\n");
+    }
+    if (parley_learn_run_pipeline(&a.lo, &run, &e) != PARLEY_OK) {
+        if (ps.on)
+            (void)fputc('\n', stderr);
+        goto fail;
+    }
+    if (ps.on)
+        (void)fputc('\n', stderr);
+    parley_learn_summary *s = parley_learn_run_summary(run);
+    parley_learn_decide(run, a.lo.min_gain);
+    if (a.registry && parley_learn_registry_add(a.registry, run, version, &e) != PARLEY_OK)
+        goto fail;
+    print_summary(s);
+    if (parley_learn_run_first_error(run))
+        (void)printf("first malformed conversation: %s\n", parley_learn_run_first_error(run));
+    if ((a.report && write_to(a.report, s, parley_learn_report_html) != EXIT_OK) ||
+        (a.summary && write_to(a.summary, s, parley_learn_report_json) != EXIT_OK))
+        goto out;
+    if (a.export_path && parley_learn_run_write_rows(run, 0, a.export_path, &e) != PARLEY_OK)
+        goto fail;
+    if (a.registry)
+        (void)printf("registered %s in %s\n", version, a.registry);
+    (void)printf("%s\n", s->decision);
+    if (a.registry && s->promoted && !a.no_promote) {
+        if (parley_learn_registry_promote(a.registry, a.language, version, models, s->who, &e) !=
+            PARLEY_OK)
+            goto fail;
+        (void)printf("%s is now the current %s model%s%s\n", version, a.language,
+                     models ? ", installed in " : "", models ? models : "");
+        rc = reload(a.reload_pid);
+        goto out;
+    }
+    rc = EXIT_OK;
+    goto out;
+fail:
+    cli_error("%s", e.msg);
+out:
+    parley_learn_run_free(run);
+    parley_store_close(store);
+    parley_bot_free(bot);
+    free(intents);
+    return rc;
+}
