@@ -101,6 +101,7 @@ typedef enum parley_learn_drop {
     PARLEY_LEARN_DROP_DUPLICATE,      /* the same text (normalized) already kept */
     PARLEY_LEARN_DROP_NEAR_DUPLICATE, /* almost the same text already kept */
     PARLEY_LEARN_DROP_CONTRADICTORY,  /* the same text kept with other intents */
+    PARLEY_LEARN_DROP_LABELLED,       /* discovery only: it has an intent already */
     PARLEY_LEARN_DROP_COUNT
 } parley_learn_drop;
 
@@ -308,6 +309,42 @@ parley_err parley_learn_registry_current(const char *dir, const char *language,
 /** Path of `version`'s model file in `dir`, into `buf`. */
 parley_err parley_learn_registry_model_path(const char *dir, const char *version, char *buf,
                                             size_t size, parley_error *err);
+
+/* ---------------------------------------------------------------------
+ * Intent discovery (docs/learning.md)
+ * ------------------------------------------------------------------- */
+
+/** A group of similar messages no intent covers: a candidate intent. */
+typedef struct parley_learn_cluster {
+    const char *name;     /* suggested from its most telling words: "refund_order" */
+    const char *terms;    /* those words, most telling first: "refund, order, money" */
+    uint64_t messages;    /* messages in it, duplicates counted */
+    size_t distinct;      /* distinct texts in it */
+    double cohesion;      /* mean cosine of its texts to its centre, 0..1 */
+    size_t n_examples;    /* up to 5, closest to the centre first */
+    const char *const *examples; /* scrubbed */
+} parley_learn_cluster;
+
+typedef struct parley_learn_discovery parley_learn_discovery;
+
+/** Reads the logs as the pipeline does (consent, scrubbing, language,
+ * de-duplication with counts), keeps the messages no intent covers (no
+ * reason code, a code the mapping does not name or maps to "-"), and
+ * groups them by meaning (spherical k-means over word and word-pair
+ * TF-IDF; `k` clusters, 0: chosen from the number of distinct texts).
+ * Clusters smaller than `min_size` messages are left out. Caller frees
+ * `*out` with parley_learn_discovery_free(). */
+parley_err parley_learn_discover(const parley_learn_options *o, size_t k, size_t min_size,
+                                 parley_learn_discovery **out, parley_error *err);
+
+/** The clusters, largest first; `*n` their number. Borrowed. */
+const parley_learn_cluster *parley_learn_discovery_clusters(const parley_learn_discovery *d,
+                                                            size_t *n);
+
+/** What was read and dropped (counts only). Borrowed. */
+const parley_learn_summary *parley_learn_discovery_summary(const parley_learn_discovery *d);
+
+void parley_learn_discovery_free(parley_learn_discovery *d);
 
 #ifdef __cplusplus
 }

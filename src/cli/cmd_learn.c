@@ -54,6 +54,7 @@ static const char usage[] =
     "  --report FILE      write the HTML report there too\n"
     "  --summary FILE     write the JSON summary there too\n"
     "  --export FILE      write the scrubbed training rows (JSONL) there\n"
+    "  --export-test FILE write the scrubbed held-out rows (JSONL) there\n"
     "  --work DIR         temporary files (default the registry, else .)\n"
     "  -q, --quiet        no progress\n";
 
@@ -121,6 +122,7 @@ static int write_to(const char *path, const parley_learn_summary *s,
 
 struct args {
     const char *language, *bot_dir, *models, *registry, *current, *report, *summary, *export_path;
+    const char *export_test;
     const char *work, *map, *config, *data_dir, *store_url;
     int no_promote, quiet, have_store;
     long reload_pid;
@@ -140,19 +142,31 @@ static const char *models_dir(const struct args *a, char *buf, size_t size)
 
 static int parse(int argc, char **argv, struct args *a, int first)
 {
-    static const struct option opts[] = {
-        {"language", required_argument, NULL, 'l'}, {"bot", required_argument, NULL, 'b'},
-        {"map", required_argument, NULL, 'm'},      {"data-dir", required_argument, NULL, 'd'},
-        {"store", required_argument, NULL, 's'},    {"config", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},   {"registry", required_argument, NULL, 'r'},
-        {"models", required_argument, NULL, 'M'},   {"current", required_argument, NULL, 'C'},
-        {"no-promote", no_argument, NULL, 'N'},     {"min-gain", required_argument, NULL, 'g'},
-        {"reload", required_argument, NULL, 'R'},   {"test-share", required_argument, NULL, 't'},
-        {"threads", required_argument, NULL, 'T'},  {"epochs", required_argument, NULL, 'e'},
-        {"curve", required_argument, NULL, 'k'},    {"report", required_argument, NULL, 'H'},
-        {"summary", required_argument, NULL, 'J'},  {"export", required_argument, NULL, 'x'},
-        {"work", required_argument, NULL, 'w'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"language", required_argument, NULL, 'l'},
+                                         {"bot", required_argument, NULL, 'b'},
+                                         {"map", required_argument, NULL, 'm'},
+                                         {"data-dir", required_argument, NULL, 'd'},
+                                         {"store", required_argument, NULL, 's'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"registry", required_argument, NULL, 'r'},
+                                         {"models", required_argument, NULL, 'M'},
+                                         {"current", required_argument, NULL, 'C'},
+                                         {"no-promote", no_argument, NULL, 'N'},
+                                         {"min-gain", required_argument, NULL, 'g'},
+                                         {"reload", required_argument, NULL, 'R'},
+                                         {"test-share", required_argument, NULL, 't'},
+                                         {"threads", required_argument, NULL, 'T'},
+                                         {"epochs", required_argument, NULL, 'e'},
+                                         {"curve", required_argument, NULL, 'k'},
+                                         {"report", required_argument, NULL, 'H'},
+                                         {"summary", required_argument, NULL, 'J'},
+                                         {"export", required_argument, NULL, 'x'},
+                                         {"export-test", required_argument, NULL, 'X'},
+                                         {"work", required_argument, NULL, 'w'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     unsigned long long v;
     int c;
     optind = first;
@@ -239,6 +253,9 @@ static int parse(int argc, char **argv, struct args *a, int first)
             break;
         case 'x':
             a->export_path = optarg;
+            break;
+        case 'X':
+            a->export_test = optarg;
             break;
         case 'w':
             a->work = optarg;
@@ -406,7 +423,8 @@ int cmd_learn(int argc, char **argv)
     if ((a.report && write_to(a.report, s, parley_learn_report_html) != EXIT_OK) ||
         (a.summary && write_to(a.summary, s, parley_learn_report_json) != EXIT_OK))
         goto out;
-    if (a.export_path && parley_learn_run_write_rows(run, 0, a.export_path, &e) != PARLEY_OK)
+    if ((a.export_path && parley_learn_run_write_rows(run, 0, a.export_path, &e) != PARLEY_OK) ||
+        (a.export_test && parley_learn_run_write_rows(run, 1, a.export_test, &e) != PARLEY_OK))
         goto fail;
     if (a.registry)
         (void)printf("registered %s in %s\n", version, a.registry);

@@ -39,6 +39,8 @@ struct contra {
 
 struct pass1 {
     const parley_learn_options *o;
+    int discover;     /* keep what no intent covers, drop the rest as labelled */
+    long unlabelled;  /* discovery's one "intent" */
     parley_learn_run *r;
     parley_pii *pii;
     parley_pii_scratch *scr;
@@ -142,6 +144,20 @@ out:
 }
 
 /* The intent of `c`, or a drop reason (returned negated minus one). */
+static long intent_of(struct pass1 *p, const parley_learn_conversation *c);
+
+/* Discovery turns intent_of around: what has an intent is dropped, what
+ * has none (no code, an unmapped one, one mapped to "-") is kept. */
+static long discovery_class(struct pass1 *p, const parley_learn_conversation *c)
+{
+    long id = intent_of(p, c);
+    if (id >= 0)
+        return -1 - PARLEY_LEARN_DROP_LABELLED;
+    if (id == -1 - (long)PARLEY_LEARN_DROP_UNMAPPED || id == -1 - (long)PARLEY_LEARN_DROP_IGNORED)
+        return p->unlabelled;
+    return id;
+}
+
 static long intent_of(struct pass1 *p, const parley_learn_conversation *c)
 {
     long id;
@@ -296,7 +312,7 @@ static parley_err take(struct pass1 *p, const parley_learn_conversation *c, unsi
         drop = PARLEY_LEARN_DROP_NO_CONSENT;
         goto out;
     }
-    if ((intent = intent_of(p, c)) < 0) {
+    if ((intent = p->discover ? discovery_class(p, c) : intent_of(p, c)) < 0) {
         if (intent == -1 - (long)PARLEY_LEARN_DROP_COUNT)
             return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
         drop = (int)(-1 - intent);
@@ -623,7 +639,40 @@ static parley_err keep_contradictions(struct pass1 *p, parley_error *err)
     return PARLEY_OK;
 }
 
-parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, parley_error *err)
+/* Discovery's second pass: every distinct text with how often it came. */
+static parley_err collect(struct pass1 *p, parley_error *err)
+{
+    parley_learn_run *r = p->r;
+    struct parley_buf text = PARLEY_BUF_INIT(0);
+    struct spool_row row;
+    parley_err rc = PARLEY_OK;
+    size_t cap = 0;
+    rewind(p->spool);
+    while (read_row(p->spool, &row, &text, err, &rc)) {
+        const struct learn_map_slot *sl = learn_map_get(&p->near, row.near);
+        if (r->n_found == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct learn_found *g = parley__realloc(r->found, cap * sizeof(*g));
+            if (!g) {
+                rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+                break;
+            }
+            r->found = g;
+        }
+        struct learn_found *f = &r->found[r->n_found];
+        f->count = sl ? sl->b : 1;
+        if (!(f->text = parley__strndup(text.data, row.len))) {
+            rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+            break;
+        }
+        r->n_found++;
+    }
+    parley__buf_release(&text);
+    return rc;
+}
+
+parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, int discover,
+                         parley_error *err)
 {
     struct pass1 p;
     char spool_path[4200];
@@ -633,6 +682,7 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, par
     memset(&p, 0, sizeof(p));
     p.o = o;
     p.r = r;
+    p.discover = discover;
     p.text.max = 64u << 20;
     p.started = p.last_progress = parley__now();
     parley_pii_policy_redact_all(&p.pol);
@@ -645,6 +695,10 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, par
         goto out;
     if (o->mapping && (rc = load_mapping(&p, err)) != PARLEY_OK)
         goto out;
+    if (discover && (p.unlabelled = learn_strings_id(&r->intents, "?")) < 0) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+        goto out;
+    }
     if (o->consent &&
         (rc = parley_store_consent_holders(o->consent, "training_use", o->now_ms, add_holder,
                                            &p.consent, err)) != PARLEY_OK) {
@@ -660,7 +714,7 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, par
     /* The bot's own examples first: they are kept whole, for training only,
      * and a customer row repeating one is a duplicate, never a test row the
      * model has already seen. */
-    if (o->base_data && (rc = read_input(&p, o->base_data, PARLEY_LEARN_LOG_TRAINING,
+    if (o->base_data && !discover && (rc = read_input(&p, o->base_data, PARLEY_LEARN_LOG_TRAINING,
                                          ROW_TRAIN_ONLY, err)) != PARLEY_OK)
         goto out;
     for (size_t i = 0; i < o->n_inputs && rc == PARLEY_OK; i++)
@@ -669,8 +723,8 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, par
         rc = report(&p, "split", 0, 0, 1) ? parley_error_set(err, PARLEY_ERR_INVALID, "cancelled")
                                           : PARLEY_OK;
     if (rc == PARLEY_OK)
-        rc = split(&p, err);
-    if (rc == PARLEY_OK)
+        rc = discover ? collect(&p, err) : split(&p, err);
+    if (rc == PARLEY_OK && !discover)
         rc = keep_contradictions(&p, err);
 out:
     if (p.spool)

@@ -127,8 +127,8 @@ static parley_err get_string(const struct at *at, json_t *o, const char *key, un
 static parley_err copy_string(const struct at *at, json_t *o, const char *key, unsigned flags,
                               char *dst, size_t size)
 {
-    const char *s;
-    size_t n;
+    const char *s = "";
+    size_t n = 0;
     parley_err rc = get_string(at, o, key, flags, size - 1, &s, &n);
 
     if (rc == PARLEY_OK)

@@ -255,6 +255,7 @@ static void data(struct learn_html *h, const parley_learn_summary *s)
         "the same text was already kept",
         "almost the same text was already kept",
         "the same text was seen with other intents",
+        "it has an intent (intent discovery looks at the rest)",
     };
     uint64_t dropped = 0;
     for (int d = 0; d < PARLEY_LEARN_DROP_COUNT; d++)

@@ -76,14 +76,10 @@ static void dropped_list(const parley_learn_summary *s, char *buf, size_t size)
         (void)snprintf(buf, size, "nothing was read");
 }
 
-parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn_run **out,
-                                     parley_error *err)
+parley_err learn_run_new(const parley_learn_options *o, parley_learn_options *opt,
+                         parley_learn_run **out, parley_error *err)
 {
     parley_learn_run *r = NULL;
-    parley_learn_options opt;
-    parley_err rc = PARLEY_OK;
-    const double t0 = parley__now();
-
     *out = NULL;
     if (!o || !o->language || !language_ok(o->language))
         return parley_error_set(err, PARLEY_ERR_INVALID,
@@ -91,26 +87,25 @@ parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn
     if (!o->n_inputs && !o->base_data)
         return parley_error_set(err, PARLEY_ERR_INVALID, "no interaction logs to learn from");
     if (!(o->test_share >= 0.05 && o->test_share <= 0.5))
-        return parley_error_set(err, PARLEY_ERR_INVALID, "held-out share %g is outside 0.05..0.5",
-                                o->test_share);
+        return parley_error_set(err, PARLEY_ERR_INVALID,
+                                "held-out share %g is outside 0.05..0.5", o->test_share);
     if (!(o->min_gain >= 0.0 && o->min_gain < 1.0))
         return parley_error_set(err, PARLEY_ERR_INVALID, "minimum gain %g is outside 0..1",
                                 o->min_gain);
-    opt = *o;
-    if (!opt.work_dir || !*opt.work_dir)
-        opt.work_dir = ".";
+    *opt = *o;
+    if (!opt->work_dir || !*opt->work_dir)
+        opt->work_dir = ".";
     if (!(r = parley__calloc(1, sizeof(*r))))
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
     r->pid = getpid();
     if ((size_t)snprintf(r->train_path, sizeof(r->train_path), "%s/.learn-train.%ld.jsonl",
-                         opt.work_dir, (long)r->pid) >= sizeof(r->train_path) ||
+                         opt->work_dir, (long)r->pid) >= sizeof(r->train_path) ||
         (size_t)snprintf(r->test_path, sizeof(r->test_path), "%s/.learn-test.%ld.jsonl",
-                         opt.work_dir, (long)r->pid) >= sizeof(r->test_path)) {
-        r->train_path[0] = r->test_path[0] = '\0';
-        rc = parley_error_set(err, PARLEY_ERR_LIMIT, "work folder path too long");
-        goto out;
+                         opt->work_dir, (long)r->pid) >= sizeof(r->test_path)) {
+        parley__free(r);
+        return parley_error_set(err, PARLEY_ERR_LIMIT, "work folder path too long");
     }
-    (void)snprintf(r->language, sizeof(r->language), "%s", opt.language);
+    (void)snprintf(r->language, sizeof(r->language), "%s", opt->language);
     time_t now = time(NULL);
     struct tm tm;
     (void)gmtime_r(&now, &tm);
@@ -121,12 +116,27 @@ parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn
     r->sum.who = r->who;
     r->sum.version = r->version;
     r->sum.decision = r->decision;
-    if (describe_params(r, &opt) != PARLEY_OK) {
-        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
-        goto out;
+    if (describe_params(r, opt) != PARLEY_OK) {
+        parley_learn_run_free(r);
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
     }
     r->sum.params = r->params;
-    if ((rc = learn_prepare(r, &opt, err)) != PARLEY_OK)
+    *out = r;
+    return PARLEY_OK;
+}
+
+parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn_run **out,
+                                     parley_error *err)
+{
+    parley_learn_run *r = NULL;
+    parley_learn_options opt;
+    const double t0 = parley__now();
+    parley_err rc = learn_run_new(o, &opt, &r, err);
+
+    *out = NULL;
+    if (rc != PARLEY_OK)
+        return rc;
+    if ((rc = learn_prepare(r, &opt, 0, err)) != PARLEY_OK)
         goto out;
     r->sum.seconds_prepare = parley__now() - t0;
     if (!r->sum.train_rows) {
@@ -146,9 +156,7 @@ parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn
     if ((rc = learn_train_and_evaluate(r, &opt, err)) != PARLEY_OK)
         goto out;
     r->sum.seconds_total = parley__now() - t0;
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        r->sum.peak_rss_mb = (size_t)ru.ru_maxrss / 1024; /* Linux: kilobytes */
+    r->sum.peak_rss_mb = learn_peak_rss_mb();
 out:
     if (rc != PARLEY_OK) {
         parley_learn_run_free(r);
@@ -156,6 +164,14 @@ out:
     }
     *out = r;
     return rc;
+}
+
+size_t learn_peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (size_t)ru.ru_maxrss / 1024; /* Linux: kilobytes */
 }
 
 parley_learn_summary *parley_learn_run_summary(parley_learn_run *r)
@@ -242,5 +258,8 @@ void parley_learn_run_free(parley_learn_run *r)
     parley__free(r->contra_labels);
     parley__free(r->conf_labels);
     parley__free(r->confusion);
+    for (size_t i = 0; i < r->n_found; i++)
+        parley__free(r->found[i].text);
+    parley__free(r->found);
     parley__free(r);
 }

@@ -15,6 +15,12 @@
 /* Learning-curve points, at most. */
 #define LEARN_MAX_CURVE 8
 
+/* A distinct text intent discovery looks at, and how often it came. */
+struct learn_found {
+    char *text;
+    uint64_t count;
+};
+
 struct parley_learn_run {
     parley_learn_summary sum;
     parley_nlu_model *model;
@@ -32,11 +38,22 @@ struct parley_learn_run {
     const char **conf_labels;
     size_t *confusion;
     parley_learn_curve_point curve[LEARN_MAX_CURVE];
+    struct learn_found *found; /* discovery only */
+    size_t n_found;
 };
 
 /* Reading, filtering and splitting (pipeline.c): fills the counts and
  * writes r->train_path and r->test_path. */
-parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, parley_error *err);
+parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, int discover,
+                         parley_error *err);
+
+/* Peak resident memory of the process, MB. */
+size_t learn_peak_rss_mb(void);
+
+/* A run set up for `o` (checked), before anything is read; `*out` is freed
+ * with parley_learn_run_free(). */
+parley_err learn_run_new(const parley_learn_options *o, parley_learn_options *opt,
+                         parley_learn_run **out, parley_error *err);
 
 /* One JSONL row of a training file into `b` (reset first). */
 parley_err learn_row_line(struct parley_buf *b, const char *text, size_t len, const char *intent,
