@@ -94,7 +94,7 @@ static void check_conversation(const parley_learn_conversation *c)
 }
 
 /* Reads `r` to the end, going on after malformed conversations. Turn texts
- * longer than 40 bytes are shown by their length, and turns after the
+ * longer than 64 bytes are shown by their length, and turns after the
  * fourth only counted. */
 static void read_rest(parley_learn_reader *r, struct outcome *o)
 {
@@ -122,7 +122,7 @@ static void read_rest(parley_learn_reader *r, struct outcome *o)
                 out_add(o, " +%zu", c.n_turns - i);
                 break;
             }
-            if (t->text_len > 40)
+            if (t->text_len > 64)
                 out_add(o, " %s@%lld[%zu bytes]", speaker_names[t->speaker], (long long)t->time_ms,
                         t->text_len);
             else
@@ -517,6 +517,58 @@ static void test_csv_limits(void **state)
     free(buf);
 }
 
+/* The code block after the first line of docs/interaction-logs.md that
+ * starts with `fence`, into `buf`. */
+static void doc_block(const char *fence, char *buf, size_t size)
+{
+    const char *src = getenv("PARLEY_SOURCE_DIR");
+    char path[1024], line[4096];
+    size_t n = 0;
+    int in = 0;
+    FILE *f;
+
+    assert_non_null(src);
+    (void)snprintf(path, sizeof(path), "%s/docs/interaction-logs.md", src);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        if (!in) {
+            in = strncmp(line, fence, strlen(fence)) == 0;
+            continue;
+        }
+        if (strncmp(line, "```", 3) == 0)
+            break;
+        assert_true(n + strlen(line) < size);
+        memcpy(buf + n, line, strlen(line) + 1);
+        n += strlen(line);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_true(in && n > 0);
+}
+
+/* The examples of the documentation read as it says. */
+static void test_doc_examples(void **state)
+{
+    char buf[4096];
+    (void)state;
+
+    doc_block("```json", buf, sizeof(buf));
+    check_read("doc.jsonl", PARLEY_LEARN_LOG_AUTO, buf,
+               "c-1 cust=cust-42 lang=en disp=BILL_DISPUTE out=resolved auth=0 line=1: "
+               "customer@1767348000000[My bill is twice what it was] "
+               "agent@1767348041000[Let me check that for you]\n"
+               "c-2 cust=cust-7 lang= disp= out= auth=0 line=2: customer@0[Where is my order?] "
+               "agent@0[Could you give me the order number?]\n");
+    doc_block("```csv", buf, sizeof(buf));
+    check_read("doc.csv", PARLEY_LEARN_LOG_AUTO, buf,
+               "c-1 cust=cust-42 lang=en disp=BILL_DISPUTE out=resolved auth=0 line=2: "
+               "customer@1767348000000[My bill is twice what it was, why?] "
+               "agent@1767348041000[Let me check that for you.\nOne moment please.]\n"
+               "c-2 cust=cust-7 lang=en disp=WISMO out=escalated auth=0 line=5: "
+               "customer@1767348000000[Where is my order?] "
+               "agent@1767348002000[Could you give me the order number?]\n");
+}
+
 static void test_training(void **state)
 {
     struct outcome o;
@@ -736,7 +788,7 @@ int main(void)
         cmocka_unit_test(test_csv_errors),   cmocka_unit_test(test_csv_header),
         cmocka_unit_test(test_csv_limits),   cmocka_unit_test(test_training),
         cmocka_unit_test(test_open),         cmocka_unit_test(test_progress),
-        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_doc_examples), cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

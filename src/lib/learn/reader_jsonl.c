@@ -102,11 +102,11 @@ static parley_err get_string(const struct at *at, json_t *o, const char *key, un
 {
     json_t *v = json_object_get(o, key);
 
+    *s = "";
+    *n = 0;
     if (!v || (json_is_null(v) && !(flags & REQUIRED))) {
         if (flags & REQUIRED)
             return field_bad(at, PARLEY_ERR_FORMAT, "missing field '%s'", key);
-        *s = "";
-        *n = 0;
         return PARLEY_OK;
     }
     if (!json_is_string(v))
