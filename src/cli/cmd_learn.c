@@ -21,6 +21,7 @@ static const char usage[] =
     "       parley learn promote VERSION --registry DIR --language L [--bot DIR | --models DIR]\n"
     "       parley learn rollback --registry DIR --language L [--bot DIR | --models DIR]\n"
     "       parley learn status --registry DIR --language L\n"
+    "       parley learn discover --language L [--map FILE] [--bot DIR] [STORE] LOG...\n"
     "\n"
     "Turns interaction logs (docs/interaction-logs.md: JSONL, CSV, or training-data\n"
     "files) into an intent model: scrubs personal data first, keeps only customers\n"
@@ -56,7 +57,14 @@ static const char usage[] =
     "  --export FILE      write the scrubbed training rows (JSONL) there\n"
     "  --export-test FILE write the scrubbed held-out rows (JSONL) there\n"
     "  --work DIR         temporary files (default the registry, else .)\n"
-    "  -q, --quiet        no progress\n";
+    "  -q, --quiet        no progress\n"
+    "\n"
+    "discover groups the messages no intent covers (no reason code, one the\n"
+    "mapping does not name or maps to '-') by meaning and proposes candidate\n"
+    "intents with their counts and examples:\n"
+    "  --clusters K       how many groups (default: from the number of messages)\n"
+    "  --min-size N       leave out groups of fewer messages (default 1)\n"
+    "  --json             one JSON object\n";
 
 struct progress_state {
     int on;
@@ -124,7 +132,8 @@ struct args {
     const char *language, *bot_dir, *models, *registry, *current, *report, *summary, *export_path;
     const char *export_test;
     const char *work, *map, *config, *data_dir, *store_url;
-    int no_promote, quiet, have_store;
+    int no_promote, quiet, have_store, json;
+    size_t clusters, min_size;
     long reload_pid;
     parley_learn_options lo;
     parley_nlu_train_options to;
@@ -165,6 +174,9 @@ static int parse(int argc, char **argv, struct args *a, int first)
                                          {"export-test", required_argument, NULL, 'X'},
                                          {"work", required_argument, NULL, 'w'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"clusters", required_argument, NULL, 'K'},
+                                         {"min-size", required_argument, NULL, 'S'},
+                                         {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     unsigned long long v;
@@ -260,6 +272,19 @@ static int parse(int argc, char **argv, struct args *a, int first)
         case 'w':
             a->work = optarg;
             break;
+        case 'K':
+            if (cli_parse_uint("--clusters", optarg, 0, 200, &v))
+                return EXIT_USAGE;
+            a->clusters = (size_t)v;
+            break;
+        case 'S':
+            if (cli_parse_uint("--min-size", optarg, 1, 1000000000, &v))
+                return EXIT_USAGE;
+            a->min_size = (size_t)v;
+            break;
+        case 'j':
+            a->json = 1;
+            break;
         case 'q':
             a->quiet = 1;
             break;
@@ -331,87 +356,186 @@ static int registry_command(const char *cmd, int argc, char **argv)
     return reload(a.reload_pid);
 }
 
+/* What a run reads besides the logs: the bot, the store. */
+struct sources {
+    parley_server_config cfg;
+    parley_store *store;
+    parley_bot *bot;
+    const char **intents;
+    char mbuf[4200], cbuf[4300];
+    struct progress_state ps;
+};
+
+/* Fills a->lo from the arguments after the options; opens the bot and the
+ * store. On failure the message is printed. */
+static int open_sources(struct args *a, struct sources *src, int argc, char **argv)
+{
+    parley_error e = PARLEY_ERROR_INIT;
+    a->lo.language = a->language;
+    a->lo.inputs = (const char *const *)argv + optind;
+    a->lo.n_inputs = (size_t)(argc - optind);
+    a->lo.mapping = a->map;
+    a->lo.train = &a->to;
+    a->lo.work_dir = a->work ? a->work : a->registry ? a->registry : ".";
+    src->ps.on = !a->quiet && isatty(STDERR_FILENO);
+    a->lo.progress = on_progress;
+    a->lo.userdata = &src->ps;
+    if (a->registry && mkdir(a->registry, 0750) != 0 && errno != EEXIST) {
+        cli_error("cannot create the registry '%s': %s", a->registry, strerror(errno));
+        return EXIT_FAIL;
+    }
+    if (a->bot_dir) {
+        if (parley_bot_load(a->bot_dir, &src->bot, NULL, &e) != PARLEY_OK) {
+            cli_error("%s (check it with 'parley bot check %s')", e.msg, a->bot_dir);
+            return EXIT_FAIL;
+        }
+        const char *nlu = parley_bot_nlu_file(src->bot, a->language);
+        if (!nlu) {
+            cli_error("the bot '%s' has no language '%s'", a->bot_dir, a->language);
+            return EXIT_FAIL;
+        }
+        a->lo.base_data = nlu;
+        size_t n = parley_bot_intent_count(src->bot);
+        if (!(src->intents = calloc(n ? n : 1, sizeof(*src->intents)))) {
+            cli_error("out of memory");
+            return EXIT_FAIL;
+        }
+        for (size_t i = 0; i < n; i++)
+            src->intents[i] = parley_bot_intent(src->bot, i);
+        a->lo.intents = src->intents;
+        a->lo.n_intents = n;
+    }
+    const char *models = models_dir(a, src->mbuf, sizeof(src->mbuf));
+    if (a->current)
+        a->lo.current_model = a->current;
+    else if (models &&
+             (size_t)snprintf(src->cbuf, sizeof(src->cbuf), "%s/intent-%s.model", models,
+                              a->language) < sizeof(src->cbuf) &&
+             access(src->cbuf, R_OK) == 0)
+        a->lo.current_model = src->cbuf;
+    if (a->have_store) {
+        int rc = cli_server_config(&src->cfg, a->config, a->data_dir, a->store_url);
+        if (rc != EXIT_OK)
+            return rc;
+        if (parley_server_store_open(&src->cfg, &src->store, &e) != PARLEY_OK) {
+            cli_error("%s", e.msg);
+            return EXIT_FAIL;
+        }
+        a->lo.consent = src->store;
+    } else if (!a->quiet) {
+        (void)fprintf(stderr, "parley learn: no store given (--data-dir, --store or --config): "
+                              "no customer has consent, only training-data files are used\n");
+    }
+    return EXIT_OK;
+}
+
+static void close_sources(struct sources *src)
+{
+    parley_store_close(src->store);
+    parley_bot_free(src->bot);
+    free(src->intents);
+}
+
+/* parley learn discover: candidate intents among what no intent covers. */
+static int discover(int argc, char **argv)
+{
+    struct args a;
+    struct sources src;
+    parley_error e = PARLEY_ERROR_INIT;
+    parley_learn_discovery *d = NULL;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    memset(&src, 0, sizeof(src));
+    parley_learn_options_default(&a.lo);
+    parley_nlu_train_options_default(&a.to);
+    if ((rc = parse(argc, argv, &a, 2)) != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
+    if (optind == argc)
+        return cli_usage_error(usage, "no interaction logs given");
+    if ((rc = open_sources(&a, &src, argc, argv)) != EXIT_OK)
+        goto out;
+    rc = EXIT_FAIL;
+    if (parley_learn_discover(&a.lo, a.clusters, a.min_size, &d, &e) != PARLEY_OK) {
+        if (src.ps.on)
+            (void)fputc('\n', stderr);
+        cli_error("%s", e.msg);
+        goto out;
+    }
+    if (src.ps.on)
+        (void)fputc('\n', stderr);
+    size_t n = 0;
+    const parley_learn_cluster *c = parley_learn_discovery_clusters(d, &n);
+    const parley_learn_summary *s = parley_learn_discovery_summary(d);
+    if (a.json) {
+        (void)printf("{\"conversations\":%llu,\"messages\":%llu,\"clusters\":[",
+                     (unsigned long long)s->conversations, (unsigned long long)s->kept);
+        for (size_t i = 0; i < n; i++) {
+            (void)printf("%s{\"name\":", i ? "," : "");
+            cli_json_string(stdout, c[i].name);
+            (void)printf(",\"terms\":");
+            cli_json_string(stdout, c[i].terms);
+            (void)printf(",\"messages\":%llu,\"distinct\":%zu,\"cohesion\":%.4f,\"examples\":[",
+                         (unsigned long long)c[i].messages, c[i].distinct, c[i].cohesion);
+            for (size_t j = 0; j < c[i].n_examples; j++) {
+                if (j)
+                    (void)putchar(',');
+                cli_json_string(stdout, c[i].examples[j]);
+            }
+            (void)printf("]}");
+        }
+        (void)printf("]}\n");
+    } else {
+        (void)printf("%llu conversations read; %llu distinct messages no intent covers; "
+                     "%zu candidate intents\n",
+                     (unsigned long long)s->conversations, (unsigned long long)s->kept, n);
+        for (size_t i = 0; i < n; i++) {
+            (void)printf("\n%s  (%llu messages, %zu distinct, cohesion %.2f; words: %s)\n",
+                         c[i].name, (unsigned long long)c[i].messages, c[i].distinct, c[i].cohesion,
+                         c[i].terms);
+            for (size_t j = 0; j < c[i].n_examples; j++)
+                (void)printf("    %s\n", c[i].examples[j]);
+        }
+    }
+    rc = EXIT_OK;
+out:
+    parley_learn_discovery_free(d);
+    close_sources(&src);
+    return rc;
+}
+
 int cmd_learn(int argc, char **argv)
 {
     struct args a;
-    struct progress_state ps;
+    struct sources src;
     parley_error e = PARLEY_ERROR_INIT;
-    parley_server_config cfg;
-    parley_store *store = NULL;
-    parley_bot *bot = NULL;
     parley_learn_run *run = NULL;
-    const char **intents = NULL;
-    char mbuf[4200], cbuf[4300], version[PARLEY_LEARN_VERSION_SIZE] = "";
+    char version[PARLEY_LEARN_VERSION_SIZE] = "";
     int rc;
 
     if (argc >= 2 && (strcmp(argv[1], "promote") == 0 || strcmp(argv[1], "rollback") == 0 ||
                       strcmp(argv[1], "status") == 0))
         return registry_command(argv[1], argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "discover") == 0)
+        return discover(argc, argv);
     memset(&a, 0, sizeof(a));
+    memset(&src, 0, sizeof(src));
     parley_learn_options_default(&a.lo);
     parley_nlu_train_options_default(&a.to);
     if ((rc = parse(argc, argv, &a, 1)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (optind == argc && !a.bot_dir)
         return cli_usage_error(usage, "no interaction logs given");
-    rc = EXIT_FAIL;
-    a.lo.language = a.language;
-    a.lo.inputs = (const char *const *)argv + optind;
-    a.lo.n_inputs = (size_t)(argc - optind);
-    a.lo.mapping = a.map;
-    a.lo.train = &a.to;
-    a.lo.work_dir = a.work ? a.work : a.registry ? a.registry : ".";
-    ps.on = !a.quiet && isatty(STDERR_FILENO);
-    a.lo.progress = on_progress;
-    a.lo.userdata = &ps;
-    if (a.registry && mkdir(a.registry, 0750) != 0 && errno != EEXIST) {
-        cli_error("cannot create the registry '%s': %s", a.registry, strerror(errno));
+    if ((rc = open_sources(&a, &src, argc, argv)) != EXIT_OK)
         goto out;
-    }
-    if (a.bot_dir) {
-        if (parley_bot_load(a.bot_dir, &bot, NULL, &e) != PARLEY_OK) {
-            cli_error("%s (check it with 'parley bot check %s')", e.msg, a.bot_dir);
-            goto out;
-        }
-        const char *nlu = parley_bot_nlu_file(bot, a.language);
-        if (!nlu) {
-            cli_error("the bot '%s' has no language '%s'", a.bot_dir, a.language);
-            goto out;
-        }
-        a.lo.base_data = nlu;
-        size_t n = parley_bot_intent_count(bot);
-        if (!(intents = calloc(n ? n : 1, sizeof(*intents))))
-            goto out;
-        for (size_t i = 0; i < n; i++)
-            intents[i] = parley_bot_intent(bot, i);
-        a.lo.intents = intents;
-        a.lo.n_intents = n;
-    }
-    const char *models = models_dir(&a, mbuf, sizeof(mbuf));
-    if (a.current)
-        a.lo.current_model = a.current;
-    else if (models &&
-             (size_t)snprintf(cbuf, sizeof(cbuf), "%s/intent-%s.model", models, a.language) <
-                 sizeof(cbuf) &&
-             access(cbuf, R_OK) == 0)
-        a.lo.current_model = cbuf;
-    if (a.have_store) {
-        if ((rc = cli_server_config(&cfg, a.config, a.data_dir, a.store_url)) != EXIT_OK)
-            goto out;
-        rc = EXIT_FAIL;
-        if (parley_server_store_open(&cfg, &store, &e) != PARLEY_OK)
-            goto fail;
-        a.lo.consent = store;
-    } else if (!a.quiet) {
-        (void)fprintf(stderr, "parley learn: no store given (--data-dir, --store or --config): "
-                              "no customer has consent, only training-data files are used\n");
-    }
+    rc = EXIT_FAIL;
+    const char *models = models_dir(&a, src.mbuf, sizeof(src.mbuf));
     if (parley_learn_run_pipeline(&a.lo, &run, &e) != PARLEY_OK) {
-        if (ps.on)
+        if (src.ps.on)
             (void)fputc('\n', stderr);
         goto fail;
     }
-    if (ps.on)
+    if (src.ps.on)
         (void)fputc('\n', stderr);
     parley_learn_summary *s = parley_learn_run_summary(run);
     parley_learn_decide(run, a.lo.min_gain);
@@ -444,8 +568,6 @@ fail:
     cli_error("%s", e.msg);
 out:
     parley_learn_run_free(run);
-    parley_store_close(store);
-    parley_bot_free(bot);
-    free(intents);
+    close_sources(&src);
     return rc;
 }

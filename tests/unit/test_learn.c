@@ -338,6 +338,87 @@ static void test_registry(void **state)
     parley_store_close(s);
 }
 
+/* Three themes nobody coded, among coded rows and customers without
+ * consent: discovery finds the three, names them from their words and
+ * shows scrubbed examples. */
+static void test_discover(void **state)
+{
+    (void)state;
+    static const char *const themes[][3] = {
+        {"where is my refund for the returned", "", "refund"},
+        {"cannot reset the password of my", " account", "password"},
+        {"the parcel delivery with my", " is late", "delivery"},
+    };
+    static const char *const things[] = {"shoes", "laptop", "phone", "book",  "lamp",
+                                         "chair", "watch",  "bike",  "shirt", "camera"};
+    char log[512], map[512], text[200];
+    parley_learn_options o;
+    parley_learn_discovery *d = NULL;
+    parley_error e = PARLEY_ERROR_INIT;
+    const char *in[1];
+    path_in(log, sizeof(log), "disc.jsonl");
+    path_in(map, sizeof(map), "disc-map.tsv");
+    write_map(map);
+    write_log(log, 2); /* coded conversations, and one RC_SPAM */
+    FILE *f = fopen(log, "a");
+    assert_non_null(f);
+    for (int t = 0, conv = 0; t < 3; t++)
+        for (int i = 0; i < 20; i++, conv++) {
+            static const char *const code[] = {"\"disposition\":\"\",",
+                                               "\"disposition\":\"RC_SPAM\",", ""};
+            (void)snprintf(text, sizeof(text), "%s %s%s", themes[t][0], things[i % 10],
+                           themes[t][1]);
+            /* Half of them from customers without consent (cust-2, cust-3). */
+            fprintf(f,
+                    "{\"id\":\"u%d\",\"customer_id\":\"cust-%d\",%s\"turns\":[{\"speaker\":"
+                    "\"customer\",\"text\":\"%s%s mail ann%d@example.com\"}]}\n",
+                    conv, i % 4, code[i % 3], text, i >= 10 ? " again" : "", i);
+        }
+    fclose(f);
+    parley_store *s = consent_store();
+    in[0] = log;
+    parley_learn_options_default(&o);
+    o.language = "en";
+    o.inputs = in;
+    o.n_inputs = 1;
+    o.mapping = map;
+    o.consent = s;
+    o.work_dir = tmpdir;
+    assert_int_equal(parley_learn_discover(&o, 3, 5, &d, &e), PARLEY_OK);
+    size_t n = 0;
+    const parley_learn_cluster *c = parley_learn_discovery_clusters(d, &n);
+    const parley_learn_summary *sum = parley_learn_discovery_summary(d);
+    assert_int_equal(n, 3);
+    assert_true(sum->dropped[PARLEY_LEARN_DROP_LABELLED] > 0);
+    assert_true(sum->dropped[PARLEY_LEARN_DROP_NO_CONSENT] > 0);
+    int seen[3] = {0, 0, 0};
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += c[i].messages;
+        for (int t = 0; t < 3; t++)
+            if (strstr(c[i].terms, themes[t][2]))
+                seen[t]++;
+        assert_true(c[i].n_examples > 0 && c[i].n_examples <= 5);
+        for (size_t j = 0; j < c[i].n_examples; j++) {
+            assert_null(strstr(c[i].examples[j], "example.com"));
+            assert_non_null(strstr(c[i].examples[j], "[EMAIL]"));
+        }
+        assert_true(c[i].cohesion > 0.0 && c[i].cohesion <= 1.0001);
+        if (i)
+            assert_true(c[i - 1].messages >= c[i].messages);
+    }
+    assert_int_equal(seen[0] * seen[1] * seen[2], 1);
+    /* 30 of the 60 themed rows, and the one RC_SPAM row of write_log. */
+    assert_int_equal(total, 31);
+    parley_learn_discovery_free(d);
+    /* Nothing to group is an error that says so. */
+    o.mapping = NULL;
+    o.consent = NULL;
+    assert_int_equal(parley_learn_discover(&o, 0, 1, &d, &e), PARLEY_ERR_EMPTY);
+    assert_non_null(strstr(e.msg, "no message without an intent"));
+    parley_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_consent_and_scrub),
         cmocka_unit_test(test_pipeline_errors),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_discover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

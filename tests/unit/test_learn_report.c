@@ -170,9 +170,9 @@ static double num(json_t *o, const char *path)
 
 static void test_drop_names(void **state)
 {
-    static const char *const want[] = {"malformed", "language",       "no_consent",
-                                       "no_text",   "unmapped",       "ignored",
-                                       "duplicate", "near_duplicate", "contradictory"};
+    static const char *const want[] = {"malformed",     "language", "no_consent", "no_text",
+                                       "unmapped",      "ignored",  "duplicate",  "near_duplicate",
+                                       "contradictory", "labelled"};
     (void)state;
     for (int d = 0; d < PARLEY_LEARN_DROP_COUNT; d++)
         assert_string_equal(parley_learn_drop_name((parley_learn_drop)d), want[d]);

@@ -11,24 +11,26 @@
 #include "learn/run.h"
 #include "parley/text.h"
 
-#define DIM_BITS   16
-#define DIM        (1u << DIM_BITS)
-#define MAX_TEXTS  50000 /* the most frequent distinct texts are grouped */
-#define MAX_K      200
-#define ITERATIONS 25
-#define EXAMPLES   5
-#define TERMS      3
+#define DIM_BITS        16
+#define DIM             (1u << DIM_BITS)
+#define MAX_TEXTS       50000 /* the most frequent distinct texts are grouped */
+#define MAX_K           200
+#define ITERATIONS      25
+#define EXAMPLES        5
+#define TERMS           3
+#define SEED_CANDIDATES 8 /* greedy k-means++ */
 
 /* Words that carry no topic in the four languages of the reference bot. */
 static const char *const stop[] = {
-    "a",    "about", "al",    "am",    "an",    "and",   "are", "as",  "at",   "be",    "can",
-    "ce",   "como",  "could", "das",   "de",    "del",   "dem", "den", "der",  "des",   "die",
-    "do",   "does",  "du",    "ein",   "eine",  "el",    "en",  "es",  "est",  "et",    "for",
-    "from", "get",   "have",  "how",   "i",     "ich",   "il",  "im",  "in",   "is",    "ist",
-    "it",   "je",    "la",    "las",   "le",    "les",   "los", "me",  "mein", "meine", "mi",
-    "mit",  "mon",   "my",    "ne",    "nicht", "of",    "on",  "or",  "pas",  "pour",  "que",
-    "se",   "so",    "the",   "there", "this",  "to",    "un",  "una", "und",  "une",   "what",
-    "when", "where", "why",   "will",  "with",  "would", "y",   "yo",  "you",  "your",  "zu",
+    "a",     "about", "al",   "am",    "an",    "and",  "are",  "as",   "at",   "be",
+    "can",   "ce",    "como", "could", "das",   "de",   "del",  "dem",  "den",  "der",
+    "des",   "die",   "do",   "does",  "du",    "ein",  "eine", "el",   "en",   "es",
+    "est",   "et",    "for",  "from",  "get",   "good", "have", "how",  "i",    "ich",
+    "il",    "im",    "in",   "is",    "ist",   "it",   "je",   "la",   "las",  "le",
+    "les",   "los",   "me",   "mein",  "meine", "mi",   "mit",  "mon",  "my",   "ne",
+    "nicht", "of",    "on",   "or",    "pas",   "pour", "que",  "se",   "so",   "the",
+    "there", "this",  "to",   "un",    "una",   "und",  "une",  "what", "when", "where",
+    "why",   "will",  "with", "would", "y",     "yo",   "you",  "your", "zu",
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -114,7 +116,7 @@ static parley_err featurize(struct space *sp, size_t i, const char *text, parley
         while (b < len && ((unsigned char)norm[b] >= 0x80 || (norm[b] >= 'a' && norm[b] <= 'z') ||
                            (norm[b] >= '0' && norm[b] <= '9')))
             b++;
-        if (!is_stop(norm + a, b - a) && b - a > 1) {
+        if (!is_stop(norm + a, b - a) && !learn_is_courtesy(norm + a, b - a) && b - a > 1) {
             uint64_t h = XXH3_64bits(norm + a, b - a);
             uint32_t dim = (uint32_t)(h & (DIM - 1));
             rc = add_feat(sp, dim, err);
@@ -189,33 +191,68 @@ static double dot(const struct space *sp, size_t i, const float *c)
 /* Spherical k-means: each text joins the centre it points closest to;
  * each centre is its texts' weighted sum scaled to unit length. Seeds are
  * picked far from the ones already chosen (k-means++ on 1 - cosine). */
-static parley_err kmeans(const struct space *sp, size_t k, float *cent, uint32_t *assign,
-                         double *sim, parley_error *err)
+static parley_err kmeans(const struct space *sp, size_t k, uint64_t seed, float *cent,
+                         uint32_t *assign, double *sim, parley_error *err)
 {
     struct parley_rng rng;
     double *best = parley__mallocarray(sp->n, sizeof(double));
     if (!best)
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
-    parley__rng_seed(&rng, 42);
+    parley__rng_seed(&rng, seed);
     memset(cent, 0, k * DIM * sizeof(float));
     for (size_t i = 0; i < sp->n; i++)
         best[i] = 2.0;
-    size_t pick = 0; /* the most frequent text (they are sorted) */
+    /* Greedy k-means++: of a few candidates drawn with probability
+     * proportional to their squared distance, the one that brings the
+     * texts closest to some centre becomes the next centre. */
+    /* The first centre: a text drawn in proportion to how often it came. */
+    double wsum = 0.0;
+    for (size_t i = 0; i < sp->n; i++)
+        wsum += sp->weight[i];
+    double r0 = parley__rng_unit(&rng) * wsum;
+    size_t pick;
+    for (pick = 0; pick + 1 < sp->n; pick++) {
+        r0 -= sp->weight[pick];
+        if (r0 <= 0)
+            break;
+    }
     for (size_t c = 0; c < k; c++) {
+        float *cc = cent + c * DIM;
         for (size_t f = sp->start[pick]; f < sp->start[pick + 1]; f++)
-            cent[c * DIM + sp->feats[f].dim] = sp->feats[f].w;
+            cc[sp->feats[f].dim] = sp->feats[f].w;
         double total = 0.0;
         for (size_t i = 0; i < sp->n; i++) {
-            double d = 1.0 - dot(sp, i, cent + c * DIM);
+            double d = 1.0 - dot(sp, i, cc);
             if (d < best[i])
                 best[i] = d;
             total += best[i] * best[i] * sp->weight[i];
         }
-        double r = parley__rng_unit(&rng) * total;
-        for (pick = 0; pick + 1 < sp->n; pick++) {
-            r -= best[pick] * best[pick] * sp->weight[pick];
-            if (r <= 0)
-                break;
+        if (c + 1 == k)
+            break;
+        double best_pot = -1.0;
+        for (int cand = 0; cand < SEED_CANDIDATES; cand++) {
+            double r = parley__rng_unit(&rng) * total;
+            size_t at;
+            for (at = 0; at + 1 < sp->n; at++) {
+                r -= best[at] * best[at] * sp->weight[at];
+                if (r <= 0)
+                    break;
+            }
+            float *next = cent + (c + 1) * DIM; /* scratch until chosen */
+            for (size_t f = sp->start[at]; f < sp->start[at + 1]; f++)
+                next[sp->feats[f].dim] = sp->feats[f].w;
+            double pot = 0.0;
+            for (size_t i = 0; i < sp->n; i++) {
+                double d = 1.0 - dot(sp, i, next);
+                d = d < best[i] ? d : best[i];
+                pot += d * d * sp->weight[i];
+            }
+            for (size_t f = sp->start[at]; f < sp->start[at + 1]; f++)
+                next[sp->feats[f].dim] = 0.0f;
+            if (best_pot < 0 || pot < best_pot) {
+                best_pot = pot;
+                pick = at;
+            }
         }
     }
     for (int it = 0; it < ITERATIONS; it++) {
@@ -252,6 +289,41 @@ static parley_err kmeans(const struct space *sp, size_t k, float *cent, uint32_t
     }
     parley__free(best);
     return PARLEY_OK;
+}
+
+/* Several k-means runs from different seeds; the one whose texts sit
+ * closest to their centres (weighted by how often they came) is kept, so
+ * one unlucky seeding does not merge two topics. */
+static parley_err best_kmeans(const struct space *sp, size_t k, float *cent, uint32_t *assign,
+                              double *sim, parley_error *err)
+{
+    const unsigned runs = (double)sp->n * (double)k > 2e6 ? 2 : 6;
+    float *c2 = parley__mallocarray(k * DIM, sizeof(float));
+    uint32_t *a2 = parley__mallocarray(sp->n, sizeof(uint32_t));
+    double *s2 = parley__mallocarray(sp->n, sizeof(double)), best = -1.0;
+    parley_err rc = PARLEY_OK;
+    if (!c2 || !a2 || !s2) {
+        rc = parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (unsigned r = 0; r < runs && rc == PARLEY_OK; r++) {
+        if ((rc = kmeans(sp, k, 42 + r, c2, a2, s2, err)) != PARLEY_OK)
+            break;
+        double score = 0.0;
+        for (size_t i = 0; i < sp->n; i++)
+            score += s2[i] * sp->weight[i];
+        if (score > best) {
+            best = score;
+            memcpy(cent, c2, k * DIM * sizeof(float));
+            memcpy(assign, a2, sp->n * sizeof(uint32_t));
+            memcpy(sim, s2, sp->n * sizeof(double));
+        }
+    }
+out:
+    parley__free(c2);
+    parley__free(a2);
+    parley__free(s2);
+    return rc;
 }
 
 static char *keep(parley_learn_discovery *d, char *s)
@@ -427,7 +499,7 @@ parley_err parley_learn_discover(const parley_learn_options *o, size_t k, size_t
     if (rc == PARLEY_OK)
         rc = weigh(&sp, err);
     if (rc == PARLEY_OK)
-        rc = kmeans(&sp, k, cent, assign, sim, err);
+        rc = best_kmeans(&sp, k, cent, assign, sim, err);
     if (rc == PARLEY_OK)
         rc = gather(d, &sp, k, cent, assign, sim, min_size, err);
     r->sum.seconds_total = parley__now() - t0;

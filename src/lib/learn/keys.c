@@ -30,7 +30,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int is_courtesy(const char *w, size_t n)
+int learn_is_courtesy(const char *w, size_t n)
 {
     char buf[16];
     const char *key = buf;
@@ -88,7 +88,7 @@ parley_err learn_text_keys(const char *text, size_t len, learn_keys *out, parley
             j++;
         }
         (void)XXH3_64bits_update(&st, norm + i, j - i);
-        if (!is_courtesy(norm + i, j - i)) {
+        if (!learn_is_courtesy(norm + i, j - i)) {
             if (nwords == cap) {
                 uint64_t *grown = parley__mallocarray(cap * 2, sizeof(*grown));
                 if (!grown) {

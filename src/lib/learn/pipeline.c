@@ -39,8 +39,8 @@ struct contra {
 
 struct pass1 {
     const parley_learn_options *o;
-    int discover;     /* keep what no intent covers, drop the rest as labelled */
-    long unlabelled;  /* discovery's one "intent" */
+    int discover;    /* keep what no intent covers, drop the rest as labelled */
+    long unlabelled; /* discovery's one "intent" */
     parley_learn_run *r;
     parley_pii *pii;
     parley_pii_scratch *scr;
@@ -714,8 +714,9 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, int
     /* The bot's own examples first: they are kept whole, for training only,
      * and a customer row repeating one is a duplicate, never a test row the
      * model has already seen. */
-    if (o->base_data && !discover && (rc = read_input(&p, o->base_data, PARLEY_LEARN_LOG_TRAINING,
-                                         ROW_TRAIN_ONLY, err)) != PARLEY_OK)
+    if (o->base_data && !discover &&
+        (rc = read_input(&p, o->base_data, PARLEY_LEARN_LOG_TRAINING, ROW_TRAIN_ONLY, err)) !=
+            PARLEY_OK)
         goto out;
     for (size_t i = 0; i < o->n_inputs && rc == PARLEY_OK; i++)
         rc = read_input(&p, o->inputs[i], o->format, 0, err);

@@ -21,6 +21,10 @@ typedef struct learn_keys {
 
 parley_err learn_text_keys(const char *text, size_t len, learn_keys *out, parley_error *err);
 
+/* 1 when the word `w[0..n)` (case-folded, accents stripped) is a greeting
+ * or courtesy word ("hello", "merci", "bitte"...). */
+int learn_is_courtesy(const char *w, size_t n);
+
 /* Open-addressing map from a 64-bit key to two 32-bit values. Key 0 is
  * stored as 1 (keys are hashes; the collision is harmless). */
 struct learn_map_slot {

@@ -87,8 +87,8 @@ parley_err learn_run_new(const parley_learn_options *o, parley_learn_options *op
     if (!o->n_inputs && !o->base_data)
         return parley_error_set(err, PARLEY_ERR_INVALID, "no interaction logs to learn from");
     if (!(o->test_share >= 0.05 && o->test_share <= 0.5))
-        return parley_error_set(err, PARLEY_ERR_INVALID,
-                                "held-out share %g is outside 0.05..0.5", o->test_share);
+        return parley_error_set(err, PARLEY_ERR_INVALID, "held-out share %g is outside 0.05..0.5",
+                                o->test_share);
     if (!(o->min_gain >= 0.0 && o->min_gain < 1.0))
         return parley_error_set(err, PARLEY_ERR_INVALID, "minimum gain %g is outside 0..1",
                                 o->min_gain);
