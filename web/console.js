@@ -143,17 +143,18 @@
   /* ---------- tabs ---------- */
 
   function showTab(name) {
-    ['queue', 'analytics'].forEach(function (n) {
+    ['queue', 'review', 'analytics'].forEach(function (n) {
       var tab = $('tab-' + n), on = n === name;
       tab.setAttribute('aria-selected', on ? 'true' : 'false');
       tab.tabIndex = on ? 0 : -1;
       $('panel-' + n).hidden = !on;
     });
     if (name === 'analytics') loadAnalytics();
+    if (name === 'review') refreshReview();
   }
 
   function initTabs() {
-    var tabs = [$('tab-queue'), $('tab-analytics')];
+    var tabs = [$('tab-queue'), $('tab-review'), $('tab-analytics')];
     tabs.forEach(function (t, i) {
       t.addEventListener('click', function () { showTab(t.id.slice(4)); });
       t.addEventListener('keydown', function (e) {
@@ -167,6 +168,52 @@
         tabs[j].focus();
         showTab(tabs[j].id.slice(4));
       });
+    });
+  }
+
+  /* ---------- review: label what the bot did not understand ---------- */
+
+  var REVIEW_REASONS = {
+    out_of_scope: 'Out of scope', clarify: 'Asked which one', not_understood: 'Not understood',
+    handoff: 'Handed off'
+  };
+
+  function refreshReview() {
+    request('GET', '/v1/review?status=open&limit=100').then(function (res) {
+      renderReview(res.items || [], res.intents || []);
+    }, showError);
+  }
+
+  function renderReview(items, intents) {
+    var list = $('review-list');
+    list.textContent = '';
+    $('review-count').textContent = items.length ? String(items.length) : '';
+    $('review-empty').hidden = items.length > 0;
+    items.forEach(function (it) {
+      var sel = el('select', { id: 'review-intent-' + it.id, 'aria-label': 'Intent for message ' + it.id },
+        [el('option', { value: '' }, ['Choose the intent…'])].concat(intents.map(function (n) {
+          var o = el('option', { value: n }, [n]);
+          if (n === it.predicted) o.selected = true;
+          return o;
+        })));
+      function send(body) {
+        request('POST', '/v1/review/' + it.id, body).then(function () {
+          clearError();
+          refreshReview();
+        }, showError);
+      }
+      list.appendChild(el('li', { class: 'review-item', id: 'review-' + it.id }, [
+        el('p', { class: 'review-text' }, [it.text]),
+        el('p', { class: 'muted' }, [(REVIEW_REASONS[it.reason] || it.reason) + ' · ' + it.language +
+          (it.predicted ? ' · bot leaned to ' + it.predicted + ' (' + Math.round(it.confidence * 100) + '%)' : '') +
+          (it.verified ? '' : ' · customer not verified: learnable only with their consent')]),
+        el('div', { class: 'review-actions' }, [sel,
+          el('button', { type: 'button', class: 'primary', onclick: function () {
+            if (!sel.value) { showError('Choose the intent first.'); return; }
+            send({ intent: sel.value });
+          } }, ['Label']),
+          el('button', { type: 'button', onclick: function () { send({ dismiss: true }); } }, ['Dismiss'])])
+      ]));
     });
   }
 

@@ -219,6 +219,8 @@ typedef struct parley_learn_options {
     const char *current_model;    /* the model in production; NULL: none */
     struct parley_store *consent; /* whose training_use grants decide; NULL: none, so
                                      every customer conversation is dropped */
+    int review;                   /* also learn from the turns agents labelled in the
+                                     review queue of `consent`'s store */
     int64_t now_ms;               /* consent is judged at this time; 0: now */
     double test_share;            /* held-out share per intent, 0.05..0.5; default 0.2 */
     const char *work_dir;         /* where the temporary spool files go; default "." */
@@ -229,6 +231,12 @@ typedef struct parley_learn_options {
     parley_learn_progress_fn progress;
     void *userdata;
 } parley_learn_options;
+
+/** The trainer's feature buffer the pipeline uses when it picks the
+ * training options (entries of 8 bytes: 512 MB): a training split of up to
+ * some five million rows is featurized once instead of once per epoch,
+ * which halves training time; larger ones stream in constant memory. */
+#define PARLEY_LEARN_TRAIN_BUFFER ((size_t)1 << 26)
 
 /** Fills `o` with the defaults above (no inputs, no language). */
 void parley_learn_options_default(parley_learn_options *o);
@@ -316,12 +324,12 @@ parley_err parley_learn_registry_model_path(const char *dir, const char *version
 
 /** A group of similar messages no intent covers: a candidate intent. */
 typedef struct parley_learn_cluster {
-    const char *name;     /* suggested from its most telling words: "refund_order" */
-    const char *terms;    /* those words, most telling first: "refund, order, money" */
-    uint64_t messages;    /* messages in it, duplicates counted */
-    size_t distinct;      /* distinct texts in it */
-    double cohesion;      /* mean cosine of its texts to its centre, 0..1 */
-    size_t n_examples;    /* up to 5, closest to the centre first */
+    const char *name;            /* suggested from its most telling words: "refund_order" */
+    const char *terms;           /* those words, most telling first: "refund, order, money" */
+    uint64_t messages;           /* messages in it, duplicates counted */
+    size_t distinct;             /* distinct texts in it */
+    double cohesion;             /* mean cosine of its texts to its centre, 0..1 */
+    size_t n_examples;           /* up to 5, closest to the centre first */
     const char *const *examples; /* scrubbed */
 } parley_learn_cluster;
 

@@ -42,7 +42,7 @@ typedef struct parley_store parley_store;
 
 /** Schema version this build writes; a database migrated by a newer build
  * (higher version) is refused with PARLEY_ERR_VERSION. */
-#define PARLEY_STORE_SCHEMA_VERSION 10
+#define PARLEY_STORE_SCHEMA_VERSION 11
 
 /** Opens (creating if needed) the store named by `url` and brings its
  * schema up to date, one numbered migration per transaction; reopening an
@@ -322,6 +322,51 @@ parley_err parley_store_consent_use(parley_store *store, const char *customer, c
  * `scope` at `now_ms` (0: the clock), each once, in id order. */
 parley_err parley_store_consent_holders(parley_store *store, const char *scope, int64_t now_ms,
                                         parley_store_id_fn fn, void *userdata, parley_error *err);
+
+/* ---- the review queue: turns the bot did not understand (docs/learning.md) */
+
+/** One customer turn waiting for an agent's label. On input (add) the
+ * fields marked "in" are read; on output (list) every pointer is borrowed
+ * for the callback only. */
+typedef struct parley_store_review {
+    int64_t id;                  /* out: set by the store */
+    const char *conversation_id; /* in */
+    int64_t seq;                 /* in: the customer's turn */
+    const char *reason;          /* in: "out_of_scope", "clarify", "not_understood", "handoff" */
+    const char *language;        /* in: of the turn */
+    const char *predicted;       /* in: the intent the bot leaned to, "" if none */
+    double confidence;           /* in */
+    int64_t created;             /* out: Unix ms */
+    const char *status;          /* out: "open", "labelled" or "dismissed" */
+    const char *intent;          /* out: the agent's label, "" if none */
+    const char *labelled_by;     /* out: who labelled or dismissed it */
+    int64_t labelled_at;         /* out: Unix ms, 0 if open */
+    const char *text;            /* out: the turn as stored, redacted */
+    const char *customer_id;     /* out: the conversation's verified customer, "" if none */
+} parley_store_review;
+typedef int (*parley_store_review_fn)(const parley_store_review *r, void *userdata);
+
+/** Queues customer turn `seq` of a conversation for review, once: a turn
+ * already queued, or one that is not a customer's, is left as it is. The
+ * text is not copied: it stays in the (sealed) transcript and goes with
+ * the conversation on erasure or retention. */
+parley_err parley_store_review_add(parley_store *store, const parley_store_review *r,
+                                   parley_error *err);
+
+/** Calls `fn` for up to `limit` (0: all) items with `status` (NULL: any)
+ * and an id above `after_id`, in id order, with the turn's redacted text;
+ * a non-zero return stops early. Items whose text cannot be read any more
+ * (the customer's key destroyed) are skipped. Do not call other functions
+ * on `store` from inside `fn`. */
+parley_err parley_store_review_list(parley_store *store, const char *status, int64_t after_id,
+                                    size_t limit, parley_store_review_fn fn, void *userdata,
+                                    parley_error *err);
+
+/** Labels item `id` with `intent`, or dismisses it when `intent` is NULL
+ * (not a request anyone should learn from), by `who`. A later call
+ * replaces an earlier label. PARLEY_ERR_NOTFOUND for an unknown id. */
+parley_err parley_store_review_label(parley_store *store, int64_t id, const char *intent,
+                                     const char *who, parley_error *err);
 
 /* ---- privacy: a customer's data as a whole ----------------------------- */
 

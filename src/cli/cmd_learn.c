@@ -45,6 +45,8 @@ static const char usage[] =
     "  --models DIR       where promotion installs intent-L.model (default DIR/models\n"
     "                     of --bot)\n"
     "  --current MODEL    the model to compare with (default: the installed one)\n"
+    "  --review           also learn from the turns agents labelled in the review\n"
+    "                     queue of the store (GET/POST /v1/review, the agent console)\n"
     "  --no-promote       register without promoting\n"
     "  --min-gain X       macro-F1 gain needed to promote (default 0: strictly better)\n"
     "  --reload PID       send SIGHUP to a parley serve after promotion (hot reload)\n"
@@ -162,6 +164,7 @@ static int parse(int argc, char **argv, struct args *a, int first)
                                          {"models", required_argument, NULL, 'M'},
                                          {"current", required_argument, NULL, 'C'},
                                          {"no-promote", no_argument, NULL, 'N'},
+                                         {"review", no_argument, NULL, 'V'},
                                          {"min-gain", required_argument, NULL, 'g'},
                                          {"reload", required_argument, NULL, 'R'},
                                          {"test-share", required_argument, NULL, 't'},
@@ -225,6 +228,9 @@ static int parse(int argc, char **argv, struct args *a, int first)
             break;
         case 'C':
             a->current = optarg;
+            break;
+        case 'V':
+            a->lo.review = 1;
             break;
         case 'N':
             a->no_promote = 1;
@@ -449,6 +455,7 @@ static int discover(int argc, char **argv)
     memset(&src, 0, sizeof(src));
     parley_learn_options_default(&a.lo);
     parley_nlu_train_options_default(&a.to);
+    a.to.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
     if ((rc = parse(argc, argv, &a, 2)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (optind == argc)
@@ -522,6 +529,7 @@ int cmd_learn(int argc, char **argv)
     memset(&src, 0, sizeof(src));
     parley_learn_options_default(&a.lo);
     parley_nlu_train_options_default(&a.to);
+    a.to.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
     if ((rc = parse(argc, argv, &a, 1)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (optind == argc && !a.bot_dir)

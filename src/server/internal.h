@@ -165,6 +165,9 @@ int req_error(struct req *r, unsigned status, const char *code, const char *fmt,
  * error answer and returns NULL. Caller decrefs. */
 json_t *req_json(struct req *r);
 /* Query parameter `name`, or NULL. */
+/* 1 when `body` has only the members named in `allowed` (NULL-ended);
+ * else 0 after a 400 answer naming the first other one. */
+int only_keys(struct req *r, json_t *body, const char *const *allowed);
 const char *req_query(struct req *r, const char *name);
 /* Error answer for a parley_err from the engine or the store. */
 int req_fail(struct req *r, parley_err rc, const parley_error *e);
@@ -226,6 +229,8 @@ void h_close(struct req *r);
 void h_rating(struct req *r);
 void h_stream(struct req *r);
 void h_handoffs(struct req *r);
+void h_review_list(struct req *r); /* routes_review.c */
+void h_review_label(struct req *r);
 void h_agent_message(struct req *r);
 void h_handback(struct req *r);
 void h_analytics(struct req *r);

@@ -19,6 +19,8 @@ const struct route server_routes[] = {
     {"POST", "/v1/conversations/{id}/agent-messages", ROLE_AGENT, h_agent_message},
     {"POST", "/v1/conversations/{id}/handback", ROLE_AGENT, h_handback},
     {"GET", "/v1/handoffs", ROLE_AGENT, h_handoffs},
+    {"GET", "/v1/review", ROLE_AGENT, h_review_list},
+    {"POST", "/v1/review/{id}", ROLE_AGENT, h_review_label},
     {"GET", "/v1/customers/{customer_id}/consents", ROLE_CHANNEL, h_consents_list},
     {"POST", "/v1/customers/{customer_id}/consents", ROLE_CHANNEL, h_consent_grant},
     {"DELETE", "/v1/customers/{customer_id}/consents/{grant_id}", ROLE_CHANNEL, h_consent_revoke},
@@ -72,8 +74,7 @@ static int opt_string(struct req *r, json_t *body, const char *key, size_t max, 
     return 1;
 }
 
-/* Only the listed members may be present. */
-static int only_keys(struct req *r, json_t *body, const char *const *allowed)
+int only_keys(struct req *r, json_t *body, const char *const *allowed)
 {
     const char *k;
     json_t *v;

@@ -64,11 +64,43 @@ with open(out + "/map.tsv", "w") as f:
 PY
 [ -s "$T/logs.jsonl" ] || fail "no logs written"
 
+# ---- the review queue: what the bot did not understand, labelled by an agent ----
+req POST /v1/conversations "$CH" '{"language": "en"}'
+expect_status 201 "conversation"
+CONV=$(field 'j["conversation_id"]')
+req POST "/v1/conversations/$CONV/messages" "$CH" '{"text": "zorblax quintuple wibbling frobnicator"}'
+expect_status 200 "a message nobody understands"
+req GET /v1/review "$AG"
+expect_status 200 "review list"
+[ "$(field 'len(j["items"])')" = 1 ] || fail "review queue: $(cat "$T/body")"
+[ "$(field 'j["items"][0]["text"]')" = "zorblax quintuple wibbling frobnicator" ] ||
+    fail "review text: $(cat "$T/body")"
+[ "$(field 'j["items"][0]["verified"]')" = False ] || fail "review verified: $(cat "$T/body")"
+field '"check_balance" in j["intents"] or "data_usage" in j["intents"]' | grep -q True ||
+    fail "review intents: $(cat "$T/body")"
+RID=$(field 'j["items"][0]["id"]')
+req POST "/v1/review/$RID" "$AG" '{"intent": "no_such_intent"}'
+expect_status 422 "label with an unknown intent"
+req POST "/v1/review/$RID" "$AG" '{"intent": "data_usage", "dismiss": true}'
+expect_status 400 "label and dismiss at once"
+req POST "/v1/review/99999" "$AG" '{"dismiss": true}'
+expect_status 404 "label an unknown item"
+req POST "/v1/review/$RID" "$CH" '{"intent": "data_usage"}'
+expect_status 403 "a channel key labels"
+req POST "/v1/review/$RID" "$AG" '{"intent": "data_usage"}'
+expect_status 200 "label"
+req GET "/v1/review?status=labelled" "$AG"
+[ "$(field 'j["items"][0]["intent"]')" = data_usage ] || fail "labelled: $(cat "$T/body")"
+req GET /v1/review "$AG"
+[ "$(field 'len(j["items"])')" = 0 ] || fail "still open after labelling: $(cat "$T/body")"
+req GET "/v1/review?status=sideways" "$AG"
+expect_status 400 "bad status"
+
 stop_server # the store is read by parley learn while the server is down, then again live
 
 # ---- the run ------------------------------------------------------------------
 "$P" learn --language en --bot "$SRC/bots/carrier" --models "$T/models" --map "$T/map.tsv" \
-    --data-dir "$T/d" --registry "$T/reg" --no-promote --export "$T/train.jsonl" \
+    --data-dir "$T/d" --registry "$T/reg" --no-promote --review --export "$T/train.jsonl" \
     --report "$T/report.html" --summary "$T/summary.json" --curve 1 -q "$T/logs.jsonl" \
     >"$T/learn.out" 2>"$T/learn.err" || fail "learn failed: $(cat "$T/learn.err")"
 grep -q '^registered v000001 in ' "$T/learn.out" || fail "not registered: $(cat "$T/learn.out")"
@@ -78,7 +110,7 @@ for f in "$T/reg/versions/v000001/model.bin" "$T/reg/versions/v000001/summary.js
     "$T/reg/versions/v000001/report.html" "$T/reg/history.jsonl" "$T/train.jsonl"; do
     [ -s "$f" ] || fail "missing $f"
 done
-python3 - "$T/summary.json" <<'PY' || fail "summary: $(cat "$T/summary.json" | head -c 2000)"
+python3 - "$T/summary.json" "$T/logs.jsonl" <<'PY' || fail "summary: $(head -c 2000 "$T/summary.json")"
 import json, sys
 s = json.load(open(sys.argv[1]))
 c = s["counts"]
@@ -86,6 +118,10 @@ d = c["dropped"]
 assert d["no_consent"] > 0, d          # cust-3 (revoked) and cust-4 (never)
 assert d["malformed"] == 1, d
 assert d["language"] == 1, d
+# cust-3 (revoked), cust-4 (never), and the labelled review turn: its
+# conversation was never verified, so nobody's consent covers it
+logs = [json.loads(l) for l in open(sys.argv[2]) if '"customer_id": "cust-' in l]
+assert d["no_consent"] == sum(l["customer_id"] in ("cust-3", "cust-4") for l in logs) + 1, d
 assert c["train_rows"] > 0 and c["test_rows"] > 0, c
 assert c["pii_findings"] > 0, c
 assert s["current"] is not None and s["fresh"]["accuracy"] > 0.5, s["fresh"]
@@ -94,7 +130,7 @@ PY
 
 # ---- nothing personal, nobody without consent ---------------------------------
 for v in "415 555 0199" "4111 1111 1111 1111" "4111111111111111" "jane.roe@example.com" \
-    "Zacharias" "Quimby" zqmarker3 zqmarker4; do
+    "Zacharias" "Quimby" zqmarker3 zqmarker4 zorblax; do
     if grep -rqiF "$v" "$T/reg" "$T/train.jsonl" "$T/report.html" "$T/summary.json" "$T/learn.out"; then
         fail "'$v' reached the training set, the registry or the report"
     fi

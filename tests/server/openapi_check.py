@@ -408,6 +408,34 @@ def run_live(spec, url, keys_file):
     t.call(401, "GET", HANDOFFS, key=None)
     t.call(405, "POST", HANDOFFS, body={}, key="agent")
 
+    # The review queue: a message nobody understands, labelled by an agent.
+    REVIEW, REVIEW_ITEM = "/v1/review", "/v1/review/{id}"
+    t.call(200, "POST", M, [c1], {"text": "zorblax quintuple wibbling frobnicator"}, "channel",
+           what="a message the bot does not understand")
+    items = t.call(200, "GET", REVIEW, key="agent")
+    t.call(200, "GET", REVIEW, key="admin", query="?status=any&limit=5&after=0")
+    t.call(400, "GET", REVIEW, key="agent", query="?status=sideways", what="review, bad status")
+    t.call(400, "GET", REVIEW, key="agent", query="?limit=0", what="review, limit 0")
+    t.call(403, "GET", REVIEW, key="channel")
+    t.call(401, "GET", REVIEW, key=None)
+    t.call(405, "DELETE", REVIEW, key="agent")
+    if not items or not items["items"]:
+        t.fail("the message nobody understands is not in GET /v1/review")
+    else:
+        rid = str(items["items"][0]["id"])
+        label = items["intents"][0]
+        t.call(400, "POST", REVIEW_ITEM, [rid], {"intent": label, "dismiss": True}, "agent",
+               what="label and dismiss at once")
+        t.call(400, "POST", REVIEW_ITEM, [rid], {"colour": "red"}, "agent",
+               what="label with an unknown field")
+        t.call(422, "POST", REVIEW_ITEM, [rid], {"intent": "no_such_intent"}, "agent",
+               what="label with an unknown intent")
+        t.call(404, "POST", REVIEW_ITEM, ["999999"], {"dismiss": True}, "agent")
+        t.call(403, "POST", REVIEW_ITEM, [rid], {"dismiss": True}, "channel")
+        t.call(200, "POST", REVIEW_ITEM, [rid], {"intent": label}, "agent")
+        t.call(200, "POST", REVIEW_ITEM, [rid], {"dismiss": True}, "agent", what="dismiss")
+        t.call(405, "GET", REVIEW_ITEM, [rid], key="agent")
+
     stream = t.open_stream(c2, "agent", what="live stream of the handed-off conversation")
     t.call(201, "POST", AGENT_MSG, [c2], {"text": "Hello, this is Sam."}, "agent")
     if stream:

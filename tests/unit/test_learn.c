@@ -419,6 +419,119 @@ static void test_discover(void **state)
     parley_store_close(s);
 }
 
+struct got {
+    int n;
+    char text[128], intent[64], customer[32], status[16];
+    int64_t id;
+};
+
+static int got_item(const parley_store_review *r, void *userdata)
+{
+    struct got *g = userdata;
+    g->n++;
+    g->id = r->id;
+    (void)snprintf(g->text, sizeof(g->text), "%s", r->text);
+    (void)snprintf(g->intent, sizeof(g->intent), "%s", r->intent);
+    (void)snprintf(g->customer, sizeof(g->customer), "%s", r->customer_id);
+    (void)snprintf(g->status, sizeof(g->status), "%s", r->status);
+    return 0;
+}
+
+/* The review queue: a customer turn queued once (never a bot's), listed
+ * with its text and customer, labelled, learnt from under consent, and
+ * gone with its conversation. */
+static void test_review_queue(void **state)
+{
+    (void)state;
+    char id[PARLEY_STORE_ID_SIZE], out[512], log[512];
+    parley_error e = PARLEY_ERROR_INIT;
+    int64_t seq = 0;
+    parley_store *s = consent_store();
+    assert_int_equal(parley_store_conversation_create(s, "web", "en", "{}", id, &e), PARLEY_OK);
+    parley_store_turn turns[2];
+    memset(turns, 0, sizeof(turns));
+    turns[0].role = PARLEY_ROLE_CUSTOMER;
+    turns[0].text = "my pony wants roaming in [CITY] now";
+    turns[1].role = PARLEY_ROLE_BOT;
+    turns[1].text = "Sorry, I did not get that.";
+    parley_store_outcome oc;
+    memset(&oc, 0, sizeof(oc));
+    oc.customer_turns = 1;
+    oc.customer_id = "cust-0";
+    assert_int_equal(parley_store_commit_outcome(s, id, 1, "{}", turns, 2, &oc, &seq, &e),
+                     PARLEY_OK);
+    parley_store_review r;
+    memset(&r, 0, sizeof(r));
+    r.conversation_id = id;
+    r.seq = seq;
+    r.reason = "out_of_scope";
+    r.language = "en";
+    r.predicted = "pay_bill";
+    r.confidence = 0.31;
+    assert_int_equal(parley_store_review_add(s, &r, &e), PARLEY_OK);
+    assert_int_equal(parley_store_review_add(s, &r, &e), PARLEY_OK); /* once */
+    r.seq = seq + 1;                                                 /* the bot's turn */
+    assert_int_equal(parley_store_review_add(s, &r, &e), PARLEY_OK);
+    r.reason = "bored";
+    assert_int_equal(parley_store_review_add(s, &r, &e), PARLEY_ERR_INVALID);
+    struct got g = {0};
+    assert_int_equal(parley_store_review_list(s, "open", 0, 0, got_item, &g, &e), PARLEY_OK);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.text, "my pony wants roaming in [CITY] now");
+    assert_string_equal(g.customer, "cust-0");
+    assert_string_equal(g.status, "open");
+    assert_int_equal(parley_store_review_list(s, "closed", 0, 0, got_item, &g, &e),
+                     PARLEY_ERR_INVALID);
+    assert_int_equal(parley_store_review_label(s, g.id, "roaming", "key k1", &e), PARLEY_OK);
+    assert_int_equal(parley_store_review_label(s, g.id + 100, "roaming", "key k1", &e),
+                     PARLEY_ERR_NOTFOUND);
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(parley_store_review_list(s, "labelled", 0, 0, got_item, &g, &e), PARLEY_OK);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.intent, "roaming");
+
+    /* parley learn --review: the labelled turn is a row of its customer. */
+    path_in(log, sizeof(log), "review-log.jsonl");
+    write_log(log, 5);
+    char map[512];
+    path_in(map, sizeof(map), "review-map.tsv");
+    write_map(map);
+    parley_learn_options o;
+    parley_learn_run *run = NULL;
+    const char *in[1] = {log};
+    parley_nlu_train_options to;
+    parley_nlu_train_options_default(&to);
+    to.epochs = 5;
+    parley_learn_options_default(&o);
+    o.language = "en";
+    o.inputs = in;
+    o.n_inputs = 1;
+    o.mapping = map;
+    o.consent = s;
+    o.review = 1;
+    o.work_dir = tmpdir;
+    o.train = &to;
+    o.curve_points = 0;
+    assert_int_equal(parley_learn_run_pipeline(&o, &run, &e), PARLEY_OK);
+    path_in(out, sizeof(out), "review-rows.jsonl");
+    char both[1 << 12];
+    assert_int_equal(parley_learn_run_write_rows(run, 0, out, &e), PARLEY_OK);
+    (void)snprintf(both, sizeof(both), "%s", strstr(slurp(out), "pony") ? "train" : "");
+    assert_int_equal(parley_learn_run_write_rows(run, 1, out, &e), PARLEY_OK);
+    if (!both[0] && strstr(slurp(out), "pony"))
+        (void)snprintf(both, sizeof(both), "test");
+    assert_true(both[0] != '\0');
+    parley_learn_run_free(run);
+
+    /* Erasing the customer takes the queue's item with the conversation. */
+    size_t n = 0;
+    assert_int_equal(parley_store_customer_erase(s, "cust-0", &n, &e), PARLEY_OK);
+    memset(&g, 0, sizeof(g));
+    assert_int_equal(parley_store_review_list(s, NULL, 0, 0, got_item, &g, &e), PARLEY_OK);
+    assert_int_equal(g.n, 0);
+    parley_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_errors),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_discover),
+        cmocka_unit_test(test_review_queue),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -196,6 +196,9 @@ struct dlg_turn {
     char action_rule[DLG_MAX_ACTIONS][200]; /* the decision's rule per action */
     int failed;                             /* out of memory or storage: abort the turn */
     int possession; /* the message came from the account's own phone (SMS) */
+    /* Why the message goes to the review queue (not understood): NULL, or
+     * "out_of_scope", "clarify", "not_understood", "handoff". */
+    const char *review;
 };
 
 /* Runs one turn like parley_dialog_turn(), with `prepare` (may be NULL)

@@ -86,6 +86,24 @@ static int64_t now_ms(void)
  * after the turn that asked is stored (the audit records it when it was
  * done: t->erase stays set). A failure is logged: the customer was
  * already answered, so it is retried by hand. */
+/* Puts the customer's message of this turn in the review queue, where an
+ * agent can say what it meant; the next `parley learn` learns from it.
+ * A failure costs only the review, never the turn. */
+static void queue_review(struct dlg_turn *t, const char *id, int64_t seq)
+{
+    parley_store_review r;
+    parley_error e = PARLEY_ERROR_INIT;
+    memset(&r, 0, sizeof(r));
+    r.conversation_id = id;
+    r.seq = seq;
+    r.reason = t->review;
+    r.language = t->lang ? t->lang : "";
+    r.predicted = t->pred.n_top ? t->pred.top[0].intent : "";
+    r.confidence = t->pred.n_top ? t->pred.top[0].confidence : 0.0;
+    if (parley_store_review_add(t->d->store, &r, &e) != PARLEY_OK)
+        PARLEY_LOG(PARLEY_LOG_WARN, "dialog: %s", e.msg);
+}
+
 static void erase_customer(struct dlg_turn *t)
 {
     parley_error e = PARLEY_ERROR_INIT;
@@ -355,6 +373,8 @@ parley_err dlg_turn_run(parley_dialog *d, const char *id, const char *text, size
     rc = parley_store_commit_outcome(d->store, id, conv.version, state, turns, 2, &oc, &seq, err);
     if (rc != PARLEY_OK)
         goto out;
+    if (t->review && !t->redact_all && !t->erase)
+        queue_review(t, id, seq);
     if (t->erase)
         erase_customer(t);
     if (t->export_json)

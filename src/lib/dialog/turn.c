@@ -233,6 +233,7 @@ static void clarify(struct dlg_turn *t)
     (void)parley__buf_add(&all, b.data ? b.data : "", b.len);
     values[0] = all.data ? all.data : "";
     (void)dlg_say_with(t, "clarify", names, values, 1);
+    t->review = "clarify";
     t->st->nchoices = 2;
     (void)snprintf(t->st->choices[0], DLG_MAX_NAME, "%s", t->pred.top[0].intent);
     (void)snprintf(t->st->choices[1], DLG_MAX_NAME, "%s", t->pred.top[1].intent);
@@ -294,8 +295,10 @@ static int knowledge(struct dlg_turn *t)
 
 static void not_understood(struct dlg_turn *t)
 {
+    t->review = "not_understood";
     if (++t->st->misses >= DLG_MAX_MISSES) {
         t->st->misses = 0;
+        t->review = "handoff";
         dlg_handoff(t, NULL, "misunderstood");
         return;
     }
@@ -460,8 +463,10 @@ void dlg_decide(struct dlg_turn *t)
     }
     if (st->wait == WAIT_NONE &&
         (t->pred.out_of_scope || (t->pred.intent && strcmp(t->pred.intent, "out_of_scope") == 0))) {
+        t->review = "out_of_scope";
         if (++st->misses >= DLG_MAX_MISSES) {
             st->misses = 0;
+            t->review = "handoff";
             dlg_handoff(t, NULL, "misunderstood");
             return;
         }

@@ -26,6 +26,7 @@ static parley_err train_file(const parley_learn_options *o, const char *path,
     const parley_nlu_train_options *to = o->train;
     if (!to) {
         parley_nlu_train_options_default(&def);
+        def.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
         to = &def;
     }
     parley_err rc = parley_nlu_data_open(path, PARLEY_NLU_FORMAT_JSONL, 0, &d, err);

@@ -40,6 +40,9 @@ struct contra {
 struct pass1 {
     const parley_learn_options *o;
     int discover;    /* keep what no intent covers, drop the rest as labelled */
+    int from_review; /* reading the review queue: labels are intents already */
+    parley_err review_rc;
+    parley_error *review_err;
     long unlabelled; /* discovery's one "intent" */
     parley_learn_run *r;
     parley_pii *pii;
@@ -161,7 +164,7 @@ static long discovery_class(struct pass1 *p, const parley_learn_conversation *c)
 static long intent_of(struct pass1 *p, const parley_learn_conversation *c)
 {
     long id;
-    if (c->authored || !p->o->mapping) {
+    if (c->authored || !p->o->mapping || p->from_review) {
         if (!*c->disposition)
             return -1 - PARLEY_LEARN_DROP_UNMAPPED;
         int known = !p->o->n_intents;
@@ -639,6 +642,29 @@ static parley_err keep_contradictions(struct pass1 *p, parley_error *err)
     return PARLEY_OK;
 }
 
+/* One labelled turn of the review queue, as a one-turn conversation of
+ * its customer (consent applies as to any other). */
+static int take_review(const parley_store_review *it, void *userdata)
+{
+    struct pass1 *p = userdata;
+    char id[PARLEY_STORE_MAX_ID + 24];
+    parley_learn_turn turn = {PARLEY_LEARN_CUSTOMER, it->text, strlen(it->text), it->created};
+    parley_learn_conversation c;
+    (void)snprintf(id, sizeof(id), "%s#%lld", it->conversation_id, (long long)it->seq);
+    memset(&c, 0, sizeof(c));
+    c.id = id;
+    c.customer_id = it->customer_id;
+    c.language = it->language;
+    c.disposition = it->intent;
+    c.outcome = "";
+    c.n_turns = 1;
+    c.turns = &turn;
+    p->r->sum.conversations++;
+    p->r->sum.turns++;
+    p->review_rc = take(p, &c, 0, p->review_err);
+    return p->review_rc != PARLEY_OK;
+}
+
 /* Discovery's second pass: every distinct text with how often it came. */
 static parley_err collect(struct pass1 *p, parley_error *err)
 {
@@ -720,6 +746,14 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, int
         goto out;
     for (size_t i = 0; i < o->n_inputs && rc == PARLEY_OK; i++)
         rc = read_input(&p, o->inputs[i], o->format, 0, err);
+    if (rc == PARLEY_OK && o->review && o->consent && !discover) {
+        p.from_review = 1;
+        p.review_err = err;
+        rc = parley_store_review_list(o->consent, "labelled", 0, 0, take_review, &p, err);
+        if (rc == PARLEY_OK)
+            rc = p.review_rc;
+        p.from_review = 0;
+    }
     if (rc == PARLEY_OK)
         rc = report(&p, "split", 0, 0, 1) ? parley_error_set(err, PARLEY_ERR_INVALID, "cancelled")
                                           : PARLEY_OK;

@@ -47,16 +47,17 @@ static parley_err describe_params(parley_learn_run *r, const parley_learn_option
     struct parley_buf b = PARLEY_BUF_INIT(0);
     if (!t) {
         parley_nlu_train_options_default(&def);
+        def.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
         t = &def;
     }
     parley_err rc = parley__buf_printf(
         &b,
         "{\"epochs\":%u,\"lr\":%g,\"dropout\":%g,\"l2\":%g,\"threads\":%u,\"seed\":%llu,"
         "\"word_ngrams\":%u,\"char_ngrams\":[%u,%u],\"hash_bits\":%u,\"min_count\":%u,"
-        "\"test_share\":%g,\"curve_points\":%u,\"min_gain\":%g}",
+        "\"buffer_entries\":%zu,\"test_share\":%g,\"curve_points\":%u,\"min_gain\":%g}",
         t->epochs, t->lr, t->dropout, t->l2, t->threads, (unsigned long long)t->seed,
         t->features.word_ngrams, t->features.char_min, t->features.char_max, t->features.hash_bits,
-        t->min_count, o->test_share, o->curve_points, o->min_gain);
+        t->min_count, t->buffer_entries, o->test_share, o->curve_points, o->min_gain);
     if (rc == PARLEY_OK)
         r->params = parley__buf_detach(&b, NULL);
     return rc;

@@ -8,18 +8,8 @@
 
 #define MAX_KEY 128
 
-static int bad_text(const char *s, size_t max)
-{
-    return !s || !s[0] || strnlen(s, max + 1) > max;
-}
-
-static parley_err finish(parley_store *store, parley_err rc, parley_error *local, const char *what,
-                         parley_error *err)
-{
-    if (rc != PARLEY_OK)
-        parley_error_prefix(local, "%s", what);
-    return parley__store_finish(store, rc, local, err);
-}
+#define bad_text parley__store_bad_text
+#define finish   parley__store_finish_as
 
 parley_err parley_store_events_settle(parley_store *store, const char *id, const char *status,
                                       const char *outcome, parley_error *err)

@@ -56,6 +56,12 @@ struct parley_store_ops {
                               const char *period, double quantity, double amount, const char *key,
                               int64_t now, parley_store_consent_check_fn check, void *userdata,
                               parley_store_consent *used, parley_error *err);
+    parley_err (*review_add)(parley_store *s, const parley_store_review *r, int64_t now,
+                             parley_error *err);
+    parley_err (*review_list)(parley_store *s, const char *status, int64_t after_id, size_t limit,
+                              parley_store_review_fn fn, void *userdata, parley_error *err);
+    parley_err (*review_label)(parley_store *s, int64_t id, const char *intent, const char *who,
+                               int64_t now, parley_error *err);
     parley_err (*consent_holders)(parley_store *s, const char *scope, int64_t now,
                                   parley_store_id_fn fn, void *userdata, parley_error *err);
     /* Throttles: `now` is resolved (never 0), `window` positive, `key`
@@ -119,6 +125,11 @@ void parley__store_unlock(parley_store *s);
 parley_err parley__store_finish(parley_store *s, parley_err rc, const parley_error *local,
                                 parley_error *err);
 int64_t parley__store_now_ms(void);
+/* 1 when `s` is NULL, empty or longer than `max` bytes. */
+int parley__store_bad_text(const char *s, size_t max);
+/* parley__store_finish with "WHAT: " before a failure's message. */
+parley_err parley__store_finish_as(parley_store *store, parley_err rc, parley_error *local,
+                                   const char *what, parley_error *err);
 #ifdef PARLEY_TESTING
 /* Tests set it in a child process to die right after a new conversation's
  * data key is stored, before the conversation row is. */

@@ -131,6 +131,17 @@ static const char *const migrations[] = {
      "DROP TABLE effects;"
      "ALTER TABLE effects_v10 RENAME TO effects;"
      "CREATE INDEX effects_customer ON effects(customer, at);"),
+    /* 11: the review queue: customer turns the bot did not understand, by
+     * reference to the transcript (deleted with the conversation) */
+    ("CREATE TABLE review ("
+     " id INTEGER PRIMARY KEY,"
+     " conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,"
+     " seq INTEGER NOT NULL, reason TEXT NOT NULL, language TEXT NOT NULL,"
+     " predicted TEXT NOT NULL, confidence REAL NOT NULL, created INTEGER NOT NULL,"
+     " status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'labelled', 'dismissed')),"
+     " intent TEXT, labelled_by TEXT, labelled_at INTEGER,"
+     " UNIQUE (conversation_id, seq));"
+     "CREATE INDEX review_status ON review(status, id);"),
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == PARLEY_STORE_SCHEMA_VERSION,
                "PARLEY_STORE_SCHEMA_VERSION must match the migrations");
@@ -775,6 +786,9 @@ static const struct parley_store_ops sqlite_ops = {
     .events_list = sq_events_list,
     .events_settle = sq_events_settle,
     .consent_holders = sq_consent_holders,
+    .review_add = sq_review_add,
+    .review_list = sq_review_list,
+    .review_label = sq_review_label,
     .effect_record = sq_effect_record,
     .effects_commit = sq_effects_commit,
     .effect_find = sq_effect_find,

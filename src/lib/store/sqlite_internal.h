@@ -3,8 +3,8 @@
  * consent ledger, erasure; sqlite_throttle.c: throttles; sqlite_events.c:
  * the events ledger; sqlite_keys.c:
  * the key store; sqlite_content.c: sealed content columns; sqlite_sweep.c:
- * retention and rotation): the handle, its cached statements and the
- * helpers they share. */
+ * retention and rotation; sqlite_review.c: the review queue): the handle, its cached statements and
+ * the helpers they share. */
 #ifndef PARLEY_STORE_SQLITE_INTERNAL_H
 #define PARLEY_STORE_SQLITE_INTERNAL_H
 
@@ -176,6 +176,13 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
                           const char *period, double quantity, double amount, const char *key,
                           int64_t now, parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err);
+/* The review queue (sqlite_review.c). */
+parley_err sq_review_add(parley_store *s, const parley_store_review *r, int64_t now,
+                         parley_error *err);
+parley_err sq_review_list(parley_store *s, const char *status, int64_t after_id, size_t limit,
+                          parley_store_review_fn fn, void *userdata, parley_error *err);
+parley_err sq_review_label(parley_store *s, int64_t id, const char *intent, const char *who,
+                           int64_t now, parley_error *err);
 parley_err sq_consent_holders(parley_store *s, const char *scope, int64_t now,
                               parley_store_id_fn fn, void *userdata, parley_error *err);
 

@@ -63,3 +63,16 @@ parley_err parley__store_finish(parley_store *s, parley_err rc, const parley_err
         *err = *local;
     return rc;
 }
+
+int parley__store_bad_text(const char *s, size_t max)
+{
+    return !s || !s[0] || strnlen(s, max + 1) > max;
+}
+
+parley_err parley__store_finish_as(parley_store *store, parley_err rc, parley_error *local,
+                                   const char *what, parley_error *err)
+{
+    if (rc != PARLEY_OK)
+        parley_error_prefix(local, "%s", what);
+    return parley__store_finish(store, rc, local, err);
+}
