@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/learn_gen.py: a realistic large interaction log for bench/learn.sh.
 
-Recombines the public utterances of CLINC150 (150 intents and out of scope)
+Writes conversations until they hold TURNS turns. Recombines the public utterances of CLINC150 (150 intents and out of scope)
 and BANKING77 (77 intents) with conversation structure: an agent's
 greeting, the customer's opening (the utterance, sometimes with a greeting,
 a courtesy word, a typo or a personal value: phone, e-mail, card, name),
@@ -10,7 +10,7 @@ has a customer (a share of them without training_use consent), the
 agent's reason code (RC_<intent>; some codes mean no intent, some are not
 in the mapping) and a few malformed lines.
 
-usage: bench/learn_gen.py DATASETS OUT_DIR CONVERSATIONS [SEED]
+usage: bench/learn_gen.py DATASETS OUT_DIR TURNS [SEED]
 writes OUT_DIR/logs.jsonl, OUT_DIR/map.tsv, OUT_DIR/consent.txt (customers
 who consented) and OUT_DIR/gen.json (what was generated).
 """
@@ -58,7 +58,7 @@ def main(argv):
     if len(argv) not in (4, 5):
         sys.stderr.write(__doc__.split("\n\n")[2] + "\n")
         return 2
-    data, out, n = argv[1], argv[2], int(argv[3])
+    data, out, target = argv[1], argv[2], int(argv[3])
     rng = random.Random(int(argv[4]) if len(argv) == 5 else 1)
     pool = []
     clinc = json.load(open(data + "/clinc150/data_full.json", encoding="utf-8"))
@@ -70,8 +70,10 @@ def main(argv):
     consenting = set()
     turns = 0
     with open(out + "/logs.jsonl", "w", encoding="utf-8") as f:
-        for c in range(n):
-            if c and c % 50_000 == 0:
+        c = 0
+        while turns < target:
+            c += 1
+            if c % 50_000 == 0:
                 sys.stderr.write("\rgenerated %d conversations" % c)
             if rng.random() < 0.001:
                 f.write('{"id": "broken-%d", "customer_id": 7, "turns": []}\n' % c)
@@ -114,7 +116,7 @@ def main(argv):
         for i in intents:
             f.write("RC_%s\t%s\n" % (i.upper(), i))
         f.write("RC_MISC\t-\n")
-    json.dump({"conversations": n, "turns": turns, "intents": len(intents),
+    json.dump({"target_turns": target, "conversations": c, "turns": turns, "intents": len(intents),
                "utterances": len(pool), "customers": CUSTOMERS,
                "consenting": len(consenting)}, open(out + "/gen.json", "w"))
     return 0
