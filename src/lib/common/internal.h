@@ -76,6 +76,13 @@ int parley__quote_list_add(char *buf, size_t size, size_t *used, const char *nam
 parley_err parley__write_file_atomic(const char *path, const void *data, size_t len,
                                      parley_error *err);
 
+/* json.c: the deepest bracket nesting of JSON text `p[0..n)` outside
+ * strings (checked before jansson, whose parser recurses, sees it), and the
+ * kind of a jansson value as error messages say it ("an array", "null"). */
+struct json_t;
+size_t parley__json_depth(const char *p, size_t n);
+const char *parley__json_type_name(const struct json_t *v);
+
 /* Fast xorshift-based PRNG; deterministic for a given seed. */
 struct parley_rng {
     uint64_t s;

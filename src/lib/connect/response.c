@@ -78,26 +78,6 @@ static char *dump(const json_t *v, int text)
     return copy;
 }
 
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 static const char *fact_type_name(parley_connect_type t)
 {
     static const char *const names[] = {"a string", "a number", "a boolean", "an array",
@@ -185,14 +165,14 @@ static parley_connect_code extract(const struct connect_field *f, json_t *root, 
         if (!type_ok(v, f->type))
             return parley__connect_result_fail(r, PARLEY_CONNECT_MALFORMED,
                                                "field '%s' is %s, expected %s", f->path,
-                                               json_type_name(v), fact_type_name(f->type));
+                                               parley__json_type_name(v), fact_type_name(f->type));
         *val = json_incref(v);
         return PARLEY_CONNECT_OK;
     }
     if (!json_is_array(v))
         return parley__connect_result_fail(r, PARLEY_CONNECT_MALFORMED,
                                            "field '%s' is %s where an array was expected", f->path,
-                                           json_type_name(v));
+                                           parley__json_type_name(v));
     list = json_array();
     if (!list)
         return PARLEY_CONNECT_MALFORMED;
@@ -217,7 +197,7 @@ static parley_connect_code extract(const struct connect_field *f, json_t *root, 
             json_decref(list);
             return parley__connect_result_fail(
                 r, PARLEY_CONNECT_MALFORMED, "field '%s' in element %zu is %s, expected %s",
-                f->path, i, json_type_name(e), fact_type_name(f->type));
+                f->path, i, parley__json_type_name(e), fact_type_name(f->type));
         }
         if (json_array_append(list, e) != 0) {
             json_decref(list);

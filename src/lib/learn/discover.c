@@ -33,20 +33,9 @@ static const char *const stop[] = {
     "why",   "will",  "with", "would", "y",     "yo",   "you",  "your", "zu",
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int is_stop(const char *w, size_t n)
 {
-    char buf[16];
-    const char *key = buf;
-    if (n >= sizeof(buf))
-        return 0;
-    memcpy(buf, w, n);
-    buf[n] = '\0';
-    return bsearch(&key, stop, sizeof(stop) / sizeof(stop[0]), sizeof(stop[0]), cmp_str) != NULL;
+    return learn_word_listed(stop, sizeof(stop) / sizeof(stop[0]), w, n);
 }
 
 struct feat {

@@ -30,16 +30,20 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int learn_is_courtesy(const char *w, size_t n)
+int learn_word_listed(const char *const *list, size_t n, const char *w, size_t len)
 {
     char buf[16];
     const char *key = buf;
-    if (n >= sizeof(buf))
+    if (len >= sizeof(buf))
         return 0;
-    memcpy(buf, w, n);
-    buf[n] = '\0';
-    return bsearch(&key, courtesy, sizeof(courtesy) / sizeof(courtesy[0]), sizeof(courtesy[0]),
-                   cmp_str) != NULL;
+    memcpy(buf, w, len);
+    buf[len] = '\0';
+    return bsearch(&key, list, n, sizeof(*list), cmp_str) != NULL;
+}
+
+int learn_is_courtesy(const char *w, size_t n)
+{
+    return learn_word_listed(courtesy, sizeof(courtesy) / sizeof(courtesy[0]), w, n);
 }
 
 /* A byte that belongs to a word: ASCII letters and digits, and every byte

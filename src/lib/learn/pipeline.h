@@ -25,6 +25,10 @@ parley_err learn_text_keys(const char *text, size_t len, learn_keys *out, parley
  * or courtesy word ("hello", "merci", "bitte"...). */
 int learn_is_courtesy(const char *w, size_t n);
 
+/* 1 when `w[0..len)` is in `list[0..n)`, sorted by strcmp, of words
+ * shorter than 16 bytes. */
+int learn_word_listed(const char *const *list, size_t n, const char *w, size_t len);
+
 /* Open-addressing map from a 64-bit key to two 32-bit values. Key 0 is
  * stored as 1 (keys are hashes; the collision is harmless). */
 struct learn_map_slot {

@@ -11,33 +11,6 @@
 /* Deepest JSON nesting handed to jansson, whose parser recurses. */
 #define MAX_JSON_DEPTH 64
 
-/* Deepest bracket nesting outside strings. */
-static size_t json_depth(const char *p, size_t n)
-{
-    size_t depth = 0, max = 0;
-    int in_str = 0, esc = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char ch = p[i];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (ch == '\\')
-                esc = 1;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == '[' || ch == '{') {
-            if (++depth > max)
-                max = depth;
-        } else if ((ch == ']' || ch == '}') && depth) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 static int is_blank(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -45,28 +18,6 @@ static int is_blank(const char *p, size_t n)
             return 0;
     }
     return 1;
-}
-
-/* "a number", "an array"... for "must be a string (got a number)". */
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    case JSON_NULL:
-        break;
-    }
-    return "null";
 }
 
 /* Where a field is: the line, and "turn N: " inside the turns. */
@@ -111,7 +62,7 @@ static parley_err get_string(const struct at *at, json_t *o, const char *key, un
     }
     if (!json_is_string(v))
         return field_bad(at, PARLEY_ERR_FORMAT, "field '%s' must be a string (got %s)", key,
-                         type_name(v));
+                         parley__json_type_name(v));
     *s = json_string_value(v);
     *n = json_string_length(v);
     if (memchr(*s, '\0', *n))
@@ -158,7 +109,7 @@ static parley_err get_time(const struct at *at, json_t *turn, int64_t *ms)
                          "field 'time' is not an RFC 3339 time like 2026-01-02T10:00:00Z: '%.*s'",
                          parley__learn_clip(s, n), s);
     }
-    what = json_is_real(v) ? "a number with a fraction" : type_name(v);
+    what = json_is_real(v) ? "a number with a fraction" : parley__json_type_name(v);
     return field_bad(at, PARLEY_ERR_FORMAT,
                      "field 'time' must be an RFC 3339 string or an integer of Unix "
                      "milliseconds (got %s)",
@@ -175,7 +126,8 @@ static parley_err read_turn(parley_learn_reader *r, const struct at *at, json_t 
 
     if (!json_is_object(turn))
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at->line, at->err,
-                                 "turn %zu must be an object (got %s)", at->turn, type_name(turn));
+                                 "turn %zu must be an object (got %s)", at->turn,
+                                 parley__json_type_name(turn));
     if ((rc = get_string(at, turn, "speaker", REQUIRED, SIZE_MAX, &speaker, &speaker_len)) !=
             PARLEY_OK ||
         (rc = get_string(at, turn, "text", REQUIRED, SIZE_MAX, &text, &text_len)) != PARLEY_OK ||
@@ -201,7 +153,7 @@ static parley_err read_conversation(parley_learn_reader *r, json_t *root, const 
 
     if (!json_is_object(root))
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at.line, at.err,
-                                 "expected a JSON object (got %s)", type_name(root));
+                                 "expected a JSON object (got %s)", parley__json_type_name(root));
     parley__learn_conv_reset(r);
     if ((rc = copy_string(&at, root, "id", REQUIRED | NONEMPTY, r->id, sizeof(r->id))) !=
             PARLEY_OK ||
@@ -218,7 +170,8 @@ static parley_err read_conversation(parley_learn_reader *r, json_t *root, const 
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at.line, at.err, "missing field 'turns'");
     if (!json_is_array(turns))
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at.line, at.err,
-                                 "field 'turns' must be an array (got %s)", type_name(turns));
+                                 "field 'turns' must be an array (got %s)",
+                                 parley__json_type_name(turns));
     n = json_array_size(turns);
     if (n == 0)
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at.line, at.err,
@@ -260,7 +213,7 @@ parley_err parley__learn_jsonl_next(parley_learn_reader *r, parley_learn_convers
         return parley__learn_bad(r, PARLEY_ERR_UTF8, at.line, err,
                                  "invalid UTF-8 at byte %zu of the line (0x%02x)", off + 1,
                                  (unsigned)(unsigned char)p[off]);
-    if (json_depth(p, n) > MAX_JSON_DEPTH)
+    if (parley__json_depth(p, n) > MAX_JSON_DEPTH)
         return parley__learn_bad(r, PARLEY_ERR_FORMAT, at.line, err,
                                  "JSON nested deeper than %d levels", MAX_JSON_DEPTH);
     root = json_loadb(p, n, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);

@@ -317,34 +317,6 @@ parley_err parley__nlu_data_csv_next(parley_nlu_data *d, parley_nlu_example *ex,
 
 /* ---- JSON Lines ---- */
 
-/* Deepest bracket nesting outside strings, so that jansson's recursion
- * never sees hostile depth. */
-static size_t json_depth(const char *p, size_t n)
-{
-    size_t depth = 0, max = 0;
-    int in_str = 0, esc = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char ch = p[i];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (ch == '\\')
-                esc = 1;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == '[' || ch == '{') {
-            if (++depth > max)
-                max = depth;
-        } else if ((ch == ']' || ch == '}') && depth) {
-            depth--;
-        }
-    }
-    return max;
-}
-
 /* Finds string member `k1` (else `k2`) of `o`. Absent (or null, when
  * `required` is 0) gives "". */
 static parley_err member(parley_nlu_data *d, json_t *o, const char *k1, const char *k2,
@@ -392,7 +364,7 @@ parley_err parley__nlu_data_jsonl_next(parley_nlu_data *d, parley_nlu_example *e
         return parley__nlu_data_bad(d, PARLEY_ERR_UTF8, line, err,
                                     "invalid UTF-8 at byte %zu of the line (0x%02x)", off,
                                     (unsigned)(unsigned char)p[off]);
-    if (json_depth(p, n) > MAX_JSON_DEPTH)
+    if (parley__json_depth(p, n) > MAX_JSON_DEPTH)
         return parley__nlu_data_bad(d, PARLEY_ERR_FORMAT, line, err,
                                     "JSON nested deeper than %d levels", MAX_JSON_DEPTH);
     root = json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je);
