@@ -128,18 +128,11 @@ void h_consent_grant(struct req *r)
     json_t *body = req_json(r), *scope, *limits, *exp;
     parley_error e = PARLEY_ERROR_INIT;
     char *norm = NULL, *lim_text = NULL, id[24], period[8];
-    const char *k;
-    json_t *v;
+    static const char *const allowed[] = {"scope", "limits", "expires_at", NULL};
 
     if (!body)
         return;
-    json_object_foreach(body, k, v) if (strcmp(k, "scope") != 0 && strcmp(k, "limits") != 0 &&
-                                        strcmp(k, "expires_at") != 0)
-    {
-        req_error(r, 400, "bad_field", "unknown field '%.64s'", k);
-        goto out;
-    }
-    if (!customer_access(r, cust, &conv))
+    if (!only_keys(r, body, allowed) || !customer_access(r, cust, &conv))
         goto out;
     scope = json_object_get(body, "scope");
     limits = json_object_get(body, "limits");

@@ -166,6 +166,23 @@ static parley_store *consent_store(void)
     return s;
 }
 
+/* Options for one English log `*in` with mapping `map` and consent from
+ * `s`, training `epochs` passes (with `to`, which must outlive `o`). */
+static void options_for(parley_learn_options *o, const char **in, const char *map, parley_store *s,
+                        parley_nlu_train_options *to, unsigned epochs)
+{
+    parley_learn_options_default(o);
+    parley_nlu_train_options_default(to);
+    to->epochs = epochs;
+    o->language = "en";
+    o->inputs = in;
+    o->n_inputs = 1;
+    o->mapping = map;
+    o->consent = s;
+    o->work_dir = tmpdir;
+    o->train = to;
+}
+
 static parley_learn_run *run_on(const char *log, const char *map, parley_store *s)
 {
     parley_learn_options o;
@@ -173,16 +190,7 @@ static parley_learn_run *run_on(const char *log, const char *map, parley_store *
     parley_error e = PARLEY_ERROR_INIT;
     parley_nlu_train_options to;
     const char *in[1] = {log};
-    parley_learn_options_default(&o);
-    parley_nlu_train_options_default(&to);
-    to.epochs = 10;
-    o.language = "en";
-    o.inputs = in;
-    o.n_inputs = 1;
-    o.mapping = map;
-    o.consent = s;
-    o.work_dir = tmpdir;
-    o.train = &to;
+    options_for(&o, in, map, s, &to, 10);
     o.curve_points = 1;
     parley_err rc = parley_learn_run_pipeline(&o, &r, &e);
     if (rc != PARLEY_OK)
@@ -376,14 +384,9 @@ static void test_discover(void **state)
         }
     fclose(f);
     parley_store *s = consent_store();
+    parley_nlu_train_options to;
     in[0] = log;
-    parley_learn_options_default(&o);
-    o.language = "en";
-    o.inputs = in;
-    o.n_inputs = 1;
-    o.mapping = map;
-    o.consent = s;
-    o.work_dir = tmpdir;
+    options_for(&o, in, map, s, &to, 1);
     assert_int_equal(parley_learn_discover(&o, 3, 5, &d, &e), PARLEY_OK);
     size_t n = 0;
     const parley_learn_cluster *c = parley_learn_discovery_clusters(d, &n);
@@ -500,17 +503,8 @@ static void test_review_queue(void **state)
     parley_learn_run *run = NULL;
     const char *in[1] = {log};
     parley_nlu_train_options to;
-    parley_nlu_train_options_default(&to);
-    to.epochs = 5;
-    parley_learn_options_default(&o);
-    o.language = "en";
-    o.inputs = in;
-    o.n_inputs = 1;
-    o.mapping = map;
-    o.consent = s;
+    options_for(&o, in, map, s, &to, 5);
     o.review = 1;
-    o.work_dir = tmpdir;
-    o.train = &to;
     o.curve_points = 0;
     assert_int_equal(parley_learn_run_pipeline(&o, &run, &e), PARLEY_OK);
     path_in(out, sizeof(out), "review-rows.jsonl");

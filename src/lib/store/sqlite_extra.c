@@ -4,8 +4,7 @@
 
 #include "store/sqlite_internal.h"
 
-/* Text column `col`, "" for NULL. */
-static const char *text_or_empty(sqlite3_stmt *st, int col)
+const char *sq_text_or_empty(sqlite3_stmt *st, int col)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     return t ? (const char *)t : "";
@@ -26,11 +25,11 @@ parley_err sq_handoffs(parley_store *s, size_t limit, parley_store_handoff_fn fn
         parley_store_handoff h;
         struct sq_dek d;
         char *summary = NULL;
-        h.id = text_or_empty(st, 0);
-        h.language = text_or_empty(st, 1);
-        h.intent = text_or_empty(st, 2);
-        h.queue = text_or_empty(st, 3);
-        h.reason = text_or_empty(st, 4);
+        h.id = sq_text_or_empty(st, 0);
+        h.language = sq_text_or_empty(st, 1);
+        h.intent = sq_text_or_empty(st, 2);
+        h.queue = sq_text_or_empty(st, 3);
+        h.reason = sq_text_or_empty(st, 4);
         h.since = sqlite3_column_int64(st, 6);
         h.customer_turns = sqlite3_column_int64(st, 7);
         sq_dek_init(&d, h.id);
@@ -74,10 +73,10 @@ parley_err sq_outcomes(parley_store *s, int64_t from, int64_t to, parley_store_o
     (void)sqlite3_bind_int64(st, 2, to);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_outcome_row row;
-        row.day = text_or_empty(st, 0);
-        row.language = text_or_empty(st, 1);
-        row.intent = text_or_empty(st, 2);
-        row.handoff_reason = text_or_empty(st, 3);
+        row.day = sq_text_or_empty(st, 0);
+        row.language = sq_text_or_empty(st, 1);
+        row.intent = sq_text_or_empty(st, 2);
+        row.handoff_reason = sq_text_or_empty(st, 3);
         row.conversations = sqlite3_column_int64(st, 4);
         row.ratings = sqlite3_column_int64(st, 5);
         row.rating_sum = sqlite3_column_int64(st, 6);
@@ -145,10 +144,10 @@ parley_err sq_key_add(parley_store *s, const parley_store_key *key, int64_t now,
 /* Fills `k` from a key row whose columns start at `col` with the role. */
 static void key_from_row(sqlite3_stmt *st, int col, parley_store_key *k)
 {
-    k->role = text_or_empty(st, col);
+    k->role = sq_text_or_empty(st, col);
     k->hash = sqlite3_column_blob(st, col + 1);
     k->hash_len = (size_t)sqlite3_column_bytes(st, col + 1);
-    k->label = text_or_empty(st, col + 2);
+    k->label = sq_text_or_empty(st, col + 2);
     k->created = sqlite3_column_int64(st, col + 3);
     k->revoked = sqlite3_column_int64(st, col + 4);
 }
@@ -208,7 +207,7 @@ parley_err sq_keys(parley_store *s, parley_store_key_fn fn, void *userdata, parl
         return err->code;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         parley_store_key k;
-        k.id = text_or_empty(st, 0);
+        k.id = sq_text_or_empty(st, 0);
         key_from_row(st, 1, &k);
         if (fn(&k, userdata) != 0) {
             r = SQLITE_DONE;

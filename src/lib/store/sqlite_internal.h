@@ -176,6 +176,9 @@ parley_err sq_consent_use(parley_store *s, const char *customer, const char *sco
                           const char *period, double quantity, double amount, const char *key,
                           int64_t now, parley_store_consent_check_fn check, void *userdata,
                           parley_store_consent *used, parley_error *err);
+/* Text column `col`, "" for NULL (sqlite_extra.c). */
+const char *sq_text_or_empty(sqlite3_stmt *st, int col);
+
 /* The review queue (sqlite_review.c). */
 parley_err sq_review_add(parley_store *s, const parley_store_review *r, int64_t now,
                          parley_error *err);

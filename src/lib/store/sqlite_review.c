@@ -36,12 +36,6 @@ parley_err sq_review_add(parley_store *s, const parley_store_review *r, int64_t 
     return out;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    return v ? v : "";
-}
-
 parley_err sq_review_list(parley_store *s, const char *status, int64_t after_id, size_t limit,
                           parley_store_review_fn fn, void *userdata, parley_error *err)
 {
@@ -67,18 +61,18 @@ parley_err sq_review_list(parley_store *s, const char *status, int64_t after_id,
         struct sq_dek d;
         memset(&r, 0, sizeof(r));
         r.id = sqlite3_column_int64(st, 0);
-        r.conversation_id = col(st, 1);
+        r.conversation_id = sq_text_or_empty(st, 1);
         r.seq = sqlite3_column_int64(st, 2);
-        r.reason = col(st, 3);
-        r.language = col(st, 4);
-        r.predicted = col(st, 5);
+        r.reason = sq_text_or_empty(st, 3);
+        r.language = sq_text_or_empty(st, 4);
+        r.predicted = sq_text_or_empty(st, 5);
         r.confidence = sqlite3_column_double(st, 6);
         r.created = sqlite3_column_int64(st, 7);
-        r.status = col(st, 8);
-        r.intent = col(st, 9);
-        r.labelled_by = col(st, 10);
+        r.status = sq_text_or_empty(st, 8);
+        r.intent = sq_text_or_empty(st, 9);
+        r.labelled_by = sq_text_or_empty(st, 10);
         r.labelled_at = sqlite3_column_int64(st, 11);
-        r.customer_id = col(st, 13);
+        r.customer_id = sq_text_or_empty(st, 13);
         /* Sealed with the conversation's data key: a shredded key (an
          * erased customer) leaves nothing to show, and the row is skipped. */
         sq_dek_init(&d, r.conversation_id);
