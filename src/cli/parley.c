@@ -26,7 +26,8 @@ const struct cli_command cli_commands[] = {
     {"store", cmd_store, "master keys, key rotation and retention of the store (store -h)"},
     {"events", cmd_events, "list recorded events, publish events to NATS (events -h)"},
     {"test", cmd_test, "run conversation tests against a bot"},
-    {"learn", cmd_learn, "learn an intent model from interaction logs; promote, roll back (learn -h)"},
+    {"learn", cmd_learn,
+     "learn an intent model from interaction logs; promote, roll back (learn -h)"},
     {"langid", cmd_langid, "train, run and evaluate a language identifier (langid -h)"},
     {NULL, NULL, NULL},
 };

@@ -137,6 +137,8 @@ parley_err parley_learn_run_pipeline(const parley_learn_options *o, parley_learn
     *out = NULL;
     if (rc != PARLEY_OK)
         return rc;
+    if (!r) /* learn_run_new sets it on success; said for the analyzer */
+        return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
     if ((rc = learn_prepare(r, &opt, 0, err)) != PARLEY_OK)
         goto out;
     r->sum.seconds_prepare = parley__now() - t0;
