@@ -85,6 +85,10 @@ json.dump({"train_words": train_words, "train_s": t["train_s"], "accuracy": s["f
            "turns": c["turns"], "wall": wall, "rss": rss},
           open(w + "/parley.json", "w"))
 PY
+# Scaling with threads: the same training step on one thread (the same rows,
+# settings and feature buffer as parley learn), for the ratio.
+/usr/bin/time -f '%e' -o "$W/t1.time" "$P" train --data "$W/train.jsonl" --out "$W/t1.model" \
+    --threads 1 --buffer 67108864 --quiet
 # fastText on the rows Parley trained on (the first FT_ROWS of them: it is
 # an order of magnitude slower), the settings of bench/run.sh with the same
 # number of epochs and threads.
@@ -115,6 +119,10 @@ print("| Parley (training step of parley learn) | {:.1f} | {:,.0f} | {:.2%} | (w
     p["train_s"], p_rate, p["accuracy"]))
 print("| fastText | {:.1f} | {:,.0f} | {:.2%} | {:,.0f} |".format(float(ft_wall), f_rate, ft_acc, int(ft_kb) / 1024))
 print("\nParley / fastText training speed: {:.1f}x\n".format(p_rate / f_rate))
+t1 = float(open(w + "/t1.time").read())
+print("Threads: `parley train --threads 1` on the same rows (same settings and buffer) took "
+      "{:.1f} s ({:,.0f} tokens/s); the 2-thread training step {:.1f} s: {:.2f}x.\n".format(
+          t1, tokens / t1, p["train_s"], t1 / p["train_s"]))
 print("### Bars\n\n| bar | measured | status |\n| --- | --- | --- |")
 print("| 10 million turns through parley learn in <= 10 min | {:,} turns in {:.0f} s | {} |".format(
     s_turns, s_wall, "**PASS**" if s_turns >= 10_000_000 and s_wall <= 600 else

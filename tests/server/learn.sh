@@ -147,6 +147,12 @@ cmp -s "$T/models/intent-en.model" "$T/reg/versions/v000001/model.bin" || fail "
 [ "$("$P" learn status --registry "$T/reg" --language en)" = v000001 ] || fail "status after promote"
 
 start_server "$T/d"
+# A conversation under way while the model changes goes on afterwards.
+req POST /v1/conversations "$CH" '{"language": "en"}'
+expect_status 201 "conversation before the reload"
+LIVE=$(field 'j["conversation_id"]')
+req POST "/v1/conversations/$LIVE/messages" "$CH" '{"text": "how much data do i have left"}'
+expect_status 200 "message before the reload"
 "$P" learn --language en --bot "$SRC/bots/carrier" --models "$T/models" --map "$T/map.tsv" \
     --data-dir "$T/d" --registry "$T/reg" --min-gain 0 --curve 0 -q --reload "$SPID" \
     "$T/logs.jsonl" >"$T/learn2.out" 2>"$T/learn2.err" || fail "second learn: $(cat "$T/learn2.err")"
@@ -169,6 +175,11 @@ until curl -s "$URL/metrics" | grep -q '^parley_reloads_total [1-9]'; do
 done
 req POST /v1/conversations "$CH" '{"language": "en"}'
 expect_status 201 "conversation after reload"
+req POST "/v1/conversations/$LIVE/messages" "$CH" '{"text": "and how much is my bill"}'
+expect_status 200 "the conversation started before the reload goes on"
+req GET "/v1/conversations/$LIVE" "$AG"
+[ "$(field 'sum(t["role"] == "customer" for t in j["turns"])')" = 2 ] ||
+    fail "turns across the reload: $(head -c 600 "$T/body")"
 
 "$P" learn rollback --registry "$T/reg" --language en --models "$T/models" >"$T/rb.out" ||
     fail "rollback"

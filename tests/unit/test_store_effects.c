@@ -450,7 +450,7 @@ static void test_upgrade_from_v9(void **state)
     assert_int_equal(
         sqlite3_exec(
             db,
-            "DROP TABLE effects;"
+            "DROP TABLE review; DROP TABLE effects;"
             "CREATE TABLE effects (key TEXT PRIMARY KEY, event_id TEXT NOT NULL, rule TEXT NOT "
             "NULL, customer TEXT NOT NULL, at INTEGER NOT NULL, outcome TEXT NOT NULL, detail TEXT "
             "NOT NULL, action TEXT NOT NULL, message TEXT NOT NULL, channel TEXT NOT NULL, dedupe "

@@ -218,12 +218,12 @@ static void test_migration_and_reopen(void **state)
     parley_store_close(s);
     /* Back to schema 7, as a build before the ledger left it. */
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "DROP TABLE events; DROP TABLE effects; DROP TABLE consent_use_keys; "
-                     "DELETE FROM parley_schema WHERE version >= 8",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE review; DROP TABLE events; DROP TABLE effects; "
+                                  "DROP TABLE consent_use_keys; "
+                                  "DELETE FROM parley_schema WHERE version >= 8",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
     (void)sqlite3_close(db);
     assert_int_equal(parley_store_open(path, &s, &e), PARLEY_OK);
     assert_int_equal(parley_store_schema_version(s), PARLEY_STORE_SCHEMA_VERSION);
