@@ -220,7 +220,8 @@ typedef struct parley_learn_options {
     struct parley_store *consent; /* whose training_use grants decide; NULL: none, so
                                      every customer conversation is dropped */
     int review;                   /* also learn from the turns agents labelled in the
-                                     review queue of `consent`'s store */
+                                     review queue of `consent`'s store (discovery: group
+                                     the turns still waiting there) */
     int64_t now_ms;               /* consent is judged at this time; 0: now */
     double test_share;            /* held-out share per intent, 0.05..0.5; default 0.2 */
     const char *work_dir;         /* where the temporary spool files go; default "." */

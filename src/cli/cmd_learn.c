@@ -62,8 +62,9 @@ static const char usage[] =
     "  -q, --quiet        no progress\n"
     "\n"
     "discover groups the messages no intent covers (no reason code, one the\n"
-    "mapping does not name or maps to '-') by meaning and proposes candidate\n"
-    "intents with their counts and examples:\n"
+    "mapping does not name or maps to '-'; with --review also the turns still\n"
+    "waiting in the review queue) by meaning and proposes candidate intents with\n"
+    "their counts and examples:\n"
     "  --clusters K       how many groups (default: from the number of messages)\n"
     "  --min-size N       leave out groups of fewer messages (default 1)\n"
     "  --json             one JSON object\n";
@@ -458,8 +459,8 @@ static int discover(int argc, char **argv)
     a.to.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
     if ((rc = parse(argc, argv, &a, 2)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
-    if (optind == argc)
-        return cli_usage_error(usage, "no interaction logs given");
+    if (optind == argc && !a.lo.review)
+        return cli_usage_error(usage, "no interaction logs given (or --review)");
     if ((rc = open_sources(&a, &src, argc, argv)) != EXIT_OK)
         goto out;
     rc = EXIT_FAIL;

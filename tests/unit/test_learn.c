@@ -485,6 +485,20 @@ static void test_review_queue(void **state)
     assert_string_equal(g.status, "open");
     assert_int_equal(parley_store_review_list(s, "closed", 0, 0, got_item, &g, &e),
                      PARLEY_ERR_INVALID);
+    /* Discovery over the queue alone groups what still waits there. */
+    parley_learn_options dopt;
+    parley_nlu_train_options dto;
+    parley_learn_discovery *disc = NULL;
+    options_for(&dopt, NULL, NULL, s, &dto, 1);
+    dopt.n_inputs = 0;
+    dopt.review = 1;
+    assert_int_equal(parley_learn_discover(&dopt, 1, 1, &disc, &e), PARLEY_OK);
+    size_t nc = 0;
+    const parley_learn_cluster *cl = parley_learn_discovery_clusters(disc, &nc);
+    assert_int_equal(nc, 1);
+    assert_int_equal(cl[0].messages, 1);
+    assert_string_equal(cl[0].examples[0], "my pony wants roaming in [CITY] now");
+    parley_learn_discovery_free(disc);
     assert_int_equal(parley_store_review_label(s, g.id, "roaming", "key k1", &e), PARLEY_OK);
     assert_int_equal(parley_store_review_label(s, g.id + 100, "roaming", "key k1", &e),
                      PARLEY_ERR_NOTFOUND);

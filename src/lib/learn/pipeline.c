@@ -746,10 +746,12 @@ parley_err learn_prepare(parley_learn_run *r, const parley_learn_options *o, int
         goto out;
     for (size_t i = 0; i < o->n_inputs && rc == PARLEY_OK; i++)
         rc = read_input(&p, o->inputs[i], o->format, 0, err);
-    if (rc == PARLEY_OK && o->review && o->consent && !discover) {
+    /* Training takes what agents labelled; discovery what still waits. */
+    if (rc == PARLEY_OK && o->review && o->consent) {
         p.from_review = 1;
         p.review_err = err;
-        rc = parley_store_review_list(o->consent, "labelled", 0, 0, take_review, &p, err);
+        rc = parley_store_review_list(o->consent, discover ? "open" : "labelled", 0, 0, take_review,
+                                      &p, err);
         if (rc == PARLEY_OK)
             rc = p.review_rc;
         p.from_review = 0;

@@ -85,7 +85,7 @@ parley_err learn_run_new(const parley_learn_options *o, parley_learn_options *op
     if (!o || !o->language || !language_ok(o->language))
         return parley_error_set(err, PARLEY_ERR_INVALID,
                                 "a language code is needed (letters, digits, '-', at most 32)");
-    if (!o->n_inputs && !o->base_data)
+    if (!o->n_inputs && !o->base_data && !o->review)
         return parley_error_set(err, PARLEY_ERR_INVALID, "no interaction logs to learn from");
     if (!(o->test_share >= 0.05 && o->test_share <= 0.5))
         return parley_error_set(err, PARLEY_ERR_INVALID, "held-out share %g is outside 0.05..0.5",
