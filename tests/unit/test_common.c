@@ -15,71 +15,9 @@
 #include "parley/common.h"
 #include "parley/text.h"
 
-/* ---- A counting allocator that can fail the nth allocation ----------- */
-
-/* Allocations made so far, the index of the first one to fail (-1: none),
- * and the blocks still live, so a sweep can prove nothing leaked even
- * without ASan. */
-static long alloc_count;
-static long alloc_fail_at = -1;
-static long alloc_live;
-
-static int alloc_should_fail(void)
-{
-    return alloc_fail_at >= 0 && alloc_count++ >= alloc_fail_at;
-}
-
-static void *t_malloc(size_t n)
-{
-    if (alloc_should_fail())
-        return NULL;
-    void *p = malloc(n);
-    if (p)
-        alloc_live++;
-    return p;
-}
-
-static void *t_calloc(size_t a, size_t b)
-{
-    if (alloc_should_fail())
-        return NULL;
-    void *p = calloc(a, b);
-    if (p)
-        alloc_live++;
-    return p;
-}
-
-static void *t_realloc(void *old, size_t n)
-{
-    if (alloc_should_fail())
-        return NULL;
-    void *p = realloc(old, n);
-    if (p && !old)
-        alloc_live++;
-    return p;
-}
-
-static void t_free(void *p)
-{
-    if (p)
-        alloc_live--;
-    free(p);
-}
-
-/* Installs the test allocator; fail_at < 0 never fails. */
-static void failing_allocator_install(long fail_at)
-{
-    alloc_count = 0;
-    alloc_fail_at = fail_at;
-    alloc_live = 0;
-    parley_set_allocator(t_malloc, t_realloc, t_calloc, t_free);
-}
-
-static void failing_allocator_remove(void)
-{
-    parley_set_allocator(NULL, NULL, NULL, NULL);
-    alloc_fail_at = -1;
-}
+/* A counting allocator that fails from the nth allocation on and counts
+ * live blocks, so a sweep can prove nothing leaked even without ASan. */
+#include "failing_alloc.h"
 
 /* ---- Error codes and reports ----------------------------------------- */
 
@@ -238,7 +176,7 @@ static void test_error_prefix_truncation(void **state)
 static void test_allocator_replace_and_restore(void **state)
 {
     (void)state;
-    failing_allocator_install(-1);
+    failing_alloc_start(-1);
     void *p = parley__malloc(10);
     void *q = parley__calloc(2, 8);
     char *s = parley__strdup("hello");
@@ -261,7 +199,7 @@ static void test_allocator_replace_and_restore(void **state)
     assert_non_null(p);
     assert_int_equal(alloc_live, 0);
     parley__free(p);
-    failing_allocator_remove();
+    (void)failing_alloc_stop();
 }
 
 static void test_allocator_helpers(void **state)
@@ -282,11 +220,11 @@ static void test_allocator_helpers(void **state)
 static void test_allocator_failure_is_reported(void **state)
 {
     (void)state;
-    failing_allocator_install(0);
+    failing_alloc_start(0);
     assert_null(parley__malloc(8));
     assert_null(parley__strdup("x"));
     assert_null(parley__mallocarray(2, 2));
-    failing_allocator_remove();
+    (void)failing_alloc_stop();
 }
 
 /* ---- Out-of-memory sweeps (libuv test-loop-oom style) ---------------- */
@@ -305,7 +243,7 @@ static long oom_sweep_normalize(const char *text)
         size_t out_len = 777;
         parley_error e = PARLEY_ERROR_INIT;
 
-        failing_allocator_install(n);
+        failing_alloc_start(n);
         parley_err rc = parley_text_normalize(text, strlen(text),
                                               PARLEY_TEXT_CASEFOLD | PARLEY_TEXT_STRIP_ACCENTS,
                                               &out, &out_len, &e);
@@ -313,10 +251,10 @@ static long oom_sweep_normalize(const char *text)
             assert_true(out_len > 0);
             parley_free(out);
             assert_int_equal(alloc_live, 0);
-            failing_allocator_remove();
+            (void)failing_alloc_stop();
             break;
         }
-        failing_allocator_remove();
+        (void)failing_alloc_stop();
         assert_int_equal(rc, PARLEY_ERR_NOMEM);
         assert_int_equal(e.code, PARLEY_ERR_NOMEM);
         assert_non_null(strstr(e.msg, "out of memory"));
@@ -359,16 +297,16 @@ static void test_oom_sweep_normalize_ascii(void **state)
 
     for (n = 0; n < 100; n++) {
         char *out = NULL;
-        failing_allocator_install(n);
+        failing_alloc_start(n);
         parley_err rc = parley_text_normalize("Hello", 5, PARLEY_TEXT_CASEFOLD, &out, NULL, NULL);
         if (rc == PARLEY_OK) {
             assert_string_equal(out, "hello");
             parley_free(out);
             assert_int_equal(alloc_live, 0);
-            failing_allocator_remove();
+            (void)failing_alloc_stop();
             break;
         }
-        failing_allocator_remove();
+        (void)failing_alloc_stop();
         assert_int_equal(rc, PARLEY_ERR_NOMEM);
         assert_null(out);
         assert_int_equal(alloc_live, 0);
@@ -396,7 +334,7 @@ static void test_oom_sweep_features(void **state)
 
     for (n = 0; n < 1000; n++) {
         parley_text_features f = PARLEY_TEXT_FEATURES_INIT;
-        failing_allocator_install(n);
+        failing_alloc_start(n);
         parley_err rc = parley_text_features_compute(&cfg, norm, norm_len, &f);
         if (rc == PARLEY_OK) {
             assert_int_equal(f.n_word, ref.n_word);
@@ -404,7 +342,7 @@ static void test_oom_sweep_features(void **state)
             assert_memory_equal(f.ids, ref.ids, (ref.n_word + ref.n_char) * sizeof(uint32_t));
             parley_text_features_release(&f);
             assert_int_equal(alloc_live, 0);
-            failing_allocator_remove();
+            (void)failing_alloc_stop();
             break;
         }
         assert_int_equal(rc, PARLEY_ERR_NOMEM);
@@ -416,7 +354,7 @@ static void test_oom_sweep_features(void **state)
         assert_int_equal(f.n_char, ref.n_char);
         assert_memory_equal(f.ids, ref.ids, (ref.n_word + ref.n_char) * sizeof(uint32_t));
         parley_text_features_release(&f);
-        failing_allocator_remove();
+        (void)failing_alloc_stop();
         assert_int_equal(alloc_live, 0);
     }
     /* Tokens, ids and units are separate arrays, and the char n-grams grow
@@ -576,7 +514,7 @@ static void test_buf_cap(void **state)
     assert_int_equal(b.cap, 0);
 
     /* A single oversized add fails without allocating. */
-    failing_allocator_install(-1);
+    failing_alloc_start(-1);
     struct parley_buf c = PARLEY_BUF_INIT(8);
     assert_int_equal(parley__buf_add(&c, "0123456789", 10), PARLEY_ERR_LIMIT);
     assert_null(c.data);
@@ -588,7 +526,7 @@ static void test_buf_cap(void **state)
     assert_int_equal(parley__buf_add(&d, "x", SIZE_MAX - 1), PARLEY_ERR_LIMIT);
     assert_null(d.data);
     assert_int_equal(alloc_live, 0);
-    failing_allocator_remove();
+    (void)failing_alloc_stop();
 }
 
 static void test_buf_oom_frees(void **state)
@@ -598,14 +536,14 @@ static void test_buf_oom_frees(void **state)
     char big[200];
 
     memset(big, 'z', sizeof(big));
-    failing_allocator_install(1); /* the first growth works, the second fails */
+    failing_alloc_start(1); /* the first growth works, the second fails */
     assert_int_equal(parley__buf_add(&b, "abc", 3), PARLEY_OK);
     assert_int_equal(alloc_live, 1);
     assert_int_equal(parley__buf_add(&b, big, sizeof(big)), PARLEY_ERR_NOMEM);
     assert_null(b.data);
     assert_int_equal(b.len, 0);
     assert_int_equal(alloc_live, 0);
-    failing_allocator_remove();
+    (void)failing_alloc_stop();
 }
 
 /* ---- Files --------------------------------------------------------------- */
@@ -690,10 +628,10 @@ static void test_read_file_cap(void **state)
     parley__free(out);
     /* ...one byte more does not, and the message says why. */
     out = NULL;
-    failing_allocator_install(-1);
+    failing_alloc_start(-1);
     assert_int_equal(parley__read_file(path, sizeof(data) - 1, &out, &len, &e), PARLEY_ERR_LIMIT);
     assert_int_equal(alloc_live, 0);
-    failing_allocator_remove();
+    (void)failing_alloc_stop();
     assert_null(out);
     assert_int_equal(e.code, PARLEY_ERR_LIMIT);
     assert_non_null(strstr(e.msg, path));
@@ -714,16 +652,16 @@ static void test_read_file_oom_sweep(void **state)
         char *out = NULL;
         size_t len = 0;
         parley_error e = PARLEY_ERROR_INIT;
-        failing_allocator_install(n);
+        failing_alloc_start(n);
         parley_err rc = parley__read_file(path, 1u << 20, &out, &len, &e);
         if (rc == PARLEY_OK) {
             assert_int_equal(len, sizeof(data));
             parley__free(out);
             assert_int_equal(alloc_live, 0);
-            failing_allocator_remove();
+            (void)failing_alloc_stop();
             break;
         }
-        failing_allocator_remove();
+        (void)failing_alloc_stop();
         assert_int_equal(rc, PARLEY_ERR_NOMEM);
         assert_non_null(strstr(e.msg, "out of memory"));
         assert_null(out);
