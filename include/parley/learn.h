@@ -233,14 +233,18 @@ typedef struct parley_learn_options {
     void *userdata;
 } parley_learn_options;
 
-/** The trainer's feature buffer the pipeline uses when it picks the
- * training options (entries of 8 bytes: 512 MB): a training split of up to
- * some five million rows is featurized once instead of once per epoch,
- * which halves training time; larger ones stream in constant memory. */
+/** The trainer's feature buffer of the pipeline's training options
+ * (entries of 8 bytes: 512 MB): a training split of up to some five million
+ * rows is featurized once instead of once per epoch, which halves training
+ * time; larger ones stream in constant memory. */
 #define PARLEY_LEARN_TRAIN_BUFFER ((size_t)1 << 26)
 
 /** Fills `o` with the defaults above (no inputs, no language). */
 void parley_learn_options_default(parley_learn_options *o);
+
+/** The training options the pipeline uses when `train` is NULL: the
+ * engine's defaults with a PARLEY_LEARN_TRAIN_BUFFER feature buffer. */
+void parley_learn_train_options_default(struct parley_nlu_train_options *o);
 
 /** One run's results: the summary, the trained model, the training set. */
 typedef struct parley_learn_run parley_learn_run;

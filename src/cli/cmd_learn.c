@@ -455,8 +455,7 @@ static int discover(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     memset(&src, 0, sizeof(src));
     parley_learn_options_default(&a.lo);
-    parley_nlu_train_options_default(&a.to);
-    a.to.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
+    parley_learn_train_options_default(&a.to);
     if ((rc = parse(argc, argv, &a, 2)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (optind == argc && !a.lo.review)
@@ -529,8 +528,7 @@ int cmd_learn(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     memset(&src, 0, sizeof(src));
     parley_learn_options_default(&a.lo);
-    parley_nlu_train_options_default(&a.to);
-    a.to.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
+    parley_learn_train_options_default(&a.to);
     if ((rc = parse(argc, argv, &a, 1)) != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
     if (optind == argc && !a.bot_dir)

@@ -18,20 +18,14 @@ struct tally {
     size_t *conf; /* n x n, gold-major; NULL: not kept */
 };
 
+/* `o->train` is set: learn_run_new resolved it. */
 static parley_err train_file(const parley_learn_options *o, const char *path,
                              parley_nlu_model **out, parley_error *err)
 {
     parley_nlu_data *d = NULL;
-    parley_nlu_train_options def;
-    const parley_nlu_train_options *to = o->train;
-    if (!to) {
-        parley_nlu_train_options_default(&def);
-        def.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
-        to = &def;
-    }
     parley_err rc = parley_nlu_data_open(path, PARLEY_NLU_FORMAT_JSONL, 0, &d, err);
     if (rc == PARLEY_OK)
-        rc = parley_nlu_train(to, d, NULL, out, err);
+        rc = parley_nlu_train(o->train, d, NULL, out, err);
     parley_nlu_data_free(d);
     return rc;
 }

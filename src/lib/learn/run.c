@@ -10,6 +10,12 @@
 
 #include "learn/run.h"
 
+void parley_learn_train_options_default(parley_nlu_train_options *o)
+{
+    parley_nlu_train_options_default(o);
+    o->buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
+}
+
 void parley_learn_options_default(parley_learn_options *o)
 {
     memset(o, 0, sizeof(*o));
@@ -42,14 +48,8 @@ static void who_am_i(char *buf, size_t size)
 
 static parley_err describe_params(parley_learn_run *r, const parley_learn_options *o)
 {
-    parley_nlu_train_options def;
     const parley_nlu_train_options *t = o->train;
     struct parley_buf b = PARLEY_BUF_INIT(0);
-    if (!t) {
-        parley_nlu_train_options_default(&def);
-        def.buffer_entries = PARLEY_LEARN_TRAIN_BUFFER;
-        t = &def;
-    }
     parley_err rc = parley__buf_printf(
         &b,
         "{\"epochs\":%u,\"lr\":%g,\"dropout\":%g,\"l2\":%g,\"threads\":%u,\"seed\":%llu,"
@@ -98,6 +98,11 @@ parley_err learn_run_new(const parley_learn_options *o, parley_learn_options *op
         opt->work_dir = ".";
     if (!(r = parley__calloc(1, sizeof(*r))))
         return parley_error_set(err, PARLEY_ERR_NOMEM, "out of memory");
+    /* The training options, resolved once for every training of the run. */
+    if (!opt->train) {
+        parley_learn_train_options_default(&r->train_default);
+        opt->train = &r->train_default;
+    }
     r->pid = getpid();
     if ((size_t)snprintf(r->train_path, sizeof(r->train_path), "%s/.learn-train.%ld.jsonl",
                          opt->work_dir, (long)r->pid) >= sizeof(r->train_path) ||

@@ -30,8 +30,9 @@ struct parley_learn_run {
     char language[40], created[32], who[64], version[PARLEY_LEARN_VERSION_SIZE];
     char decision[512];
     char *params;
-    struct learn_strings intents; /* id -> name, every intent a row was mapped to */
-    size_t *train_counts;         /* per intent id: training rows */
+    parley_nlu_train_options train_default; /* when the caller gave none */
+    struct learn_strings intents;           /* id -> name, every intent a row was mapped to */
+    size_t *train_counts;                   /* per intent id: training rows */
     parley_learn_intent *intent_rows;
     char **contra_text, **contra_labels;
     size_t n_contra;
