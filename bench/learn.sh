@@ -44,7 +44,7 @@ echo
     --summary "$W/summary.json" --export "$W/train.jsonl" --export-test "$W/test.jsonl" \
     "$W/logs.jsonl" >"$W/learn.out"
 python3 - "$W" "$THREADS" "$EPOCHS" <<'PY'
-import json, os, subprocess, sys, time
+import json, sys
 w, threads, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = json.load(open(w + "/summary.json"))
 wall, rss_kb = open(w + "/time").read().split()
